@@ -1,0 +1,42 @@
+"""Fixtures of the char-RNN graders; the reference itself is in autograder/graders/char_rnn.py."""
+
+import numpy as np
+import pytest
+import torch
+
+from autograder.graders.char_rnn import CHARS, TEXT, Poem, build, on_device
+from autograder.submission import Handle
+
+
+@pytest.fixture(scope="session")
+def poem(nb) -> Poem:
+    """The vocabulary the student's predict will use: their Char2int/Int2char, if they are sound."""
+    char2int, int2char = nb.Char2int, nb.Int2char
+    sound = (type(char2int) is dict and type(int2char) is dict and set(char2int) == set(CHARS)
+             and sorted(char2int.values()) == list(range(len(CHARS)))
+             and all(int2char.get(i) == c for c, i in char2int.items()))
+    if not sound:
+        char2int = {c: i for i, c in enumerate(CHARS)}
+        int2char = dict(enumerate(CHARS))
+    inputs = np.array([[char2int[c] for c in p[:-1]] for p in TEXT], dtype=np.int64)
+    targets = np.array([[char2int[c] for c in p[1:]] for p in TEXT], dtype=np.int64)
+    return Poem(char2int, int2char, inputs, targets)
+
+
+@pytest.fixture(scope="session")
+def trained(nb, poem, retry_seeds):
+    """Student's Model trained by student's train, one per retry seed, built on demand and kept."""
+    cache: dict[int, Handle] = {}
+
+    def get(seed: int) -> Handle:
+        if seed not in cache:
+            nb.reseed(seed)
+            model = build(nb, poem.size, poem.size, 12, 1)
+            x = on_device(nb, poem.onehot(poem.inputs))
+            y = on_device(nb, torch.from_numpy(poem.targets))
+            with nb.time_limit(120):
+                nb.train(model, x, y, n_epochs=100, lr=0.01)
+            cache[seed] = model
+        return cache[seed]
+
+    return get

@@ -1,0 +1,77 @@
+"""sample(model, out_len, start='對') → the completed string, out_len characters, starting with start."""
+
+import numpy as np
+import pytest
+
+from autograder.grading import check, fail
+from autograder.graders.char_rnn import TEXT, conforming, expect_text, greedy
+from autograder.messages import say
+
+BLANK = "sample"
+
+
+def sampled(nb, model, out_len, start):
+    return expect_text(nb.sample(model, out_len, start), f"sample(model, {out_len}, {start!r})")
+
+
+def poem_cases(nb, trained, retry_seeds, cases):
+    failures = []
+    for seed in retry_seeds:
+        model = trained(seed)
+        wrong = None
+        for out_len, start, expected in cases:
+            got = sampled(nb, model, out_len, start)
+            if got != expected:
+                wrong = say("sample_text", out_len=out_len, start=start, expected=expected, got=got)
+                break
+        if wrong is None:
+            return
+        failures.append(wrong)
+    seeds = ", ".join(str(s) for s in retry_seeds)
+    fail("poem_after_training", seeds=seeds, detail=failures[0])
+
+
+@pytest.mark.points(4, blank=BLANK)
+def test_dui_jiu_dang_ge(nb, trained, retry_seeds):
+    """訓練後「對」補全為「對酒當歌」/ after training, "對" completes to "對酒當歌\""""
+    poem_cases(nb, trained, retry_seeds, [(4, '對', '對酒當歌')])
+
+
+@pytest.mark.points(2, blank=BLANK)
+def test_every_phrase(nb, trained, retry_seeds):
+    """訓練後每一句的第一個字都補全為整句 / after training, every first character completes to its phrase"""
+    poem_cases(nb, trained, retry_seeds, [(4, p[0], p) for p in TEXT])
+
+
+@pytest.mark.points(2, blank=BLANK)
+def test_start_length_determinism(nb, trained, retry_seeds):
+    """多字開頭、out_len、結果固定 / a multi-character start, out_len respected, deterministic"""
+    poem_cases(nb, trained, retry_seeds, [(4, '對酒', '對酒當歌'), (4, '慨當', '慨當以慷'), (2, '譬', '譬如'),
+                                          (4, '唯有杜康', '唯有杜康')])
+    model = trained(retry_seeds[0])
+    first, second = sampled(nb, model, 7, '何'), sampled(nb, model, 7, '何')
+    check(len(first) == 7, "sample_text", out_len=7, start='何', expected="7 characters", got=first)
+    check(first == second, "sample_not_deterministic", first=first, second=second)
+
+
+@pytest.mark.points(2, blank=BLANK)
+def test_matches_greedy(nb, poem):
+    """隨機權重下與參考的貪婪補全一致（開頭保留、長度正確）/ equals the reference's greedy completion, random weights"""
+    model, reference = conforming(nb, poem.size, poem.size, 16, 1)
+    rng = np.random.default_rng(7)
+    chars = list(poem.char2int)
+    asked = 0
+    for _ in range(12):
+        start = ''.join(rng.choice(chars, size=int(rng.integers(1, 3))))
+        out_len = len(start) + int(rng.integers(1, 5))
+        text, decisive = start, True
+        while len(text) < out_len:
+            char, margin = greedy(reference, poem, text)
+            decisive = decisive and margin >= 1e-3
+            text += char
+        if not decisive:
+            continue
+        got = sampled(nb, model, out_len, start)
+        check(got == text, "sample_text", out_len=out_len, start=start, expected=text, got=got)
+        asked += 1
+    assert asked >= 6, f"only {asked} completions were decisive"

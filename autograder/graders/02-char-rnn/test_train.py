@@ -1,0 +1,66 @@
+"""train(net, Input, Target, n_epochs=100, lr=0.01) → a list of n_epochs Python floats."""
+
+import pytest
+import torch
+
+from autograder.grading import check, fail, is_float, kind_of
+from autograder.graders.char_rnn import build, conforming, on_device, reference_losses, state_of
+
+BLANK = "train"
+
+
+def run_train(nb, poem, model, **kwargs):
+    x = on_device(nb, poem.onehot(poem.inputs))
+    y = on_device(nb, torch.from_numpy(poem.targets))
+    with nb.time_limit(120):
+        return nb.train(model, x, y, **kwargs)
+
+
+def expect_losses(losses, n):
+    check(type(losses) in (list, tuple), "wrong_type", what="train(...)", expected="list", got=kind_of(losses))
+    check(len(losses) == n, "train_len", n=n, got=len(losses))
+    for index, value in enumerate(losses):
+        check(is_float(value), "train_floats", index=index, got=kind_of(value))
+
+
+@pytest.mark.points(2, blank=BLANK)
+def test_returns_losses(nb, poem):
+    """回傳 n_epochs 個 Python float（n_epochs 不能寫死）/ returns n_epochs Python floats (n_epochs honoured)"""
+    for n in (7, 3):
+        expect_losses(run_train(nb, poem, build(nb, poem.size, poem.size, 12, 1), n_epochs=n, lr=0.01), n)
+
+
+@pytest.mark.points(2, blank=BLANK)
+def test_loss_decreases(nb, poem):
+    """100 個 epoch 後損失下降到一半以下 / after 100 epochs the loss is below half its start"""
+    losses = run_train(nb, poem, build(nb, poem.size, poem.size, 12, 1), n_epochs=100, lr=0.01)
+    expect_losses(losses, 100)
+    check(losses[-1] < 0.5 * losses[0], "train_not_decreasing", first=losses[0], last=losses[-1])
+
+
+@pytest.mark.points(5, blank=BLANK)
+def test_follows_reference(nb, poem):
+    """從相同初始權重出發，損失與參考的 Adam + CrossEntropyLoss 一致（lr 也要用上）/ losses follow the reference"""
+    for n_epochs, lr in ((12, 0.02), (6, 0.005)):
+        model, _ = conforming(nb, poem.size, poem.size, 9, 1)
+        start = state_of(model)
+        losses = run_train(nb, poem, model, n_epochs=n_epochs, lr=lr)
+        expect_losses(losses, n_epochs)
+        expected, _ = reference_losses(start, poem.onehot(poem.inputs), torch.from_numpy(poem.targets),
+                                       n_epochs, lr)
+        for epoch, (got, want) in enumerate(zip(losses, expected), start=1):
+            if abs(got - want) > 1e-5 + 2e-4 * abs(want):
+                fail("train_vs_reference", epoch=epoch, expected=want, got=got, lr=lr)
+
+
+@pytest.mark.points(3, blank=BLANK)
+def test_trains_its_argument(nb, poem):
+    """訓練的是傳入的 net：之後它的權重等於參考訓練的結果 / it trains the net it is given, to the reference's weights"""
+    model, _ = conforming(nb, poem.size, poem.size, 12, 1)
+    start = state_of(model)
+    run_train(nb, poem, model, n_epochs=10, lr=0.01)
+    after = state_of(model)
+    check(any(not torch.equal(after[k], start[k]) for k in start), "train_weights_unchanged")
+    _, expected = reference_losses(start, poem.onehot(poem.inputs), torch.from_numpy(poem.targets), 10, 0.01)
+    error = max(float((after[k] - expected[k].float()).abs().max()) for k in expected)
+    check(error <= 1e-4, "train_final_weights", error=error)

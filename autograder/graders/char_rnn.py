@@ -1,0 +1,172 @@
+"""The trusted reference and the helpers of the char-RNN graders (02-char-rnn); judge side only.
+
+The reference runs in the judge, on the weights the student's model reports: a student's
+``Model`` is judged by whether it computes what ``nn.RNN(batch_first=True)`` + ``nn.Linear`` compute
+with the same weights, and ``train`` by whether it follows Adam + cross-entropy from the same start.
+
+Letters for shapes: N batch, T time, D dictionary size, H hidden size, L layers, O output size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from autograder.grading import Fail, check, fail, kind_of, to_array
+from autograder.messages import say
+from autograder.submission import Handle, StudentError, keep
+
+TEXT = ['對酒當歌', '人生幾何', '譬如朝露', '去日苦多', '慨當以慷', '憂思難忘', '何以解憂', '唯有杜康']
+CHARS = sorted(set(''.join(TEXT)))
+CONTRACT_KEYS = ("rnn.weight_ih_l", "rnn.weight_hh_l", "rnn.bias_ih_l", "rnn.bias_hh_l")
+
+
+@dataclass
+class Poem:
+    """The poem coded in the submission's own vocabulary (graders never assume its order)."""
+
+    char2int: dict
+    int2char: dict
+    inputs: np.ndarray      # (N, T) int64: each phrase without its last character
+    targets: np.ndarray     # (N, T) int64: each phrase without its first character
+
+    @property
+    def size(self) -> int:
+        return len(self.char2int)
+
+    def onehot(self, codes: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.eye(self.size, dtype=np.float32)[codes])
+
+    def encode(self, text: str) -> np.ndarray:
+        return np.array([[self.char2int[c] for c in text]], dtype=np.int64)
+
+
+# ------------------------------------------------------------------------------------ the reference
+
+class Reference(nn.Module):
+    """The contract's model: nn.RNN(batch_first=True), then nn.Linear on every time step."""
+
+    def __init__(self, input_size, output_size, hidden_dim, n_layers):
+        super().__init__()
+        self.rnn = nn.RNN(input_size, hidden_dim, n_layers, batch_first=True)
+        self.fc = nn.Linear(hidden_dim, output_size)
+
+    def forward(self, x):                                   # x: (N, T, D)
+        h0 = torch.zeros(self.rnn.num_layers, x.size(0), self.rnn.hidden_size, dtype=x.dtype)
+        out, hidden = self.rnn(x, h0)                       # (N, T, H), (L, N, H)
+        return self.fc(out.reshape(-1, self.rnn.hidden_size)), hidden   # (N·T, O)
+
+
+def reference_from(state: dict) -> Reference:
+    """Build the reference with exactly the student's weights, or Fail saying which part is missing."""
+    if type(state) is not dict:
+        fail("model_attr", attr="state_dict()", expected="dict", got=kind_of(state))
+    layers = 0
+    while f"rnn.weight_ih_l{layers}" in state:
+        layers += 1
+    needed = [f"{k}{i}" for i in range(max(layers, 1)) for k in CONTRACT_KEYS] + ["fc.weight", "fc.bias"]
+    missing = [k for k in needed if k not in state]
+    if missing:
+        fail("model_attr", attr=", ".join(missing), expected="self.rnn = nn.RNN(...), self.fc = nn.Linear(...)",
+             got=", ".join(sorted(state)) or "no parameters")
+    for key, value in state.items():
+        if not isinstance(value, torch.Tensor):
+            fail("model_attr", attr=key, expected="a tensor", got=kind_of(value))
+    hidden, inputs = state["rnn.weight_ih_l0"].shape
+    outputs = state["fc.weight"].shape[0]
+    model = Reference(inputs, outputs, hidden, layers)
+    try:
+        model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    except RuntimeError as exc:
+        fail("model_attr", attr="state_dict()", expected="nn.RNN + nn.Linear weights",
+             got=str(exc).splitlines()[0][:200])
+    return model
+
+
+def reference_losses(state: dict, x: torch.Tensor, y: torch.Tensor, n_epochs: int, lr: float):
+    """Full-batch Adam on cross-entropy, one step an epoch: the losses and the final weights."""
+    model = reference_from(state)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    criterion = nn.CrossEntropyLoss()
+    losses = []
+    for _ in range(n_epochs):
+        optimizer.zero_grad()
+        out, _ = model(x)
+        loss = criterion(out, y.reshape(-1))
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses, model.state_dict()
+
+
+def greedy(model: Reference, poem: Poem, context: str) -> tuple[str, float]:
+    """The reference's next character after ``context`` and its margin over the runner-up."""
+    with torch.no_grad():
+        out, _ = model(poem.onehot(poem.encode(context)))
+    top = torch.topk(out[-1].double(), 2)
+    return poem.int2char[int(top.indices[0])], float(top.values[0] - top.values[1])
+
+
+# ------------------------------------------------------------------------------------ student side
+
+def on_device(nb, value) -> Handle:
+    """A tensor placed on the submission's ``device``, kept in the worker (graders work on CPU or CUDA)."""
+    tensor = keep(nb.torch.as_tensor, value)
+    return keep(tensor.to, nb.device)
+
+
+def build(nb, *args) -> Handle:
+    """``Model(*args)`` in the worker, moved to the submission's device."""
+    model = nb.Model(*args)
+    if not isinstance(model, Handle):
+        fail("not_plain", what="Model(...)", expected="an nn.Module", got=kind_of(model))
+    return model.to(nb.device)
+
+
+def state_of(model: Handle) -> dict:
+    state = model.state_dict()
+    if type(state) is not dict:
+        fail("model_attr", attr="state_dict()", expected="a dict of tensors", got=kind_of(state))
+    return {k: v.float() if isinstance(v, torch.Tensor) else v for k, v in state.items()}
+
+
+def forward(nb, model: Handle, x: torch.Tensor, what: str = "Model.forward"):
+    """Run the student's forward on ``x``; return (out, hidden) as judge-side tensors."""
+    result = model(on_device(nb, x))
+    if type(result) not in (tuple, list) or len(result) != 2:
+        fail("expected_got", what=f"{what} 的回傳值 / the return value of {what}",
+             expected="(out, hidden)", got=kind_of(result))
+    out, hidden = result
+    return (torch.from_numpy(to_array(out, f"{what}: out")).float(),
+            torch.from_numpy(to_array(hidden, f"{what}: hidden")).float())
+
+
+def conforming(nb, *args) -> tuple[Handle, Reference]:
+    """A student model that computes what the reference computes, or Fail: "depends on Model"."""
+    try:
+        model = build(nb, *args)
+        reference = reference_from(state_of(model))
+        x = torch.rand(3, 4, args[0])
+        out, _ = forward(nb, model, x)
+        with torch.no_grad():
+            expected, _ = reference(x)
+        if out.shape != expected.shape or not torch.allclose(out, expected, rtol=1e-4, atol=1e-5):
+            raise Fail(say("model_vs_reference", error=_error(out, expected)))
+    except (Fail, StudentError) as exc:
+        why = str(exc).split(" / ")[-1][:200]
+        fail("depends_on", name="Model", why=why)
+    return model, reference
+
+
+def _error(a: torch.Tensor, b: torch.Tensor) -> float:
+    if a.shape != b.shape:
+        return float("inf")
+    return float((a - b).abs().max())
+
+
+def expect_text(value, what: str) -> str:
+    check(type(value) is str, "wrong_type", what=what, expected="str", got=kind_of(value))
+    return value

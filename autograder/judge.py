@@ -1,0 +1,161 @@
+"""Grading one submission: a pipeline of small steps.
+
+    read → restore locked cells → transform → run in a worker → hidden graders (pytest) → Result
+
+The judge is this (trusted) process; the submission runs in a worker (see :mod:`submission`).  The
+graders are an ordinary pytest session run in-process with :class:`~autograder.plugin.GradingPlugin`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import notebook as notebooks
+from autograder.course import Assignment, Course, CourseError
+from autograder.messages import say, set_language
+from autograder.plugin import GradingPlugin, Outcome
+from autograder.submission import Submission, WorkerLost
+
+
+@dataclass
+class Result:
+    """The grade of one submission of one assignment."""
+
+    student: str
+    assignment: str
+    path: str
+    tests: list[Outcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)      # about the notebook as a whole (cells, tampering)
+    seconds: float = 0.0
+    output: str = ""                                     # the tail of what the submission printed
+    error: str = ""                                      # the submission could not be graded at all
+
+    @property
+    def score(self) -> float:
+        return sum(t.score for t in self.tests)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.max_score for t in self.tests)
+
+    @property
+    def grader_errors(self) -> list[Outcome]:
+        return [t for t in self.tests if t.grader_error]
+
+
+class GraderSetupError(Exception):
+    """The hidden graders themselves are broken (collection failed, points missing): not a student's fault."""
+
+
+def _pytest_args(folder: Path) -> list[str]:
+    return [
+        str(folder), "-q", "--assert=plain", "-p", "no:cacheprovider", "-p", "no:stepwise",
+        "--rootdir", str(folder), "-o", "addopts=", "-o", "python_files=test_*.py",
+        "--import-mode=importlib", "-W", "ignore::DeprecationWarning",
+    ]
+
+
+def run_graders(folder: Path, submission: Submission, retry_seeds) -> tuple[list[Outcome], str]:
+    """Run every grader in ``folder`` against ``submission``; return the outcomes and pytest's log."""
+    plugin = GradingPlugin(submission, retry_seeds)
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        code = pytest.main(_pytest_args(folder), plugins=[plugin])
+    if plugin.collection_errors or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR,
+                                            pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise GraderSetupError("\n".join(plugin.collection_errors) + "\n" + log.getvalue()[-4000:])
+    return [plugin.outcomes[n] for n in plugin.order], log.getvalue()
+
+
+@lru_cache(maxsize=None)
+def catalogue(folder: Path) -> tuple[Outcome, ...]:
+    """The graders of a folder with their points, without running them (for submissions that cannot run)."""
+    plugin = GradingPlugin(submission=None)
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        code = pytest.main(_pytest_args(folder) + ["--collect-only"], plugins=[plugin])
+    if plugin.collection_errors or code != pytest.ExitCode.OK:
+        raise GraderSetupError("\n".join(plugin.collection_errors) + "\n" + log.getvalue()[-4000:])
+    return tuple(plugin.outcomes[n] for n in plugin.order)
+
+
+def _all_failed(folder: Path, message: str) -> list[Outcome]:
+    out = []
+    for t in catalogue(folder):
+        out.append(Outcome(t.nodeid, t.name, t.blank, t.max_score, 0.0, "failed", message))
+    return out
+
+
+@lru_cache(maxsize=None)
+def _reference(path: Path) -> nbformat.NotebookNode | None:
+    return nbformat.read(str(path), as_version=4) if path.is_file() else None
+
+
+def cell_notes(submission: Submission) -> list[str]:
+    notes = []
+    for run in submission.runs:
+        if run.status == "skipped":
+            notes.append(say("cell_killed", index=run.index + 1, detail=run.error["message"]))
+        elif run.status in ("error", "timeout") and run.error["type"] != "NotImplementedError":
+            notes.append(say("cell_failed", index=run.index + 1, type=run.error["type"],
+                             message=run.error["message"][:300]))
+    return notes
+
+
+def restoration_notes(report: notebooks.Restoration) -> list[str]:
+    notes = []
+    if report.tampered:
+        notes.append(say("locked_restored", cells=", ".join(report.tampered)))
+    if report.missing:
+        notes.append(say("cells_missing", cells=", ".join(report.missing)))
+    if report.duplicated:
+        notes.append(say("cells_duplicated", cells=", ".join(sorted(set(report.duplicated)))))
+    return notes
+
+
+def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
+          folder: Path | None = None) -> Result:
+    """Grade one notebook file against the assignment's hidden graders (or ``folder``'s)."""
+    set_language(course.language)
+    folder = folder or assignment.graders
+    if not folder.is_dir():
+        raise CourseError(f"no graders for {assignment.id} at {folder}")
+    started = time.monotonic()
+    result = Result(student=student or path.stem, assignment=assignment.id, path=str(path))
+    try:
+        nb = notebooks.read(path)
+    except notebooks.NotebookError as exc:
+        result.error = say("notebook_unreadable", reason=str(exc))
+        result.tests = _all_failed(folder, result.error)
+        result.seconds = time.monotonic() - started
+        return result
+
+    source = _reference(assignment.path(course.root, "source"))
+    if source is not None:
+        nb, report = notebooks.restore(nb, source, _reference(assignment.path(course.root, "release")))
+        result.notes += restoration_notes(report)
+    submission = Submission(notebooks.code_cells(nb), limits=course.limits, seed=course.seed)
+    try:
+        try:
+            submission.start()
+        except WorkerLost as lost:
+            from autograder.plugin import describe_exception
+
+            result.error, _ = describe_exception(lost, assignment.id)
+            result.tests = _all_failed(folder, result.error)
+        else:
+            result.notes += cell_notes(submission)
+            result.tests, _ = run_graders(folder, submission, course.retry_seeds)
+        result.output = submission.output()[-20000:]
+    finally:
+        submission.close()
+    result.seconds = time.monotonic() - started
+    return result

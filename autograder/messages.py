@@ -1,0 +1,122 @@
+"""Every message a student or instructor reads, in one catalogue.
+
+Each entry is a pair (Chinese, English) with ``str.format`` fields.  ``say(key, **fields)`` gives the
+message in the course's language with the English beside it ("中文 / English"), or English alone when
+the course's language is ``en``.  Graders use keys, never string literals, so a course can switch
+language in ``course.toml`` and a translator finds everything here.  Languages: ``zh-Hant``, ``en``.
+"""
+
+from __future__ import annotations
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # ---------------------------------------------------------------- the engine
+    "not_implemented": ("{name} 尚未實作（仍是 NotImplementedError）",
+                        "{name} is not implemented yet (it still raises NotImplementedError)"),
+    "student_raised": ("{name} 拋出了例外 {type}: {message}",
+                       "{name} raised {type}: {message}"),
+    "student_timeout": ("{name} 執行超過時間限制 ({seconds:g} 秒)",
+                        "{name} ran past its time limit ({seconds:g} s)"),
+    "worker_timeout": ("你的程式執行超過時間限制，已被終止",
+                       "your code ran past its time limit and was stopped"),
+    "worker_died": ("執行你程式的行程意外結束 ({detail})",
+                    "the process running your code ended unexpectedly ({detail})"),
+    "worker_protocol": ("執行你程式的行程送回了無效的資料",
+                        "the process running your code sent back invalid data"),
+    "worker_stale": ("先前的物件已隨結束的行程消失，無法評分",
+                     "an earlier object was lost with a process that ended; cannot grade"),
+    "missing_name": ("找不到 {name}：筆記本沒有定義它",
+                     "{name} is not defined by the notebook"),
+    "grader_error": ("評分程式無法判斷你的答案 ({type}: {message})",
+                     "the grader could not judge your answer ({type}: {message})"),
+    "not_plain": ("{what} 應回傳 {expected}，卻得到一個 {got} 物件",
+                  "{what} should return {expected}, got an object of type {got}"),
+    "notebook_unreadable": ("無法評分這個檔案：{reason}", "cannot grade this file: {reason}"),
+    "cell_failed": ("第 {index} 個程式儲存格出錯：{type}: {message}",
+                    "code cell {index} failed: {type}: {message}"),
+    "cell_killed": ("第 {index} 個程式儲存格使執行行程結束，評分時略過了它 ({detail})",
+                    "code cell {index} ended the worker and was skipped when grading ({detail})"),
+    "locked_restored": ("鎖定的儲存格被修改，已還原為原本的內容：{cells}",
+                        "locked cells were edited and have been restored: {cells}"),
+    "cells_missing": ("筆記本缺少儲存格，已補回：{cells}", "cells were missing and have been put back: {cells}"),
+    "cells_duplicated": ("重複的儲存格只採用第一個：{cells}",
+                         "duplicated cells: only the first of each was used: {cells}"),
+    "total": ("總分 {score:g} / {max_score:g}", "total {score:g} / {max_score:g}"),
+    # ---------------------------------------------------------------- shared by graders
+    "expected_got": ("{what}：期望 {expected}，得到 {got}", "{what}: expected {expected}, got {got}"),
+    "wrong_type": ("{what} 的型別應為 {expected}，得到 {got}", "{what} should be of type {expected}, got {got}"),
+    "wrong_shape": ("{what} 的形狀應為 {expected}，得到 {got}", "{what} should have shape {expected}, got {got}"),
+    "wrong_dtype": ("{what} 的資料型別應為 {expected}，得到 {got}",
+                    "{what} should have dtype {expected}, got {got}"),
+    "wrong_values": ("{what} 的數值不對：最大誤差 {error:.3g}（容許 {tolerance:g}）",
+                     "{what} has wrong values: largest error {error:.3g} (tolerance {tolerance:g})"),
+    "depends_on": ("無法評分：{name} 不符合規格，這一項依賴它 ({why})",
+                   "cannot grade: this depends on {name}, which does not meet the contract ({why})"),
+    # ---------------------------------------------------------------- 02-char-rnn
+    "onehot_not_onehot": ("{what} 不是獨熱編碼：位置 {where} 應在索引 {expected} 為 1，實際為 1 的索引是 {got}",
+                          "{what} is not a one-hot encoding: at {where} the 1 should be at index {expected}, "
+                          "found 1s at {got}"),
+    "model_attr": ("Model 應有屬性 {attr}（{expected}），得到 {got}",
+                   "Model should have attribute {attr} ({expected}), got {got}"),
+    "model_not_recurrent": ("改變序列 {seq} 在時間 0 的輸入後，它在時間 {t} 的輸出沒有改變：模型沒有循環 (recurrence)",
+                            "changing sequence {seq} at time 0 did not change its output at time {t}: "
+                            "the model is not recurrent"),
+    "model_leaks": ("改變序列 {seq} 的輸入，卻改變了序列 {other} 的輸出：批次 (batch) 與時間軸混在一起了"
+                    "（batch_first？）",
+                    "changing sequence {seq} changed the output of sequence {other}: batch and time axes are "
+                    "mixed up (batch_first?)"),
+    "model_vs_reference": ("用相同權重時，Model 的輸出與 nn.RNN + nn.Linear 參考不同（最大誤差 {error:.3g}）",
+                           "with the same weights, Model's output differs from the nn.RNN + nn.Linear "
+                           "reference (largest error {error:.3g})"),
+    "init_hidden_zero": ("init_hidden({batch}) 應為全零、形狀 {expected}，得到形狀 {got}、最大絕對值 {norm:.3g}",
+                         "init_hidden({batch}) should be zeros of shape {expected}, got shape {got}, "
+                         "largest magnitude {norm:.3g}"),
+    "train_len": ("train(..., n_epochs={n}) 應回傳 {n} 個損失，得到 {got} 個",
+                  "train(..., n_epochs={n}) should return {n} losses, got {got}"),
+    "train_floats": ("train 應回傳 Python float 的列表，第 {index} 個是 {got}",
+                     "train should return a list of Python floats; item {index} is a {got}"),
+    "train_not_decreasing": ("損失沒有下降：第一個 epoch {first:.4f}，最後一個 {last:.4f}",
+                             "the loss did not decrease: first epoch {first:.4f}, last {last:.4f}"),
+    "train_vs_reference": ("從相同的初始權重出發，第 {epoch} 個 epoch 的損失應為 {expected:.6f}（Adam + "
+                           "CrossEntropyLoss, lr={lr:g}），得到 {got:.6f}",
+                           "from the same initial weights, the loss of epoch {epoch} should be {expected:.6f} "
+                           "(Adam + CrossEntropyLoss, lr={lr:g}), got {got:.6f}"),
+    "train_hint_zero_grad": ("提示：每個 epoch 都要 optimizer.zero_grad()，並只呼叫一次 optimizer.step()",
+                             "hint: call optimizer.zero_grad() every epoch and optimizer.step() once"),
+    "train_weights_unchanged": ("train 之後傳入的 net 的權重沒有改變：是不是訓練了別的模型（例如全域的 net）？",
+                                "the weights of the net passed to train did not change: did it train another "
+                                "model (the global net, say)?"),
+    "train_final_weights": ("train 之後的權重與參考訓練不同（最大誤差 {error:.3g}）",
+                            "the weights after train differ from the reference training (largest error {error:.3g})"),
+    "predict_char": ("predict(model, {context!r}) 應預測 {expected!r}（最後一個時間步分數最高的字），得到 {got!r}",
+                     "predict(model, {context!r}) should predict {expected!r} (the highest score at the last time "
+                     "step), got {got!r}"),
+    "predict_returns": ("predict 應回傳 (下一個字, hidden)，得到 {got}",
+                        "predict should return (next_character, hidden), got {got}"),
+    "sample_text": ("sample(model, {out_len}, {start!r}) 應為 {expected!r}，得到 {got!r}",
+                    "sample(model, {out_len}, {start!r}) should be {expected!r}, got {got!r}"),
+    "sample_not_deterministic": ("同樣的輸入呼叫 sample 兩次，結果不同：{first!r} 與 {second!r}（應為貪婪解碼）",
+                                 "sample gave different results for the same input: {first!r} and {second!r} "
+                                 "(decoding should be greedy)"),
+    "poem_after_training": ("用你的 Model 與 train 訓練 100 個 epoch（種子 {seeds}）後，{detail}",
+                            "after training your Model with your train for 100 epochs (seeds {seeds}), {detail}"),
+}
+
+
+class Language:
+    """The course's language; set once per grading run."""
+
+    current = "zh-Hant"
+
+
+def set_language(language: str) -> None:
+    if language not in ("zh-Hant", "en"):
+        raise ValueError(f"unknown language {language!r}: use zh-Hant or en")
+    Language.current = language
+
+
+def say(key: str, **fields) -> str:
+    zh, en = CATALOGUE[key]
+    english = en.format(**fields)
+    if Language.current == "en":
+        return english
+    return f"{zh.format(**fields)} / {english}"

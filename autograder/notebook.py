@@ -1,0 +1,149 @@
+"""Reading a submitted notebook and putting its locked cells back as the source has them.
+
+Steps, each small: :func:`read` (a file → a v4 notebook, or a clear :class:`NotebookError`),
+:func:`restore` (the submission's answers inside the source's locked frame, with a report of what
+was changed), :func:`code_cells` (the Python the worker will run, after IPython's input
+transformation, so that magics and ``!`` lines behave as in Jupyter, minus the shell).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+MAX_BYTES = 64 * 1024 * 1024     # a notebook larger than this is refused (embedded outputs of a flood)
+
+
+class NotebookError(Exception):
+    """The file cannot be read as a notebook; the message is for the student."""
+
+
+@dataclass
+class Restoration:
+    """What :func:`restore` found and did."""
+
+    tampered: list[str] = field(default_factory=list)    # locked cells whose content was changed back
+    missing: list[str] = field(default_factory=list)     # cells absent from the submission, put back
+    duplicated: list[str] = field(default_factory=list)  # grade_ids that occurred more than once
+
+    @property
+    def clean(self) -> bool:
+        return not (self.tampered or self.missing or self.duplicated)
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    """Read a submission, whatever state it is in, or raise NotebookError saying why not."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise NotebookError(f"檔案過大 ({size} bytes) / notebook file too large ({size} bytes)")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise NotebookError(f"無法讀取檔案 / cannot read the file: {exc.strerror}") from None
+    if not raw.strip():
+        raise NotebookError("檔案是空的 / the file is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotebookError("檔案不是 UTF-8 編碼 / the file is not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotebookError(f"檔案不是有效的 JSON / the file is not valid JSON (line {exc.lineno})") from None
+    if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
+        raise NotebookError("檔案不是 Jupyter 筆記本 / the file is not a Jupyter notebook")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as exc:  # nbformat raises a variety of errors for broken structure
+        raise NotebookError(f"無法解析筆記本 / cannot parse the notebook: {type(exc).__name__}") from None
+    for cell in nb.cells:
+        if not isinstance(cell.get("source", ""), str):
+            raise NotebookError("筆記本的儲存格格式錯誤 / a cell of the notebook is malformed")
+    return nb
+
+
+def grade_id(cell) -> str | None:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    value = meta.get("grade_id") if isinstance(meta, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _is_locked(cell) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("locked")) and not meta.get("solution")
+
+
+def restore(submission: nbformat.NotebookNode, source: nbformat.NotebookNode,
+            stub: nbformat.NotebookNode | None = None) -> tuple[nbformat.NotebookNode, Restoration]:
+    """The source's cells in the source's order: locked ones as in the source, answers from the submission.
+
+    Cells the student added (no grade_id of the source) stay, after the source cell they followed.
+    A solution cell missing from the submission becomes the release's stub (``stub`` notebook), so
+    that its blank fails as "not implemented" rather than as a missing name.
+    """
+    report = Restoration()
+    source_ids = [grade_id(c) for c in source.cells]
+    stubs = {grade_id(c): c for c in (stub.cells if stub is not None else [])}
+
+    answers: dict[str, nbformat.NotebookNode] = {}
+    extras: dict[str | None, list] = {}       # student cells, keyed by the source cell they follow
+    last = None
+    seen: set[str] = set()
+    for cell in submission.cells:
+        gid = grade_id(cell)
+        if gid in source_ids:
+            if gid in seen:
+                report.duplicated.append(gid)
+                continue
+            seen.add(gid)
+            answers[gid] = cell
+            last = gid
+        else:
+            extras.setdefault(last, []).append(cell)
+
+    cells = list(extras.get(None, []))
+    for cell in source.cells:
+        gid = grade_id(cell)
+        if gid is None:                       # a source cell without nbgrader metadata: given as is
+            cells.append(cell)
+            continue
+        if _is_locked(cell):
+            theirs = answers.get(gid)
+            if theirs is None:
+                report.missing.append(gid)
+            elif theirs.get("source", "") != cell.source or theirs.get("cell_type") != cell.cell_type:
+                report.tampered.append(gid)
+            cells.append(cell)
+        else:
+            theirs = answers.get(gid)
+            if theirs is None:
+                report.missing.append(gid)
+                theirs = stubs.get(gid, cell)
+            # a solution cell keeps the source's type and metadata; only its text is the student's
+            answer = nbformat.from_dict(dict(cell))
+            answer["source"] = theirs.get("source", "")
+            cells.append(answer)
+        cells.extend(extras.get(gid, []))
+    restored = nbformat.from_dict(dict(source))
+    restored["cells"] = cells
+    return restored, report
+
+
+def code_cells(nb: nbformat.NotebookNode) -> list[str]:
+    """The notebook's code cells as plain Python, magics turned into calls as IPython would."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    manager = TransformerManager()
+    out = []
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        try:
+            out.append(manager.transform_cell(source))
+        except Exception:  # leave it as it is: the worker will report the syntax error
+            out.append(source)
+    return out

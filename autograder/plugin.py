@@ -1,0 +1,158 @@
+"""The pytest plugin that makes graders out of plain pytest functions.
+
+- ``@pytest.mark.points(n, blank="GetDummies")`` gives a grader its points and names the blank it
+  judges (used in messages such as "GetDummies is not implemented yet").
+- The ``nb`` fixture stands for the submission: ``nb.GetDummies(seq, 28, 3, 8)`` calls the student's
+  function in the worker; ``nb.Char2int`` reads a global as plain data.
+- Before every grader the worker and the judge are reseeded from the grader's name, so a grader's
+  random inputs are the same for every student and every run.
+- Outcomes are recorded as :class:`Outcome` objects from the report hook; the message shown to the
+  student is the grader's own (a :class:`~autograder.grading.Fail`), or one made from the student's
+  exception, never a traceback of grader code.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from autograder.grading import Fail
+from autograder.messages import say
+from autograder.submission import StudentError, Submission, WorkerLost
+
+
+@dataclass
+class Outcome:
+    nodeid: str
+    name: str
+    blank: str
+    max_score: float
+    score: float = 0.0
+    status: str = "failed"          # "passed" or "failed"
+    output: str = ""
+    grader_error: bool = False      # the grader itself broke: worth an instructor's look
+
+
+@dataclass
+class Notebook:
+    """The ``nb`` fixture: attribute access reads the submission's globals."""
+
+    submission: Submission = field(repr=False)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.submission.lookup(name)
+
+    def time_limit(self, seconds: float):
+        return self.submission.time_limit(seconds)
+
+    def reseed(self, seed: int) -> None:
+        """Reseed random, numpy and torch in the worker (graders that retry seeds use it)."""
+        self.submission.reseed(seed)
+
+
+def stable_seed(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8")) & 0x7FFFFFFF
+
+
+def seed_judge(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    import torch
+
+    torch.manual_seed(seed)
+
+
+def describe_exception(exc: BaseException, blank: str) -> tuple[str, bool]:
+    """The student-facing message for an exception out of a grader, and whether the grader broke."""
+    if isinstance(exc, Fail):
+        return str(exc), False
+    if isinstance(exc, StudentError):
+        if exc.not_implemented:
+            return say("not_implemented", name=blank), False
+        if exc.type == "NameError" and exc.message.startswith("name '"):
+            name = exc.message.split("'")[1]
+            return say("missing_name", name=name), False
+        if exc.timeout:
+            return say("worker_timeout"), False
+        text = say("student_raised", name=blank, type=exc.type, message=exc.message)
+        if exc.traceback:
+            text += "\n" + exc.traceback
+        return text, False
+    if isinstance(exc, WorkerLost):
+        if exc.reason == "timeout":
+            return say("worker_timeout"), False
+        if exc.reason == "protocol":
+            return say("worker_protocol"), False
+        if exc.reason == "stale":
+            return say("worker_stale"), False
+        return say("worker_died", detail=exc.detail or exc.reason), False
+    return say("grader_error", type=type(exc).__name__, message=str(exc)[:500]), True
+
+
+class GradingPlugin:
+    """One grading session of one submission."""
+
+    def __init__(self, submission: Submission, retry_seeds=(0, 1, 2)):
+        self.submission = submission
+        self.seeds = tuple(retry_seeds)
+        self.outcomes: dict[str, Outcome] = {}
+        self.order: list[str] = []
+        self.collection_errors: list[str] = []
+
+    # ------------------------------------------------------------------ configuration
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "points(n, blank): the points of a grader and the blank it judges")
+
+    def pytest_collection_modifyitems(self, session, config, items):
+        for item in items:
+            marker = item.get_closest_marker("points")
+            if marker is None or not marker.args:
+                self.collection_errors.append(f"{item.nodeid}: no @pytest.mark.points(n)")
+                continue
+            doc = (getattr(item.function, "__doc__", None) or item.name).strip().splitlines()[0]
+            self.outcomes[item.nodeid] = Outcome(
+                nodeid=item.nodeid, name=doc, blank=marker.kwargs.get("blank", ""),
+                max_score=float(marker.args[0]))
+            self.order.append(item.nodeid)
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.collection_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+
+    # ------------------------------------------------------------------ fixtures
+    @pytest.fixture(scope="session")
+    def nb(self) -> Notebook:
+        return Notebook(self.submission)
+
+    @pytest.fixture(scope="session")
+    def retry_seeds(self) -> tuple[int, ...]:
+        return self.seeds
+
+    @pytest.fixture(autouse=True)
+    def _reseed(self, request):
+        seed = stable_seed(request.node.nodeid.split("::", 1)[-1])
+        seed_judge(seed)
+        self.submission.reseed(seed)
+        yield
+
+    # ------------------------------------------------------------------ outcomes
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        record = self.outcomes.get(item.nodeid)
+        if record is None:
+            return
+        if report.when == "call" and report.passed:
+            record.status, record.score, record.output = "passed", record.max_score, ""
+        elif report.failed and call.excinfo is not None:
+            message, broke = describe_exception(call.excinfo.value, record.blank or item.name)
+            if not record.output:          # the first failure (setup or call) is the one that counts
+                record.status, record.score = "failed", 0.0
+                record.output, record.grader_error = message, broke

@@ -1,0 +1,413 @@
+"""The judge's side of a submission: the worker process it runs in, and proxies for its objects.
+
+A :class:`Submission` starts a worker, has it run the notebook's cells, and then forwards the
+graders' requests to it.  If the worker dies while running a cell (``os._exit``, a segfault, a
+timeout that the student's code blocked), a new worker runs the notebook again without that cell,
+so that one bad cell costs what it costs and no more.  If it dies during a grader's request, that
+request fails and the next one gets a fresh worker.
+
+Graders see :class:`Handle` objects for anything that is not plain data; calling a handle, or
+reading one of its attributes, is a request to the worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+from autograder import protocol
+from autograder.limits import Limits
+
+OUTPUT_KEEP = 64 * 1024     # bytes of the worker's stdout/stderr kept (the tail), whatever it prints
+
+
+class StudentError(Exception):
+    """The student's code raised an exception while the worker served a request."""
+
+    def __init__(self, info: dict):
+        self.type = str(info.get("type", "Exception"))[:200]
+        self.message = str(info.get("message", ""))[:4000]
+        self.traceback = str(info.get("traceback", ""))[:8000]
+        self.timeout = bool(info.get("timeout", False))
+        super().__init__(f"{self.type}: {self.message}")
+
+    @property
+    def not_implemented(self) -> bool:
+        return self.type == "NotImplementedError"
+
+
+class WorkerLost(Exception):
+    """The worker died, hung past its limit, or sent something that is not a valid message."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        self.reason = reason          # "timeout", "died", "protocol", "stale"
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+@dataclass
+class CellRun:
+    """What happened to one code cell of the submission."""
+
+    index: int
+    status: str                     # "ok", "error", "skipped" (killed the worker), "timeout"
+    error: dict | None = None
+
+
+class OutputTail:
+    """Drains a pipe in a thread, keeping only the last ``OUTPUT_KEEP`` bytes and a byte count."""
+
+    def __init__(self, pipe):
+        self.pipe = pipe
+        self.total = 0
+        self.tail = bytearray()
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self):
+        while True:
+            chunk = self.pipe.read1(1 << 16) if hasattr(self.pipe, "read1") else self.pipe.read(1 << 16)
+            if not chunk:
+                return
+            self.total += len(chunk)
+            self.tail += chunk
+            if len(self.tail) > OUTPUT_KEEP:
+                del self.tail[: len(self.tail) - OUTPUT_KEEP]
+
+    def text(self) -> str:
+        self.thread.join(timeout=1)
+        body = bytes(self.tail).decode("utf-8", errors="replace")
+        if self.total > OUTPUT_KEEP:
+            return f"[… {self.total - OUTPUT_KEEP} bytes cut …]\n" + body
+        return body
+
+
+class WorkerProcess:
+    """One worker process and the socket to it."""
+
+    def __init__(self, limits: Limits, workdir: str):
+        self.limits = limits
+        parent, child = socket.socketpair()
+        self.sock = parent
+        env = worker_environment(workdir)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-s", "-m", "autograder.worker", str(child.fileno())],
+            pass_fds=[child.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env=env,
+            start_new_session=True,          # its own process group, killed as a whole
+            preexec_fn=limits.apply,
+        )
+        child.close()
+        self.output = OutputTail(self.proc.stdout)
+
+    def send(self, header: dict, buffers=()) -> None:
+        try:
+            protocol.write_frame(self.sock, header, list(buffers))
+        except (OSError, protocol.ProtocolError) as exc:
+            raise WorkerLost("died", str(exc)) from None
+
+    def receive(self, deadline: float) -> tuple[dict, list[bytes]]:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            self.kill()
+            raise WorkerLost("timeout")
+        self.sock.settimeout(remaining)
+        try:
+            return protocol.read_frame(self.sock)
+        except (socket.timeout, TimeoutError):
+            self.kill()
+            raise WorkerLost("timeout") from None
+        except (EOFError, ConnectionError, OSError):
+            code = self.wait()
+            raise WorkerLost("died", exit_description(code)) from None
+        except protocol.ProtocolError as exc:
+            self.kill()
+            raise WorkerLost("protocol", str(exc)) from None
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait(self, timeout: float = 5) -> int | None:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.proc.returncode
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(5)
+
+    def close(self) -> None:
+        if self.alive():
+            with contextlib.suppress(WorkerLost):
+                self.send({"op": "bye"})
+            try:
+                self.proc.wait(2)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()         # also whatever it left behind in its process group
+        self.sock.close()
+
+
+def exit_description(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+def worker_environment(workdir: str) -> dict:
+    """A scrubbed environment: nothing of the instructor's shell reaches student code."""
+    keep = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    keep.update({
+        "HOME": workdir,
+        "TMPDIR": workdir,
+        "PYTHONHASHSEED": "0",          # set iteration order is part of determinism
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONIOENCODING": "utf-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": workdir,
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
+    })
+    if "CUDA_VISIBLE_DEVICES" in os.environ:
+        keep["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+    return keep
+
+
+@dataclass
+class Submission:
+    """A notebook's code cells, run in a worker, and the graders' way to reach what they defined."""
+
+    cells: list[str]
+    limits: Limits = field(default_factory=Limits)
+    seed: int = 0
+    runs: list[CellRun] = field(default_factory=list)
+    restarts: int = 0
+    generation: int = 0
+    call_timeout: float | None = None
+    _worker: WorkerProcess | None = None
+    _workdir: tempfile.TemporaryDirectory | None = None
+    _skipped: dict = field(default_factory=dict)   # cell index -> why it killed the worker
+    _outputs: list[str] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self) -> None:
+        """Run the notebook; a cell that kills the worker is skipped on the next try."""
+        if self._workdir is None:
+            self._workdir = tempfile.TemporaryDirectory(prefix="course-worker-")
+        while True:
+            try:
+                self._run_notebook()
+                return
+            except WorkerLost:
+                if self.restarts >= self.limits.restarts:
+                    raise
+                self.restarts += 1
+
+    def _spawn(self) -> WorkerProcess:
+        self.generation += 1
+        return WorkerProcess(self.limits, self._workdir.name)
+
+    def _run_notebook(self) -> None:
+        self._retire()
+        worker = self._worker = self._spawn()
+        runs = {i: CellRun(i, "skipped", {"type": "WorkerLost", "message": reason, "traceback": "",
+                                          "timeout": "timeout" in reason})
+                for i, reason in self._skipped.items()}
+        worker.send({"op": "run", "cells": self.cells, "skip": sorted(self._skipped),
+                     "cell_timeout": self.limits.cell_seconds, "seed": self.seed})
+        deadline = time.monotonic() + self.limits.notebook_seconds
+        current = None
+        while True:
+            try:
+                header, _ = worker.receive(deadline)
+            except WorkerLost as lost:
+                if current is None:
+                    raise
+                # the cell that was running took the worker with it: skip it next time
+                self._skipped[current] = str(lost)
+                self.runs = sorted(runs.values(), key=lambda r: r.index)
+                raise
+            event = header.get("event")
+            if event == "ready":
+                break
+            if event != "cell" or type(header.get("index")) is not int:
+                worker.kill()
+                raise WorkerLost("protocol", "unexpected event")
+            index = header["index"]
+            if header.get("status") == "start":
+                current = index
+                continue
+            error = header.get("error")
+            status = "ok"
+            if error is not None:
+                error = _clean_error(error)
+                status = "timeout" if error.get("timeout") else "error"
+            runs[index] = CellRun(index, status, error)
+            current = None
+        self.runs = sorted(runs.values(), key=lambda r: r.index)
+
+    def _retire(self) -> None:
+        if self._worker is not None:
+            self._outputs.append(self._worker.output.text())
+            self._worker.close()
+            self._worker = None
+
+    def ensure(self) -> WorkerProcess:
+        """A live worker with the notebook run; a new one if the last died."""
+        if self._worker is None or not self._worker.alive():
+            if self.restarts >= self.limits.restarts:
+                raise WorkerLost("died", "too many restarts")
+            self.restarts += 1
+            self.start()
+        return self._worker
+
+    def close(self) -> None:
+        self._retire()
+        if self._workdir is not None:
+            self._workdir.cleanup()
+            self._workdir = None
+
+    def output(self) -> str:
+        texts = list(self._outputs)
+        if self._worker is not None:
+            texts.append(self._worker.output.text())
+        return "\n".join(t for t in texts if t)
+
+    # ------------------------------------------------------------------ requests
+    def request(self, header: dict, buffers=(), timeout: float | None = None):
+        worker = self.ensure()
+        limit = timeout or self.call_timeout or self.limits.call_seconds
+        header = dict(header, timeout=limit)
+        worker.send(header, buffers)
+        # the worker's own alarm fires at `limit`; the judge waits a little longer, then kills
+        reply, reply_buffers = worker.receive(time.monotonic() + limit + 5)
+        if reply.get("ok") is True:
+            generation = self.generation
+            return protocol.decode(reply.get("value"), reply_buffers,
+                                   lambda ref: Handle(self, ref, generation))
+        if reply.get("ok") is False and isinstance(reply.get("error"), dict):
+            raise StudentError(_clean_error(reply["error"]))
+        worker.kill()
+        raise WorkerLost("protocol", "malformed reply")
+
+    def reseed(self, seed: int) -> None:
+        self.request({"op": "seed", "seed": int(seed)})
+
+    def lookup(self, name: str):
+        return self.request({"op": "global", "name": name})
+
+    @contextlib.contextmanager
+    def time_limit(self, seconds: float):
+        """Give the requests inside the block ``seconds`` each (e.g. for training)."""
+        previous, self.call_timeout = self.call_timeout, seconds
+        try:
+            yield
+        finally:
+            self.call_timeout = previous
+
+    def cell_errors(self) -> list[CellRun]:
+        return [r for r in self.runs if r.status != "ok"]
+
+
+def _clean_error(info: dict) -> dict:
+    """Keep only the plain string fields of an error the worker described."""
+    return {
+        "type": str(info.get("type", ""))[:200],
+        "message": str(info.get("message", ""))[:4000],
+        "traceback": str(info.get("traceback", ""))[:8000],
+        "timeout": info.get("timeout") is True,
+    }
+
+
+class Handle:
+    """A judge-side stand-in for an object that lives in the worker."""
+
+    __slots__ = ("_submission", "_ref", "_generation")
+
+    def __init__(self, submission: Submission, ref: protocol.HandleRef, generation: int):
+        object.__setattr__(self, "_submission", submission)
+        object.__setattr__(self, "_ref", ref)
+        object.__setattr__(self, "_generation", generation)
+
+    def _target(self) -> int:
+        if self._generation != self._submission.generation or self._submission._worker is None \
+                or not self._submission._worker.alive():
+            raise WorkerLost("stale", "the object belonged to a worker that is gone")
+        return self._ref.id
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._submission.request({"op": "getattr", "target": self._target(), "name": name})
+
+    def __call__(self, *args, **kwargs):
+        return self._submission.request(*_call_request(self, args, kwargs, keep=False))
+
+    def __getitem__(self, key):
+        buffers: list[bytes] = []
+        header = {"op": "getitem", "target": self._target(), "key": protocol.encode(key, buffers, _ref_of)}
+        return self._submission.request(header, buffers)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("handles are read-only; call a method of the object instead")
+
+    def __bool__(self):
+        raise TypeError("a handle has no truth value; compare plain data instead")
+
+    def __repr__(self) -> str:
+        return f"<{self._ref.kind} in the worker, #{self._ref.id}>"
+
+    @property
+    def kind(self) -> str:
+        """The name of the object's type, as the worker reports it (a label, not a proof)."""
+        return self._ref.kind
+
+
+def keep(function: Handle, *args, **kwargs) -> Handle:
+    """Call ``function`` in the worker and leave the result there, even if it is plain data.
+
+    For inputs that must stay on the worker's device: ``x = keep(nb.torch.as_tensor, array)``.
+    """
+    return function._submission.request(*_call_request(function, args, kwargs, keep=True))
+
+
+def _call_request(function: Handle, args, kwargs, keep: bool) -> tuple[dict, list[bytes]]:
+    buffers: list[bytes] = []
+    header = {
+        "op": "call",
+        "target": function._target(),
+        "args": protocol.encode(list(args), buffers, _ref_of),
+        "kwargs": protocol.encode(dict(kwargs), buffers, _ref_of),
+        "keep": keep,
+    }
+    return header, buffers
+
+
+def _ref_of(value) -> protocol.HandleRef:
+    """Arguments may include handles: they travel as the reference they hold."""
+    if type(value) is Handle:
+        value._target()
+        return value._ref
+    raise protocol.ProtocolError(f"{type(value).__name__} cannot be sent to the worker")

@@ -1,0 +1,267 @@
+"""The worker: the untrusted process that runs one submission.
+
+It runs the notebook's code cells in order, in one namespace, then answers the judge's requests
+(look up a global, read an attribute, call something, reseed) until told to stop.  Everything it
+sends back goes through :mod:`autograder.protocol`: plain data, or a numbered handle for anything
+else.  This module must never import a grader; it is all the worker's process image contains of
+the engine, besides the protocol.
+
+Started as ``python -m autograder.worker FD``, where FD is the socket to the judge.  Student output
+goes to the process's own stdout/stderr, which the judge captures separately.
+"""
+
+from __future__ import annotations
+
+import builtins
+import linecache
+import os
+import random
+import signal
+import socket
+import sys
+import traceback
+import warnings
+
+import numpy as np
+
+from autograder import protocol
+
+MAX_MESSAGE = 4000        # characters of an exception message sent back
+MAX_TRACEBACK = 8000      # characters of a traceback sent back
+
+
+class Timeout(BaseException):
+    """Raised in student code when its time is up.
+
+    A BaseException, so that ``except Exception`` in student code does not swallow it.
+    """
+
+
+def _on_alarm(signum, frame):
+    raise Timeout("time limit exceeded")
+
+
+class Shell:
+    """Stands in for ``get_ipython()``: magics become no-ops or plain execution, shell escapes are off."""
+
+    _PLAIN = {"time", "timeit", "capture", "prun"}   # magics whose body simply runs
+
+    def __init__(self, namespace: dict):
+        self.user_ns = namespace
+
+    def system(self, cmd, *args, **kwargs):
+        print(f"[grader] 已停用 shell 指令 / shell escape disabled: !{cmd}", file=sys.stderr)
+
+    def getoutput(self, cmd, *args, **kwargs):
+        self.system(cmd)
+        return ""
+
+    def run_line_magic(self, name, line, *args, **kwargs):
+        if name in self._PLAIN and line.strip():
+            exec(compile(line, "<magic>", "exec"), self.user_ns)
+        return None
+
+    def run_cell_magic(self, name, line, cell, *args, **kwargs):
+        if name in self._PLAIN:
+            exec(compile(cell, "<magic>", "exec"), self.user_ns)
+        else:
+            print(f"[grader] 已停用 %%{name} / cell magic disabled", file=sys.stderr)
+        return None
+
+    def __getattr__(self, name):
+        # anything else a notebook may touch (events, kernel, display_pub, ...) does nothing
+        return lambda *args, **kwargs: None
+
+
+class Worker:
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.handles: dict[int, object] = {}
+        self.ids: dict[int, int] = {}          # id(obj) -> handle number, so one object has one handle
+        self.namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
+        self.namespace["get_ipython"] = lambda: self.shell
+        self.namespace["display"] = lambda *objs, **kwargs: None
+        self.shell = Shell(self.namespace)
+
+    # ------------------------------------------------------------------ plumbing
+    def send(self, header: dict, buffers=()) -> None:
+        protocol.write_frame(self.sock, header, list(buffers))
+
+    def handle_of(self, obj) -> protocol.HandleRef:
+        key = id(obj)
+        number = self.ids.get(key)
+        if number is None or self.handles.get(number) is not obj:
+            number = len(self.handles) + 1
+            self.handles[number] = obj
+            self.ids[key] = number
+        kind = type(obj).__name__ if isinstance(type(obj).__name__, str) else "object"
+        return protocol.HandleRef(number, kind)
+
+    def resolve(self, ref: protocol.HandleRef):
+        if ref.id not in self.handles:
+            raise LookupError(f"no object behind handle {ref.id}")
+        return self.handles[ref.id]
+
+    def reply_value(self, value) -> None:
+        buffers: list[bytes] = []
+        tree = protocol.encode(value, buffers, self.handle_of)
+        self.send({"ok": True, "value": tree}, buffers)
+
+    def reply_error(self, exc: BaseException) -> None:
+        self.send({"ok": False, "error": describe(exc)})
+
+    # ------------------------------------------------------------------ requests
+    def serve(self) -> None:
+        while True:
+            try:
+                header, buffers = protocol.read_frame(self.sock)
+            except EOFError:
+                return
+            op = header.get("op")
+            if op == "bye":
+                return
+            if op == "run":
+                self.run(header)
+                continue
+            limit = float(header.get("timeout", 0) or 0)
+            try:
+                value = self.answer(op, header, buffers, limit)
+            except BaseException as exc:  # the student's exceptions, SystemExit included, become replies
+                _cancel_alarm()
+                try:
+                    self.reply_error(exc)
+                except protocol.ProtocolError as inner:
+                    self.reply_error(inner)
+                continue
+            if header.get("keep") is True:
+                value = self.handle_of(value)      # the judge asked for a handle, even to plain data
+            try:
+                self.reply_value(value)
+            except (protocol.ProtocolError, RecursionError) as exc:
+                self.reply_error(exc)
+            except BaseException as exc:  # a student's object that breaks while being encoded
+                self.reply_error(exc)
+
+    def answer(self, op, header, buffers, limit):
+        decode = lambda tree: protocol.decode(tree, buffers, self.resolve)  # noqa: E731
+        if op == "seed":
+            seed_everything(int(header["seed"]))
+            return None
+        if op == "global":
+            name = header["name"]
+            if name not in self.namespace:
+                raise NameError(f"name '{name}' is not defined")
+            return self.namespace[name]
+        target = self.resolve(protocol.HandleRef(int(header["target"]), ""))
+        if op == "getattr":
+            return _with_alarm(limit, getattr, target, header["name"])
+        if op == "getitem":
+            return _with_alarm(limit, lambda: target[decode(header["key"])])
+        if op == "call":
+            args = decode(header["args"])
+            kwargs = decode(header["kwargs"])
+            return _with_alarm(limit, target, *args, **kwargs)
+        if op == "describe":
+            return _with_alarm(limit, lambda: _describe_object(target))
+        raise ValueError(f"unknown op {op!r}")
+
+    # ------------------------------------------------------------------ the notebook
+    def run(self, header: dict) -> None:
+        cells = header["cells"]
+        skip = set(header.get("skip", []))
+        limit = float(header.get("cell_timeout", 0) or 0)
+        seed_everything(int(header.get("seed", 0)))
+        for index, source in enumerate(cells):
+            if index in skip:
+                continue
+            self.send({"event": "cell", "index": index, "status": "start"})
+            error = None
+            try:
+                filename = f"<cell {index}>"
+                linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+                code = compile(source, filename, "exec")
+                _with_alarm(limit, exec, code, self.namespace)
+            except BaseException as exc:  # the cell failed; record it and go on, as a notebook would
+                _cancel_alarm()
+                error = describe(exc)
+            _flush()
+            self.send({"event": "cell", "index": index, "status": "error" if error else "ok", "error": error})
+        self.send({"event": "ready"})
+
+
+def _with_alarm(limit: float, fn, *args, **kwargs):
+    if limit > 0:
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _cancel_alarm()
+
+
+def _cancel_alarm():
+    signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def _describe_object(obj) -> dict:
+    """What a grader may learn about an object without trusting it: its type's name and a repr."""
+    text = repr(obj)
+    return {"type": type(obj).__name__, "repr": text[:500] if isinstance(text, str) else "?"}
+
+
+def describe(exc: BaseException) -> dict:
+    """An exception as plain strings: type, message and the student's part of the traceback."""
+    try:
+        message = str(exc)
+    except BaseException:
+        message = "<unprintable message>"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")]
+    lines = traceback.format_list(frames)
+    text = "".join(lines)
+    return {
+        "type": type(exc).__name__,
+        "message": message[:MAX_MESSAGE],
+        "traceback": text[-MAX_TRACEBACK:],
+        "timeout": isinstance(exc, Timeout),
+    }
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(seed)
+
+
+def prepare() -> None:
+    """Settle the process before any student code: quiet warnings, one thread, a headless plot backend."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    warnings.simplefilter("ignore")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - torch is part of the pinned environment
+        pass
+
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    sock = socket.socket(fileno=int(argv[0]))
+    prepare()
+    Worker(sock).serve()
+    _flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
