@@ -63,9 +63,9 @@ def _pytest_args(folder: Path) -> list[str]:
     ]
 
 
-def run_graders(folder: Path, submission: Submission, retry_seeds) -> tuple[list[Outcome], str]:
+def run_graders(folder: Path, submission: Submission, retry_seeds, untouched=frozenset()) -> tuple[list[Outcome], str]:
     """Run every grader in ``folder`` against ``submission``; return the outcomes and pytest's log."""
-    plugin = GradingPlugin(submission, retry_seeds)
+    plugin = GradingPlugin(submission, retry_seeds, untouched)
     log = io.StringIO()
     with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         code = pytest.main(_pytest_args(folder), plugins=[plugin])
@@ -139,9 +139,13 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
         return result
 
     source = _reference(assignment.path(course.root, "source"))
+    stub = _reference(assignment.path(course.root, "release"))
+    untouched: set[str] = set()
     if source is not None:
-        nb, report = notebooks.restore(nb, source, _reference(assignment.path(course.root, "release")))
+        nb, report = notebooks.restore(nb, source, stub)
         result.notes += restoration_notes(report)
+    if stub is not None:
+        untouched = notebooks.untouched(nb, stub)
     submission = Submission(notebooks.code_cells(nb), limits=course.limits, seed=course.seed)
     try:
         try:
@@ -153,7 +157,7 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
             result.tests = _all_failed(folder, result.error)
         else:
             result.notes += cell_notes(submission)
-            result.tests, _ = run_graders(folder, submission, course.retry_seeds)
+            result.tests, _ = run_graders(folder, submission, course.retry_seeds, untouched)
         result.output = submission.output()[-20000:]
     finally:
         submission.close()

@@ -132,6 +132,13 @@ def restore(submission: nbformat.NotebookNode, source: nbformat.NotebookNode,
     return restored, report
 
 
+def untouched(nb: nbformat.NotebookNode, stub: nbformat.NotebookNode) -> set[str]:
+    """grade_ids of the solution cells that are still exactly the release's stub."""
+    stubs = {grade_id(c): c.get("source", "") for c in stub.cells
+             if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    return {gid for c in nb.cells if (gid := grade_id(c)) in stubs and c.get("source", "") == stubs[gid]}
+
+
 def code_cells(nb: nbformat.NotebookNode) -> list[str]:
     """The notebook's code cells as plain Python, magics turned into calls as IPython would."""
     from IPython.core.inputtransformer2 import TransformerManager

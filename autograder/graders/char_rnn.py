@@ -156,9 +156,15 @@ def conforming(nb, *args) -> tuple[Handle, Reference]:
         if out.shape != expected.shape or not torch.allclose(out, expected, rtol=1e-4, atol=1e-5):
             raise Fail(say("model_vs_reference", error=_error(out, expected)))
     except (Fail, StudentError) as exc:
-        why = str(exc).split(" / ")[-1][:200]
-        fail("depends_on", name="Model", why=why)
+        fail("depends_on", name="Model", why=reason(exc, "Model"))
     return model, reference
+
+
+def reason(exc: Exception, blank: str) -> str:
+    """The English half of the message a failure would have had on its own."""
+    from autograder.plugin import describe_exception
+
+    return describe_exception(exc, blank)[0].split(" / ")[-1].splitlines()[0][:200]
 
 
 def _error(a: torch.Tensor, b: torch.Tensor) -> float:

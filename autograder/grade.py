@@ -1,0 +1,105 @@
+"""Grading a class: finding the submissions, grading each, writing every result.
+
+A class is a folder in nbgrader's layout, ``submitted/<student>/<assignment>/<notebook>.ipynb``;
+a single notebook file works too.  Each submission's ``results.json`` is written as soon as it is
+graded, then ``gradebook.csv`` (and JUnit XML, if asked) for the whole batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder import judge, results
+from autograder.course import Assignment, Course, CourseError
+from autograder.messages import say, set_language
+from autograder.plugin import Outcome
+
+
+@dataclass(frozen=True)
+class Job:
+    student: str
+    assignment: Assignment
+    path: Path
+
+
+def discover(course: Course, paths: list[Path]) -> list[Job]:
+    """Every submission under ``paths`` (default: the embedded example class)."""
+    if not paths:
+        paths = [course.root / "examples" / "submitted"]
+    jobs: list[Job] = []
+    for path in paths:
+        if path.is_file():
+            jobs.append(_file_job(course, path))
+        elif path.is_dir():
+            jobs += _folder_jobs(course, path)
+        else:
+            raise CourseError(f"no such file or folder: {path}")
+    return sorted(jobs, key=lambda j: (j.student, j.assignment.id, str(j.path)))
+
+
+def _file_job(course: Course, path: Path) -> Job:
+    assignment = course.by_notebook(path.name)
+    if assignment is None and path.parent.name in {a.id for a in course.assignments}:
+        assignment = course.assignment(path.parent.name)
+    if assignment is None and len(course.assignments) == 1:
+        assignment = course.assignments[0]
+    if assignment is None:
+        raise CourseError(f"cannot tell which assignment {path} is for: name it as in course.toml "
+                          f"or put it in a folder named after the assignment")
+    student = path.parent.parent.name if path.parent.name == assignment.id else path.stem
+    return Job(student, assignment, path)
+
+
+def _folder_jobs(course: Course, folder: Path) -> list[Job]:
+    if (folder / "submitted").is_dir():
+        folder = folder / "submitted"
+    ids = {a.id: a for a in course.assignments}
+    jobs = []
+    for student in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for sub in sorted(p for p in student.iterdir() if p.is_dir() and p.name in ids):
+            assignment = ids[sub.name]
+            jobs.append(Job(student.name, assignment, sub / assignment.notebook))
+    if not jobs:
+        raise CourseError(f"no submissions in {folder} (expected <student>/<assignment>/<notebook>.ipynb)")
+    return jobs
+
+
+def parallel_map(fn, items: list, jobs: int):
+    """``map(fn, items)`` in ``jobs`` processes (spawned: a fresh judge each), in order; inline for 1 job."""
+    if jobs <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=context) as pool:
+        return list(pool.map(fn, items))
+
+
+def grade_one(course: Course, job: Job) -> judge.Result:
+    if not job.path.is_file():
+        result = judge.Result(student=job.student, assignment=job.assignment.id, path=str(job.path))
+        result.error = say("notebook_unreadable", reason=f"找不到 {job.path.name} / {job.path.name} was not submitted")
+        result.tests = [Outcome(t.nodeid, t.name, t.blank, t.max_score, 0.0, "failed", result.error)
+                        for t in judge.catalogue(job.assignment.graders)]
+        return result
+    return judge.grade(job.path, job.assignment, course, student=job.student)
+
+
+def result_path(out: Path, result: judge.Result) -> Path:
+    return out / result.student / result.assignment / "results.json"
+
+
+def grade_class(course: Course, jobs: list[Job], out: Path, progress=None) -> list[judge.Result]:
+    """Grade every job; write each results.json as it comes, then the gradebook."""
+    set_language(course.language)
+    graded = []
+    for n, job in enumerate(jobs, start=1):
+        result = grade_one(course, job)
+        results.write_atomic(result_path(out, result), results.results_json(result))
+        graded.append(result)
+        if progress is not None:
+            progress(n, len(jobs), result)
+    results.write_atomic(out / "gradebook.csv", results.gradebook_csv(graded))
+    return graded

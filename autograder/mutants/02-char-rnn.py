@@ -1,0 +1,172 @@
+"""Mutants (realistic student mistakes) and valid variants of the 02-char-rnn solution.
+
+``course validate 02-char-rnn`` applies each one to the master notebook's solution cells and grades
+the result: every mutant must lose points on the blank it names (``loses``), every variant must keep
+full marks.  An edit ``(cell, old, new)`` replaces the text ``old``, which must occur exactly once in
+that solution cell; ``old=None`` replaces the whole cell.
+"""
+
+from autograder.validate import Mutant, Variant
+
+MUTANTS = [
+    # ------------------------------------------------------------------ GetDummies
+    Mutant("onehot-off-by-one", "the 1 one index too far left (wraps round to the last index)",
+           [("getdummies", "sequence[i][u]] = 1", "sequence[i][u] - 1] = 1")], loses="GetDummies"),
+    Mutant("onehot-hard-coded", "sizes hard-coded to the poem's 8, 3, 28",
+           [("getdummies", "np.zeros((batch_size, seq_len, dict_size)", "np.zeros((8, 3, 28)"),
+            ("getdummies", "range(batch_size)", "range(8)"), ("getdummies", "range(seq_len)", "range(3)")],
+           loses="GetDummies"),
+    Mutant("onehot-transposed", "(T, N, D) instead of (N, T, D)",
+           [("getdummies", "np.zeros((batch_size, seq_len, dict_size)", "np.zeros((seq_len, batch_size, dict_size)"),
+            ("getdummies", "features[i, u, sequence[i][u]]", "features[u, i, sequence[i][u]]")], loses="GetDummies"),
+    Mutant("onehot-float64", "np.zeros without dtype: float64",
+           [("getdummies", ", dtype=np.float32)", ")")], loses="GetDummies"),
+    Mutant("onehot-returns-tensor", "returns a torch tensor, not an ndarray",
+           [("getdummies", "    return features", "    return torch.from_numpy(features)")], loses="GetDummies"),
+    Mutant("onehot-indices-swapped", "sequence[u][i] instead of sequence[i][u]",
+           [("getdummies", "sequence[i][u]]", "sequence[u][i]]")],
+           loses="GetDummies"),
+    # ------------------------------------------------------------------ Model
+    Mutant("batch-first-forgotten", "nn.RNN without batch_first=True: reads dimension 0 as time",
+           [("model", "n_layers, batch_first=True)", "n_layers)"),
+            ("model", "hidden = self.init_hidden(x.size(0))", "hidden = self.init_hidden(x.size(1))")],
+           loses="Model"),
+    Mutant("no-recurrence", "each time step run on its own from a zero hidden state",
+           [("model", """        hidden = self.init_hidden(x.size(0))
+        out, hidden = self.rnn(x, hidden)                  # out: (N, T, H)""",
+             """        steps = [self.rnn(x[:, t:t + 1], self.init_hidden(x.size(0))) for t in range(x.size(1))]
+        out = torch.cat([s[0] for s in steps], dim=1)
+        hidden = steps[-1][1]""")], loses="Model"),
+    Mutant("fc-missing", "no fully connected layer: returns the hidden states",
+           [("model", "        out = self.fc(out)                                 # (N·T, output_size)\n", "")],
+           loses="Model"),
+    Mutant("fc-from-input-size", "fc maps to input_size instead of output_size",
+           [("model", "nn.Linear(hidden_dim, output_size)", "nn.Linear(hidden_dim, input_size)")], loses="Model"),
+    Mutant("n-layers-ignored", "always one layer",
+           [("model", "nn.RNN(input_size, hidden_dim, n_layers,", "nn.RNN(input_size, hidden_dim, 1,")],
+           loses="Model"),
+    Mutant("hidden-random", "initial hidden state random instead of zeros",
+           [("model", "return torch.zeros(self.n_layers", "return torch.randn(self.n_layers")], loses="Model"),
+    Mutant("relu-rnn", "nn.RNN with nonlinearity='relu' (the chapter's Elman network uses tanh)",
+           [("model", "n_layers, batch_first=True)", "n_layers, batch_first=True, nonlinearity='relu')")],
+           loses="Model"),
+    Mutant("fc-on-hidden", "fc applied to the last hidden state only",
+           [("model", "        out = self.fc(out)                                 # (N·T, output_size)",
+             "        out = self.fc(hidden[-1])")], loses="Model"),
+    # ------------------------------------------------------------------ train
+    Mutant("no-zero-grad", "gradients accumulate over epochs",
+           [("train", "        optimizer.zero_grad()\n", "")], loses="train"),
+    Mutant("no-step", "optimizer.step() missing: nothing learns",
+           [("train", "        optimizer.step()\n", "")], loses="train"),
+    Mutant("n-epochs-ignored", "always 100 epochs",
+           [("train", "range(n_epochs)", "range(100)")], loses="train"),
+    Mutant("lr-ignored", "learning rate hard-coded to 0.01",
+           [("train", "lr=lr)", "lr=0.01)")], loses="train"),
+    Mutant("trains-global-net", "trains the notebook's global net, not its argument",
+           [("train", "def train(net, Input, Target", "def train(model, Input, Target")], loses="train"),
+    Mutant("sgd-not-adam", "SGD instead of Adam",
+           [("train", "torch.optim.Adam(", "torch.optim.SGD(")], loses="train"),
+    Mutant("loss-tensors", "appends the loss tensor, not loss.item()",
+           [("train", "losses.append(loss.item())", "losses.append(loss)")], loses="train"),
+    Mutant("step-before-backward", "optimizer.step() before loss.backward()",
+           [("train", """        loss.backward()                                   # BPTT
+        optimizer.step()""", """        optimizer.step()
+        loss.backward()                                   # BPTT""")], loses="train"),
+    Mutant("nll-on-logits", "NLLLoss on raw scores (no log-softmax)",
+           [("train", "nn.CrossEntropyLoss()", "nn.NLLLoss()")], loses="train"),
+    # ------------------------------------------------------------------ predict
+    Mutant("predict-first-step", "predicts from out[0], the first time step",
+           [("predict", "softmax(out[-1], dim=0)", "softmax(out[0], dim=0)")], loses="predict"),
+    Mutant("predict-last-char-only", "feeds only the last character, losing the context",
+           [("predict", "for c in character]]", "for c in character[-1:]]]")], loses="predict"),
+    Mutant("predict-first-char-only", "feeds only the first character",
+           [("predict", "for c in character]]", "for c in character[:1]]]")], loses="predict"),
+    Mutant("predict-random", "samples from the softmax instead of taking the argmax",
+           [("predict", "char_ind = torch.max(prob, dim=0)[1].item()",
+             "char_ind = torch.multinomial(prob, 1).item()")], loses="predict"),
+    Mutant("predict-returns-index", "returns the index, not the character",
+           [("predict", "return Int2char[char_ind], hidden", "return char_ind, hidden")], loses="predict"),
+    # ------------------------------------------------------------------ sample
+    Mutant("sample-one-too-long", "one character more than out_len",
+           [("sample", "range(out_len - len(chars))", "range(out_len - len(chars) + 1)")], loses="sample"),
+    Mutant("sample-drops-start", "returns only the generated characters",
+           [("sample", "    return ''.join(chars)", "    return ''.join(chars[len(start):])")], loses="sample"),
+    Mutant("sample-start-as-one", "counts a multi-character start as one character",
+           [("sample", "chars = [ch for ch in start]", "chars = [start]"),
+            ("sample", "char, h = predict(model, chars)", "char, h = predict(model, list(''.join(chars)))")],
+           loses="sample"),
+    Mutant("sample-random", "samples the next character at random from the softmax",
+           [("sample", "        char, h = predict(model, chars)",
+             """        x = torch.from_numpy(GetDummies(np.array([[Char2int[c] for c in chars]]), Dict_size, len(chars), 1))
+        with torch.no_grad():
+            out, h = model(x.to(device))
+        char = Int2char[torch.multinomial(torch.softmax(out[-1], dim=0), 1).item()]""")], loses="sample"),
+    Mutant("sample-last-char-context", "passes only the last character to predict",
+           [("sample", "char, h = predict(model, chars)", "char, h = predict(model, chars[-1:])")],
+           loses="sample"),
+]
+
+VARIANTS = [
+    Variant("onehot-np-eye", "np.eye indexing", [("getdummies", None, '''def GetDummies(sequence, dict_size, seq_len, batch_size):
+    codes = np.asarray(sequence, dtype=np.int64)[:batch_size, :seq_len]
+    return np.eye(dict_size, dtype=np.float32)[codes]
+''')]),
+    Variant("onehot-torch", "torch.nn.functional.one_hot, back to numpy", [("getdummies", None, '''def GetDummies(sequence, dict_size, seq_len, batch_size):
+    codes = torch.as_tensor(np.asarray(sequence), dtype=torch.long)
+    return nn.functional.one_hot(codes, dict_size).numpy().astype(np.float32)
+''')]),
+    Variant("forward-hidden-none", "forward(self, x, hidden=None), rnn's default zero state", [
+        ("model", """    def forward(self, x):""", """    def forward(self, x, hidden=None):"""),
+        ("model", """        hidden = self.init_hidden(x.size(0))
+        out, hidden = self.rnn(x, hidden)""", """        out, hidden = self.rnn(x, hidden)"""),
+        ("model", "out.contiguous().view(-1, self.hidden_dim)", "out.reshape(-1, self.rnn.hidden_size)")]),
+    Variant("model-keywords", "nn.RNN with keywords and the book's init_hidden (.to(device))", [
+        ("model", "nn.RNN(input_size, hidden_dim, n_layers, batch_first=True)",
+         "nn.RNN(input_size=input_size, hidden_size=hidden_dim, num_layers=n_layers, nonlinearity='tanh', "
+         "batch_first=True)"),
+        ("model", """        weight = next(self.parameters())
+        return torch.zeros(self.n_layers, batch_size, self.hidden_dim, device=weight.device)""",
+         """        return torch.zeros(self.n_layers, batch_size, self.hidden_dim).to(next(self.parameters()).device)""")]),
+    Variant("train-flatten-float", "Target.flatten(), float(loss), net.train(), keyword params", [
+        ("train", "criterion(output, Target.view(-1).long())", "criterion(output, Target.flatten())"),
+        ("train", "losses.append(loss.item())", "losses.append(float(loss.detach()))"),
+        ("train", "    losses = []\n", "    losses = []\n    net.train()\n"),
+        ("train", "torch.optim.Adam(net.parameters(), lr=lr)", "torch.optim.Adam(params=net.parameters(), lr=lr)")]),
+    Variant("train-while", "a while loop and zero_grad after the step", [("train", None, '''def train(net, Input, Target, n_epochs=100, lr=0.01):
+    net.to(device)
+    x, y = Input.to(device), Target.to(device).reshape(-1)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+    history = []
+    epoch = 0
+    optimizer.zero_grad()
+    while epoch < n_epochs:
+        out, _ = net(x)
+        loss = loss_fn(out, y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        history.append(loss.item())
+        epoch += 1
+    return history
+''')]),
+    Variant("predict-argmax-logits", "argmax of the scores, no softmax, no no_grad, str accepted", [("predict", None, '''def predict(model, character):
+    if isinstance(character, str):
+        character = list(character)
+    codes = np.array([[Char2int[c] for c in character]])
+    x = torch.from_numpy(GetDummies(codes, Dict_size, len(character), 1)).to(device)
+    out, hidden = model(x)
+    return Int2char[out[-1].argmax().item()], hidden.detach()
+''')]),
+    Variant("predict-book", "the book's .data and torch.max", [
+        ("predict", """    with torch.no_grad():
+        out, hidden = model(character)                                    # out: (T, D)
+    prob = nn.functional.softmax(out[-1], dim=0)""", """    out, hidden = model(character)
+    prob = nn.functional.softmax(out[-1], dim=0).data""")]),
+    Variant("sample-string", "grows a string, no model.eval()", [("sample", None, '''def sample(model, out_len, start='對'):
+    text = start
+    while len(text) < out_len:
+        text += predict(model, list(text))[0]
+    return text
+''')]),
+]

@@ -1,0 +1,145 @@
+"""Writing grades where instructors and CI read them.
+
+- ``results.json`` per submission, in Gradescope's autograder schema: ``score``, ``output``,
+  ``execution_time``, ``tests`` (each ``name``, ``number``, ``score``, ``max_score``, ``status``,
+  ``output``, ``visibility``), plus an ``extra_data`` block of our own (student, assignment, notes).
+- ``gradebook.csv``: one row per (student, assignment) with the total and each grader's score.
+- JUnit XML: one ``testcase`` per grader, points in ``properties``.
+
+Every file is written atomically (a temporary file in the same folder, then ``os.replace``), so a
+reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from autograder.judge import Result
+from autograder.messages import say
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def gradescope(result: Result) -> dict:
+    """The submission's grade in Gradescope's results.json schema."""
+    tests = []
+    for number, t in enumerate(result.tests, start=1):
+        tests.append({
+            "name": t.name,
+            "number": f"{number}",
+            "score": t.score,
+            "max_score": t.max_score,
+            "status": t.status,
+            "output": t.output,
+            "visibility": "visible",
+            "tags": [t.blank] if t.blank else [],
+        })
+    lines = [say("total", score=result.score, max_score=result.max_score)]
+    if result.error:
+        lines.append(result.error)
+    lines += result.notes
+    return {
+        "score": result.score,
+        "output": "\n".join(lines),
+        "execution_time": round(result.seconds, 3),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": {
+            "student": result.student,
+            "assignment": result.assignment,
+            "max_score": result.max_score,
+            "notes": result.notes,
+            "grader_errors": [t.name for t in result.grader_errors],
+        },
+    }
+
+
+def results_json(result: Result) -> str:
+    return json.dumps(gradescope(result), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+
+def gradebook_csv(results: list[Result]) -> str:
+    """One row per (student, assignment): total, maximum, and each grader's score by its short name."""
+    columns: list[str] = []
+    for r in results:
+        for t in r.tests:
+            key = _short(t.nodeid)
+            if key not in columns:
+                columns.append(key)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["student", "assignment", "score", "max_score", "status"] + columns)
+    for r in sorted(results, key=lambda r: (r.student, r.assignment)):
+        scores = {_short(t.nodeid): t.score for t in r.tests}
+        status = "error" if r.error else "graded"
+        writer.writerow([r.student, r.assignment, _num(r.score), _num(r.max_score), status]
+                        + [_num(scores[c]) if c in scores else "" for c in columns])
+    return out.getvalue()
+
+
+def _short(nodeid: str) -> str:
+    """``test_model.py::test_recurrent`` → ``model.recurrent``."""
+    path, _, name = nodeid.partition("::")
+    module = Path(path).stem.removeprefix("test_")
+    return f"{module}.{name.removeprefix('test_')}"
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def junit_xml(results: list[Result]) -> str:
+    suites = ET.Element("testsuites")
+    for r in results:
+        suite = ET.SubElement(suites, "testsuite", name=f"{r.student}/{r.assignment}",
+                              tests=str(len(r.tests)), failures=str(sum(t.status != "passed" for t in r.tests)),
+                              time=f"{r.seconds:.3f}")
+        for t in r.tests:
+            case = ET.SubElement(suite, "testcase", classname=f"{r.student}.{r.assignment}", name=_short(t.nodeid))
+            props = ET.SubElement(case, "properties")
+            ET.SubElement(props, "property", name="score", value=_num(t.score))
+            ET.SubElement(props, "property", name="max_score", value=_num(t.max_score))
+            if t.status != "passed":
+                failure = ET.SubElement(case, "failure", message=t.output.splitlines()[0] if t.output else "failed")
+                failure.text = t.output
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def table(results: list[Result]) -> str:
+    """A plain text table for the terminal."""
+    rows = [("student", "assignment", "score", "time", "note")]
+    for r in sorted(results, key=lambda r: (r.student, r.assignment)):
+        note = r.error.split(" / ")[-1][:60] if r.error else (f"{len(r.notes)} note(s)" if r.notes else "")
+        rows.append((r.student, r.assignment, f"{_num(r.score)}/{_num(r.max_score)}", f"{r.seconds:.1f}s", note))
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths)).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns."""
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
