@@ -65,16 +65,33 @@ def _folder_jobs(course: Course, folder: Path) -> list[Job]:
     return jobs
 
 
-def parallel_map(fn, items: list, jobs: int):
-    """``map(fn, items)`` in ``jobs`` processes (spawned: a fresh judge each), in order; inline for 1 job."""
-    if jobs <= 1 or len(items) <= 1:
-        return [fn(item) for item in items]
+def _pool(workers: int):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=context) as pool:
+    # spawned, not forked: each judge process starts clean (no torch threads inherited mid-state)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def parallel_map(fn, items: list, jobs: int):
+    """``map(fn, items)`` in ``jobs`` processes, in order; inline for one job."""
+    if jobs <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    with _pool(min(jobs, len(items))) as pool:
         return list(pool.map(fn, items))
+
+
+def as_completed(fn, items: list, jobs: int):
+    """Yield ``fn(item)`` for every item as each finishes, in ``jobs`` processes."""
+    if jobs <= 1 or len(items) <= 1:
+        for item in items:
+            yield fn(item)
+        return
+    from concurrent.futures import as_completed as completed
+
+    with _pool(min(jobs, len(items))) as pool:
+        for future in completed([pool.submit(fn, item) for item in items]):
+            yield future.result()
 
 
 def grade_one(course: Course, job: Job) -> judge.Result:
@@ -87,19 +104,24 @@ def grade_one(course: Course, job: Job) -> judge.Result:
     return judge.grade(job.path, job.assignment, course, student=job.student)
 
 
+def _grade_job(args) -> judge.Result:
+    course, job = args
+    return grade_one(course, job)
+
+
 def result_path(out: Path, result: judge.Result) -> Path:
     return out / result.student / result.assignment / "results.json"
 
 
-def grade_class(course: Course, jobs: list[Job], out: Path, progress=None) -> list[judge.Result]:
+def grade_class(course: Course, jobs: list[Job], out: Path, workers: int = 1, progress=None) -> list[judge.Result]:
     """Grade every job; write each results.json as it comes, then the gradebook."""
     set_language(course.language)
     graded = []
-    for n, job in enumerate(jobs, start=1):
-        result = grade_one(course, job)
+    for result in as_completed(_grade_job, [(course, job) for job in jobs], workers):
         results.write_atomic(result_path(out, result), results.results_json(result))
         graded.append(result)
         if progress is not None:
-            progress(n, len(jobs), result)
+            progress(len(graded), len(jobs), result)
+    graded.sort(key=lambda r: (r.student, r.assignment))
     results.write_atomic(out / "gradebook.csv", results.gradebook_csv(graded))
     return graded

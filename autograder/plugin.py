@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from autograder.grading import Fail
 from autograder.messages import say
 from autograder.submission import StudentError, Submission, WorkerLost
 
@@ -70,8 +69,8 @@ def seed_judge(seed: int) -> None:
 
 def describe_exception(exc: BaseException, blank: str) -> tuple[str, bool]:
     """The student-facing message for an exception out of a grader, and whether the grader broke."""
-    if isinstance(exc, Fail):
-        return str(exc), False
+    if isinstance(exc, AssertionError):       # Fail, or a plain assert: the grader's verdict
+        return str(exc) or say("grader_error", type="AssertionError", message="(no message)"), False
     if isinstance(exc, StudentError):
         if exc.not_implemented:
             return say("not_implemented", name=blank), False
@@ -154,8 +153,12 @@ class GradingPlugin:
             record.status, record.score, record.output = "passed", record.max_score, ""
         elif report.failed and call.excinfo is not None:
             message, broke = describe_exception(call.excinfo.value, record.blank or item.name)
-            if record.blank.lower() in self.untouched and "NotImplementedError" in message:
-                message = say("not_implemented", name=record.blank)   # one clear message, not a chain
+            if record.blank.lower() in self.untouched:
+                # one clear message rather than the chain of errors a stub causes; keep any other reason
+                original = message
+                message = say("not_implemented", name=record.blank)
+                if "NotImplementedError" not in original and "not implemented" not in original:
+                    message += "\n" + original
             if not record.output:          # the first failure (setup or call) is the one that counts
                 record.status, record.score = "failed", 0.0
                 record.output, record.grader_error = message, broke

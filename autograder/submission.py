@@ -16,14 +16,12 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 
-from autograder import protocol
+from autograder import protocol, spawn
 from autograder.limits import Limits
 
 OUTPUT_KEEP = 64 * 1024     # bytes of the worker's stdout/stderr kept (the tail), whatever it prints
@@ -95,22 +93,8 @@ class WorkerProcess:
 
     def __init__(self, limits: Limits, workdir: str):
         self.limits = limits
-        parent, child = socket.socketpair()
-        self.sock = parent
-        env = worker_environment(workdir)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-s", "-m", "autograder.worker", str(child.fileno())],
-            pass_fds=[child.fileno()],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-            env=env,
-            start_new_session=True,          # its own process group, killed as a whole
-            preexec_fn=limits.apply,
-        )
-        child.close()
-        self.output = OutputTail(self.proc.stdout)
+        self.proc, self.sock, output = spawn.start(limits, workdir, worker_environment(workdir))
+        self.output = OutputTail(output)
 
     def send(self, header: dict, buffers=()) -> None:
         try:
@@ -140,26 +124,22 @@ class WorkerProcess:
         return self.proc.poll() is None
 
     def wait(self, timeout: float = 5) -> int | None:
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
+        code = self.proc.wait(timeout)
+        if code is None:
             self.kill()
-            return self.proc.returncode
+            code = self.proc.poll()
+        return code
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(5)
+        self.proc.wait(5)
 
     def close(self) -> None:
         if self.alive():
             with contextlib.suppress(WorkerLost):
                 self.send({"op": "bye"})
-            try:
-                self.proc.wait(2)
-            except subprocess.TimeoutExpired:
-                pass
+            self.proc.wait(2)
         self.kill()         # also whatever it left behind in its process group
         self.sock.close()
 
@@ -177,16 +157,12 @@ def exit_description(code: int | None) -> str:
 
 def worker_environment(workdir: str) -> dict:
     """A scrubbed environment: nothing of the instructor's shell reaches student code."""
-    keep = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    keep = spawn.base_environment()     # PYTHONHASHSEED=0 among them: set order is part of determinism
     keep.update({
         "HOME": workdir,
         "TMPDIR": workdir,
-        "PYTHONHASHSEED": "0",          # set iteration order is part of determinism
-        "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONIOENCODING": "utf-8",
-        "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": workdir,
-        "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
     })

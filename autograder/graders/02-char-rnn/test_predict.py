@@ -39,7 +39,8 @@ def test_greedy_last_step(nb, poem):
         got = expect_text(predicted(nb, model, context)[0], f"predict(model, {list(context)!r})[0]")
         check(got == expected, "predict_char", context=context, expected=expected, got=got)
         asked += 1
-    assert asked >= 20, f"only {asked} contexts were decisive"
+    if asked < 20:                                # the grader's own inputs were poor: an instructor's problem
+        raise RuntimeError(f"only {asked} contexts were decisive")
 
 
 @pytest.mark.points(2, blank=BLANK)

@@ -74,4 +74,5 @@ def test_matches_greedy(nb, poem):
         got = sampled(nb, model, out_len, start)
         check(got == text, "sample_text", out_len=out_len, start=start, expected=text, got=got)
         asked += 1
-    assert asked >= 6, f"only {asked} completions were decisive"
+    if asked < 6:
+        raise RuntimeError(f"only {asked} completions were decisive")

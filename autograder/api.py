@@ -1,0 +1,42 @@
+"""The engine's API: what the CLI calls, and what a program (a CI script, a notebook) can call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autograder import grade as grading
+from autograder import judge, results
+from autograder.course import Course, CourseError
+from autograder.validate import Report
+
+
+def release(course: Course, aids=(), check: bool = False) -> list[str]:
+    """Generate release/ and solutions/ (or, with ``check``, list what is stale)."""
+    from autograder import release as releasing
+
+    return releasing.release(course, course.select(aids), check=check)
+
+
+def grade(course: Course, paths=(), out: Path = Path("graded"), jobs: int = 1, junit: Path | None = None,
+          progress=None) -> list[judge.Result]:
+    """Grade notebooks or classes; write results.json files, gradebook.csv and optionally JUnit XML."""
+    jobs_list = grading.discover(course, [Path(p) for p in paths])
+    graded = grading.grade_class(course, jobs_list, Path(out), workers=jobs, progress=progress)
+    if junit is not None:
+        results.write_atomic(Path(junit), results.junit_xml(graded))
+    return graded
+
+
+def validate(course: Course, aids=(), jobs: int = 1) -> list[Report]:
+    from autograder import validate as validating
+
+    return [validating.validate(course, a, jobs=jobs) for a in course.select(aids)]
+
+
+def check(course: Course, notebook: Path) -> judge.Result:
+    """The public checks only, as a student runs them."""
+    job = grading.discover(course, [Path(notebook)])[0]
+    folder = job.assignment.checks
+    if not folder.is_dir():
+        raise CourseError(f"{job.assignment.id} has no public checks")
+    return judge.grade(job.path, job.assignment, course, student=job.student, folder=folder)

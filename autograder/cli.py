@@ -1,0 +1,138 @@
+"""``course``: a thin command line over the engine's API.
+
+    course release [AID...] [--check]
+    course grade [PATH...] [--out DIR] [--jobs N] [--junit FILE] [--fail-under SCORE]
+    course validate [AID...] [--jobs N]
+    course check NOTEBOOK
+
+Exit status: 0 when the command did its job (grading finished, whatever the scores); 1 when it
+found what it was asked to look for (stale release, a failed validation or public check, a score
+under --fail-under); 2 when the course or the graders themselves are broken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from autograder import course as courses
+from autograder.course import CourseError
+from autograder.judge import GraderSetupError
+
+
+def _jobs(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("--jobs must be at least 1")
+    return n
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="course", description="An autograded course on recurrent neural networks.")
+    p.add_argument("--course", type=Path, default=None, help="the folder holding course.toml (default: found upwards)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("release", help="source → release/ (student notebooks) and solutions/ (executed)")
+    r.add_argument("assignments", nargs="*", metavar="AID")
+    r.add_argument("--check", action="store_true", help="only compare; exit 1 if release/ or solutions/ are stale")
+
+    g = sub.add_parser("grade", help="grade notebooks or a class in submitted/<student>/<aid>/ layout")
+    g.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="default: the embedded example class")
+    g.add_argument("--out", type=Path, default=Path("graded"), help="where results go (default: ./graded)")
+    g.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1, help="submissions graded at once")
+    g.add_argument("--junit", type=Path, help="also write JUnit XML here")
+    g.add_argument("--fail-under", type=float, metavar="SCORE",
+                   help="exit 1 if any submission scores below SCORE (a percentage of its maximum)")
+    g.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    v = sub.add_parser("validate", help="prove the graders: solution, blank, mutants, variants")
+    v.add_argument("assignments", nargs="*", metavar="AID")
+    v.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1)
+
+    c = sub.add_parser("check", help="a student's self-check: the public checks only")
+    c.add_argument("notebook", type=Path)
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        course = courses.load(args.course)
+        return COMMANDS[args.command](course, args)
+    except (CourseError, GraderSetupError) as exc:
+        print(f"course: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("course: interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_release(course, args) -> int:
+    from autograder import api
+
+    problems = api.release(course, args.assignments, check=args.check)
+    for line in problems:
+        print(line)
+    if args.check:
+        print("release/ and solutions/ are up to date" if not problems else
+              "stale: run `course release` and commit the result", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_grade(course, args) -> int:
+    from autograder import api, results
+
+    def progress(done, total, result):
+        if not args.quiet:
+            print(f"[{done}/{total}] {result.student}/{result.assignment}: "
+                  f"{result.score:g}/{result.max_score:g} ({result.seconds:.1f}s)", file=sys.stderr, flush=True)
+
+    graded = api.grade(course, args.paths, out=args.out, jobs=args.jobs, junit=args.junit, progress=progress)
+    print(results.table(graded))
+    print(f"\nresults: {args.out}/<student>/<assignment>/results.json, gradebook: {args.out / 'gradebook.csv'}")
+    if args.fail_under is not None:
+        low = [r for r in graded if r.max_score and 100 * r.score / r.max_score < args.fail_under]
+        if low:
+            print(f"{len(low)} submission(s) under {args.fail_under:g}%", file=sys.stderr)
+            return 1
+    return 0
+
+
+def cmd_validate(course, args) -> int:
+    from autograder import api
+
+    ok = True
+    for report in api.validate(course, args.assignments, jobs=args.jobs):
+        print(f"== {report.assignment}")
+        for check in report.checks:
+            mark = "ok  " if check.ok else "FAIL"
+            score = f"{check.score:g}/{check.max_score:g}" if check.max_score else ""
+            print(f"  {mark} {check.what:<40} {score:>7}  {check.detail}".rstrip())
+        ok = ok and report.ok
+    print("validation passed" if ok else "validation FAILED")
+    return 0 if ok else 1
+
+
+def cmd_check(course, args) -> int:
+    from autograder import api
+
+    result = api.check(course, args.notebook)
+    for t in result.tests:
+        mark = "通過 passed" if t.status == "passed" else "未通過 FAILED"
+        print(f"[{mark}] {t.name}")
+        if t.output:
+            print("    " + t.output.replace("\n", "\n    "))
+    for note in result.notes:
+        print(f"注意 note: {note}")
+    passed = sum(t.status == "passed" for t in result.tests)
+    print(f"\n{passed}/{len(result.tests)} 項公開檢查通過 / public checks passed "
+          f"(隱藏的評分會檢查更多 / the hidden graders check more)")
+    return 0 if passed == len(result.tests) else 1
+
+
+COMMANDS = {"release": cmd_release, "grade": cmd_grade, "validate": cmd_validate, "check": cmd_check}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""A pre-warmed parent for workers: it has paid for ``import torch`` once, and forks a worker per submission.
+
+It is started by the judge as ``python -s -m autograder.forkserver FD`` (a fresh interpreter, so its
+image holds no grader) and imports only what a notebook of this course needs: numpy, torch (with
+Adam's lazy imports done), matplotlib with the Agg backend.  CUDA is never touched here: a child
+initialises it itself if the notebook asks for it.
+
+The control socket is a SOCK_SEQPACKET pair, so every message is one JSON datagram.  Each request carries two file descriptors (the worker's end of its own
+socket, and the write end of its output pipe) and a JSON header (working directory, environment,
+limits).  The server forks; the child becomes the worker exactly as ``python -m autograder.worker``
+would; the server answers with the child's pid.  When a child ends, the server reports its wait
+status, so the judge can say "killed by SIGSEGV" without being its parent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import sys
+
+MAX_REQUEST = 1 << 20
+
+
+def warm() -> None:
+    """Import and exercise what every submission would otherwise pay for."""
+    import numpy  # noqa: F401
+
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        weight = torch.nn.Parameter(torch.zeros(2))
+        optimizer = torch.optim.Adam([weight], lr=0.1)
+        torch.nn.functional.cross_entropy(weight.unsqueeze(0), torch.tensor([0])).backward()
+        optimizer.step()
+        torch.nn.RNN(2, 2, batch_first=True)(torch.zeros(1, 1, 2))
+    except ImportError:  # pragma: no cover - torch is part of the pinned environment
+        pass
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot  # noqa: F401
+    except ImportError:  # pragma: no cover
+        pass
+    import autograder.worker  # noqa: F401
+
+
+def _send(sock: socket.socket, message: dict) -> None:
+    sock.send(json.dumps(message).encode())
+
+
+def _child(header: dict, worker_fd: int, output_fd: int, control: socket.socket) -> None:
+    """In the forked child: become the worker. Never returns."""
+    try:
+        control.close()
+        os.setsid()                                  # its own process group: killed as a whole
+        _die_with_parent()
+        os.dup2(output_fd, 1)
+        os.dup2(output_fd, 2)
+        os.close(output_fd)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        os.chdir(header["cwd"])
+        os.environ.clear()
+        os.environ.update(header["env"])
+        from autograder.limits import Limits
+
+        Limits.from_table(header.get("limits", {})).apply()
+        sys.stdout = os.fdopen(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+        sys.stderr = os.fdopen(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+        from autograder import worker
+
+        worker.main([str(worker_fd)])
+    finally:
+        os._exit(70)
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to kill this process when its parent (the server) dies (Linux only)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)                # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def serve(control: socket.socket) -> None:
+    children: set[int] = set()
+    while True:
+        readable, _, _ = select.select([control], [], [], 0.5)
+        for pid in list(children):                   # report children that ended
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                children.discard(pid)
+                continue
+            if done:
+                children.discard(pid)
+                _send(control, {"ended": pid, "status": status})
+        if not readable:
+            continue
+        try:
+            data, fds, _, _ = socket.recv_fds(control, MAX_REQUEST, 2)
+        except OSError:
+            return
+        if not data:                                 # the judge has gone: so do we
+            return
+        header = json.loads(data)
+        if len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            _send(control, {"error": "expected two file descriptors"})
+            continue
+        worker_fd, output_fd = fds
+        pid = os.fork()
+        if pid == 0:
+            _child(header, worker_fd, output_fd, control)
+        os.close(worker_fd)
+        os.close(output_fd)
+        children.add(pid)
+        _send(control, {"pid": pid, "token": header.get("token")})
+
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    control = socket.socket(fileno=int(argv[0]))
+    _die_with_parent()
+    warm()
+    _send(control, {"ready": os.getpid()})
+    serve(control)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

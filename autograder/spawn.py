@@ -1,0 +1,170 @@
+"""Starting worker processes: from a pre-warmed fork server, or as a plain new interpreter.
+
+Both give a :class:`Process` (pid, ``poll``, ``wait``), the judge's end of the worker's socket, and
+the read end of its output pipe.  The fork server is started once per judge process, lazily, and
+serves every submission that judge grades; if it cannot be started the judge falls back to plain
+interpreters (slower, same behaviour).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from autograder.limits import Limits
+
+
+class Process:
+    """A worker process as the judge sees it."""
+
+    pid: int
+
+    def poll(self) -> int | None:
+        raise NotImplementedError
+
+    def wait(self, timeout: float) -> int | None:
+        deadline = time.monotonic() + timeout
+        while (code := self.poll()) is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return code
+
+
+class Popened(Process):
+    def __init__(self, popen: subprocess.Popen):
+        self.popen = popen
+        self.pid = popen.pid
+
+    def poll(self):
+        return self.popen.poll()
+
+
+class Forked(Process):
+    def __init__(self, server: "ForkServer", pid: int):
+        self.server = server
+        self.pid = pid
+
+    def poll(self):
+        return self.server.status(self.pid)
+
+
+def base_environment() -> dict:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+class ForkServer:
+    """The judge's client of :mod:`autograder.forkserver`."""
+
+    def __init__(self):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = base_environment()
+        if "CUDA_VISIBLE_DEVICES" in os.environ:
+            env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+        self.popen = subprocess.Popen(
+            [sys.executable, "-s", "-m", "autograder.forkserver", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, env=env, cwd="/", start_new_session=True)
+        theirs.close()
+        self.sock = ours
+        self.lock = threading.Lock()
+        self.ended: dict[int, int] = {}
+        self.replies: list[dict] = []
+        self.cond = threading.Condition()
+        ready = self._read(timeout=120)
+        if "ready" not in ready:
+            raise OSError(f"fork server did not start: {ready}")
+        self.reader = threading.Thread(target=self._listen, daemon=True)
+        self.reader.start()
+
+    def _read(self, timeout: float | None = None) -> dict:
+        self.sock.settimeout(timeout)
+        data = self.sock.recv(1 << 16)
+        if not data:
+            raise EOFError("fork server closed")
+        return json.loads(data)
+
+    def _listen(self):
+        while True:
+            try:
+                message = self._read()
+            except (OSError, EOFError, ValueError):
+                with self.cond:
+                    self.replies.append({"error": "fork server ended"})
+                    self.cond.notify_all()
+                return
+            with self.cond:
+                if "ended" in message:
+                    self.ended[int(message["ended"])] = int(message["status"])
+                else:
+                    self.replies.append(message)
+                self.cond.notify_all()
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def status(self, pid: int) -> int | None:
+        with self.cond:
+            status = self.ended.get(pid)
+        return None if status is None else os.waitstatus_to_exitcode(status)
+
+    def fork(self, header: dict, worker_fd: int, output_fd: int) -> Forked:
+        with self.lock:
+            socket.send_fds(self.sock, [json.dumps(header).encode()], [worker_fd, output_fd])
+            with self.cond:
+                if not self.cond.wait_for(lambda: self.replies, timeout=30):
+                    raise OSError("fork server did not answer")
+                reply = self.replies.pop(0)
+        if "pid" not in reply:
+            raise OSError(f"fork server: {reply}")
+        return Forked(self, int(reply["pid"]))
+
+    def close(self):
+        try:
+            self.sock.close()
+        finally:
+            try:
+                self.popen.wait(5)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+
+
+_server: ForkServer | None = None
+_server_pid: int | None = None       # the judge process that owns it (a pool child must start its own)
+
+
+def server() -> ForkServer | None:
+    global _server, _server_pid
+    if os.environ.get("COURSE_NO_FORKSERVER"):
+        return None
+    if _server is None or _server_pid != os.getpid() or not _server.alive():
+        try:
+            _server, _server_pid = ForkServer(), os.getpid()
+        except (OSError, EOFError, ValueError):
+            _server = None
+    return _server
+
+
+def start(limits: Limits, workdir: str, env: dict) -> tuple[Process, socket.socket, object]:
+    """A new worker: (process, the judge's socket to it, the read end of its output)."""
+    parent, child = socket.socketpair()
+    read_fd, write_fd = os.pipe()
+    try:
+        forker = server()
+        if forker is not None:
+            header = {"cwd": workdir, "env": env, "limits": limits.__dict__}
+            process: Process = forker.fork(header, child.fileno(), write_fd)
+        else:
+            popen = subprocess.Popen(
+                [sys.executable, "-s", "-m", "autograder.worker", str(child.fileno())],
+                pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd,
+                cwd=workdir, env=env, start_new_session=True, preexec_fn=limits.apply)
+            process = Popened(popen)
+    finally:
+        child.close()
+        os.close(write_fd)
+    return process, parent, os.fdopen(read_fd, "rb", buffering=0)
