@@ -57,6 +57,8 @@ def _send(sock: socket.socket, message: dict) -> None:
 def _child(header: dict, worker_fd: int, output_fd: int, control: socket.socket) -> None:
     """In the forked child: become the worker. Never returns."""
     try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         control.close()
         os.setsid()                                  # its own process group: killed as a whole
         _die_with_parent()
@@ -94,8 +96,16 @@ def _die_with_parent() -> None:
 
 def serve(control: socket.socket) -> None:
     children: set[int] = set()
+    # a child's end wakes the loop at once: SIGCHLD writes a byte to this pipe
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
     while True:
-        readable, _, _ = select.select([control], [], [], 0.5)
+        readable, _, _ = select.select([control, wake_read], [], [], 1.0)
+        if wake_read in readable:
+            os.read(wake_read, 4096)
+            readable.remove(wake_read)
         for pid in list(children):                   # report children that ended
             try:
                 done, status = os.waitpid(pid, os.WNOHANG)

@@ -55,6 +55,11 @@ def _folder_jobs(course: Course, folder: Path) -> list[Job]:
     if (folder / "submitted").is_dir():
         folder = folder / "submitted"
     ids = {a.id: a for a in course.assignments}
+    if folder.name in ids:                                     # <student>/<assignment>/
+        return [Job(folder.parent.name, ids[folder.name], folder / ids[folder.name].notebook)]
+    if any((folder / aid).is_dir() for aid in ids):            # <student>/
+        return [Job(folder.name, ids[aid], folder / aid / ids[aid].notebook)
+                for aid in sorted(ids) if (folder / aid).is_dir()]
     jobs = []
     for student in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for sub in sorted(p for p in student.iterdir() if p.is_dir() and p.name in ids):

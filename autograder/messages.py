@@ -31,8 +31,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "not_plain": ("{what} 應回傳 {expected}，卻得到一個 {got} 物件",
                   "{what} should return {expected}, got an object of type {got}"),
     "notebook_unreadable": ("無法評分這個檔案：{reason}", "cannot grade this file: {reason}"),
-    "cell_failed": ("第 {index} 個程式儲存格出錯：{type}: {message}",
-                    "code cell {index} failed: {type}: {message}"),
+    "cell_failed": ("第 {index} 個程式儲存格出錯", "code cell {index} failed"),
     "cell_killed": ("第 {index} 個程式儲存格使執行行程結束，評分時略過了它 ({detail})",
                     "code cell {index} ended the worker and was skipped when grading ({detail})"),
     "locked_restored": ("鎖定的儲存格被修改，已還原為原本的內容：{cells}",
@@ -49,8 +48,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                     "{what} should have dtype {expected}, got {got}"),
     "wrong_values": ("{what} 的數值不對：最大誤差 {error:.3g}（容許 {tolerance:g}）",
                      "{what} has wrong values: largest error {error:.3g} (tolerance {tolerance:g})"),
-    "depends_on": ("無法評分：{name} 不符合規格，這一項依賴它 ({why})",
-                   "cannot grade: this depends on {name}, which does not meet the contract ({why})"),
+    "depends_on": ("無法評分：這一項依賴 {name}，而 {name} 不符合規格（{why_zh}）",
+                   "cannot grade: this depends on {name}, which does not meet the contract ({why_en})"),
     # ---------------------------------------------------------------- 02-char-rnn
     "onehot_not_onehot": ("{what} 不是獨熱編碼：位置 {where} 應在索引 {expected} 為 1，實際為 1 的索引是 {got}",
                           "{what} is not a one-hot encoding: at {where} the 1 should be at index {expected}, "
@@ -97,8 +96,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "sample_not_deterministic": ("同樣的輸入呼叫 sample 兩次，結果不同：{first!r} 與 {second!r}（應為貪婪解碼）",
                                  "sample gave different results for the same input: {first!r} and {second!r} "
                                  "(decoding should be greedy)"),
-    "poem_after_training": ("用你的 Model 與 train 訓練 100 個 epoch（種子 {seeds}）後，{detail}",
-                            "after training your Model with your train for 100 epochs (seeds {seeds}), {detail}"),
+    "poem_after_training": ("用你的 Model 與 train 訓練 100 個 epoch（種子 {seeds}）後，{detail_zh}",
+                            "after training your Model with your train for 100 epochs (seeds {seeds}), {detail_en}"),
 }
 
 
@@ -114,9 +113,21 @@ def set_language(language: str) -> None:
     Language.current = language
 
 
-def say(key: str, **fields) -> str:
+def pair(key: str, **fields) -> tuple[str, str]:
+    """The message in Chinese and in English, separately (to nest one message in another)."""
     zh, en = CATALOGUE[key]
-    english = en.format(**fields)
-    if Language.current == "en":
-        return english
-    return f"{zh.format(**fields)} / {english}"
+    return zh.format(**fields), en.format(**fields)
+
+
+def join(zh: str, en: str) -> str:
+    return en if Language.current == "en" else f"{zh} / {en}"
+
+
+def say(key: str, **fields) -> str:
+    return join(*pair(key, **fields))
+
+
+def split(message: str) -> tuple[str, str]:
+    """A message made by :func:`say` back into its two halves (both the same when there is one)."""
+    zh, sep, en = message.partition(" / ")
+    return (zh, en) if sep else (message, message)

@@ -55,14 +55,32 @@ def read(path: Path) -> nbformat.NotebookNode:
         raise NotebookError(f"檔案不是有效的 JSON / the file is not valid JSON (line {exc.lineno})") from None
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise NotebookError("檔案不是 Jupyter 筆記本 / the file is not a Jupyter notebook")
+    if data.get("nbformat") == 4 and isinstance(data.get("cells"), list):
+        return nbformat.from_dict(_repair(data))
     try:
-        nb = nbformat.reads(text, as_version=4)
+        return nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises a variety of errors for broken structure
         raise NotebookError(f"無法解析筆記本 / cannot parse the notebook: {type(exc).__name__}") from None
-    for cell in nb.cells:
-        if not isinstance(cell.get("source", ""), str):
+
+
+def _repair(data: dict) -> dict:
+    """A v4 notebook with what Jupyter itself would fill in (missing metadata, sources as lists)."""
+    cells = []
+    for cell in data["cells"]:
+        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
             raise NotebookError("筆記本的儲存格格式錯誤 / a cell of the notebook is malformed")
-    return nb
+        source = cell.get("source", "")
+        if isinstance(source, list) and all(isinstance(s, str) for s in source):
+            source = "".join(source)
+        if not isinstance(source, str):
+            raise NotebookError("筆記本的儲存格格式錯誤 / a cell of the notebook is malformed")
+        metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+        fixed = {"cell_type": cell["cell_type"], "source": source, "metadata": metadata}
+        if cell["cell_type"] == "code":
+            fixed["outputs"], fixed["execution_count"] = [], None      # outputs are never graded
+        cells.append(fixed)
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 4}
 
 
 def grade_id(cell) -> str | None:

@@ -142,7 +142,7 @@ def encode(value: Any, buffers: list[bytes], handle_of=None, depth: int = 0) -> 
     if isinstance(value, np.generic) and type(value).__module__ == "numpy":
         return encode(np.asarray(value), buffers, handle_of, depth)
     if t is np.ndarray and value.dtype.kind in _ARRAY_KINDS:
-        arr = np.ascontiguousarray(value)
+        arr = value if value.flags.c_contiguous else value.copy(order="C")   # (keeps 0-d arrays 0-d)
         buffers.append(arr.tobytes())
         return {"t": "ndarray", "dtype": arr.dtype.str, "shape": list(arr.shape), "b": len(buffers) - 1}
     if _is_tensor(value):

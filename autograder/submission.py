@@ -80,8 +80,10 @@ class OutputTail:
             if len(self.tail) > OUTPUT_KEEP:
                 del self.tail[: len(self.tail) - OUTPUT_KEEP]
 
-    def text(self) -> str:
-        self.thread.join(timeout=1)
+    def text(self, wait: float = 0.0) -> str:
+        """What was kept so far; ``wait`` for the writer's end first (once the process is gone)."""
+        if wait:
+            self.thread.join(timeout=wait)
         body = bytes(self.tail).decode("utf-8", errors="replace")
         if self.total > OUTPUT_KEEP:
             return f"[… {self.total - OUTPUT_KEEP} bytes cut …]\n" + body
@@ -246,8 +248,8 @@ class Submission:
 
     def _retire(self) -> None:
         if self._worker is not None:
-            self._outputs.append(self._worker.output.text())
             self._worker.close()
+            self._outputs.append(self._worker.output.text(wait=1.0))
             self._worker = None
 
     def ensure(self) -> WorkerProcess:

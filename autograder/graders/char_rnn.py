@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from autograder.grading import Fail, check, fail, kind_of, to_array
-from autograder.messages import say
+from autograder.messages import say, split
 from autograder.submission import Handle, StudentError, keep
 
 TEXT = ['對酒當歌', '人生幾何', '譬如朝露', '去日苦多', '慨當以慷', '憂思難忘', '何以解憂', '唯有杜康']
@@ -156,15 +156,17 @@ def conforming(nb, *args) -> tuple[Handle, Reference]:
         if out.shape != expected.shape or not torch.allclose(out, expected, rtol=1e-4, atol=1e-5):
             raise Fail(say("model_vs_reference", error=_error(out, expected)))
     except (Fail, StudentError) as exc:
-        fail("depends_on", name="Model", why=reason(exc, "Model"))
+        why_zh, why_en = reason(exc, "Model")
+        fail("depends_on", name="Model", why_zh=why_zh, why_en=why_en)
     return model, reference
 
 
-def reason(exc: Exception, blank: str) -> str:
-    """The English half of the message a failure would have had on its own."""
+def reason(exc: Exception, blank: str) -> tuple[str, str]:
+    """The two halves of the message a failure would have had on its own (first lines only)."""
     from autograder.plugin import describe_exception
 
-    return describe_exception(exc, blank)[0].split(" / ")[-1].splitlines()[0][:200]
+    zh, en = split(describe_exception(exc, blank)[0].splitlines()[0])
+    return zh[:200], en[:200]
 
 
 def _error(a: torch.Tensor, b: torch.Tensor) -> float:

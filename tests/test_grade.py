@@ -1,0 +1,124 @@
+"""`course grade` on the embedded example class: scores, files in the formats people read, exit codes."""
+
+import csv
+import io
+import json
+import shutil
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from conftest import AID, ROOT, load_results, run_course
+
+EXPECTED = {"alice": 50, "bob": 26, "carol": 0, "dave": 12, "erin": 50, "frank": 0}
+
+GRADESCOPE_TEST_KEYS = {"name": str, "number": str, "score": float, "max_score": float, "status": str,
+                        "output": str, "visibility": str}
+
+
+def test_the_example_class_gets_the_expected_grades(example_grades):
+    proc, out = example_grades
+    assert proc.returncode == 0, proc.stderr
+    for student, score in EXPECTED.items():
+        assert load_results(out, student)["score"] == score, student
+    for student in EXPECTED:                      # the table names every student
+        assert student in proc.stdout
+
+
+def test_results_json_follows_the_gradescope_schema(example_grades):
+    _, out = example_grades
+    for student in EXPECTED:
+        data = load_results(out, student)
+        assert isinstance(data["score"], (int, float)) and isinstance(data["execution_time"], float)
+        assert data["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
+        assert len(data["tests"]) == 19
+        assert sum(t["max_score"] for t in data["tests"]) == 50
+        assert sum(t["score"] for t in data["tests"]) == data["score"]
+        for test in data["tests"]:
+            for key, kind in GRADESCOPE_TEST_KEYS.items():
+                assert isinstance(test[key], kind), (student, key)
+            assert test["status"] in ("passed", "failed")
+            assert (test["status"] == "passed") == (test["score"] == test["max_score"])
+            if test["status"] == "failed":
+                assert " / " in test["output"], "failures say what went wrong in Chinese and English"
+
+
+def test_messages_name_what_was_expected_and_what_came_back(example_grades):
+    _, out = example_grades
+    dave = {t["name"]: t["output"] for t in load_results(out, "dave")["tests"]}
+    shapes = next(v for k, v in dave.items() if k.startswith("詩句批次的輸出形狀"))
+    assert "(1, 8, 12)" in shapes and "(1, 3, 12)" in shapes
+    notes = load_results(out, "dave")["output"]
+    assert "locked cells were edited and have been restored: data" in notes
+    bob = {t["name"]: t["output"] for t in load_results(out, "bob")["tests"]}
+    losses = next(v for k, v in bob.items() if "Adam" in k)
+    assert "should be" in losses and "got" in losses
+
+
+def test_the_blank_and_the_broken_notebook_score_zero_with_reasons(example_grades):
+    _, out = example_grades
+    carol = load_results(out, "carol")
+    assert all("not implemented" in t["output"] for t in carol["tests"])
+    frank = load_results(out, "frank")
+    assert "not valid JSON" in frank["output"] and all(t["score"] == 0 for t in frank["tests"])
+
+
+def test_gradebook_csv_has_one_row_per_submission(example_grades):
+    _, out = example_grades
+    rows = list(csv.DictReader(io.StringIO((out / "gradebook.csv").read_text("utf-8"))))
+    assert {r["student"]: float(r["score"]) for r in rows} == EXPECTED
+    assert all(r["assignment"] == AID and r["max_score"] == "50" for r in rows)
+    assert [r["status"] for r in rows if r["student"] == "frank"] == ["error"]
+    assert "model.recurrent" in rows[0] and "train.follows_reference" in rows[0]
+
+
+def test_junit_xml_has_a_case_per_grader_with_points(example_grades):
+    _, out = example_grades
+    suites = ET.parse(out / "junit.xml").getroot()
+    assert len(suites.findall("testsuite")) == 6
+    alice = next(s for s in suites if s.get("name") == f"alice/{AID}")
+    assert alice.get("failures") == "0" and len(alice.findall("testcase")) == 19
+    props = {p.get("name"): p.get("value") for p in alice.find("testcase/properties")}
+    assert set(props) == {"score", "max_score"}
+
+
+def test_grading_is_deterministic_whatever_the_shell_hash_seed(example_grades, tmp_path):
+    _, out = example_grades
+    for seed in ("1", "4242"):
+        again = tmp_path / seed
+        proc = run_course("grade", ROOT / "examples" / "submitted" / "bob", "--out", again, "--jobs", "1",
+                          env={"PYTHONHASHSEED": seed})
+        assert proc.returncode == 0, proc.stderr
+        first, second = load_results(out, "bob"), load_results(again, "bob")
+        for data in (first, second):
+            data.pop("execution_time")
+        assert first == second
+
+
+def test_a_single_notebook_and_fail_under(tmp_path):
+    nb = ROOT / "examples" / "submitted" / "dave" / AID / "char-rnn.ipynb"
+    proc = run_course("grade", nb, "--out", tmp_path, "--fail-under", "50")
+    assert proc.returncode == 1 and "under 50%" in proc.stderr
+    assert load_results(tmp_path, "dave")["score"] == 12
+
+
+def test_unusual_file_names_and_missing_notebooks(tmp_path):
+    klass = tmp_path / "submitted"
+    good = ROOT / "examples" / "submitted" / "carol" / AID / "char-rnn.ipynb"
+    (klass / "王 小明" / AID).mkdir(parents=True)
+    shutil.copy(good, klass / "王 小明" / AID / "char-rnn.ipynb")
+    (klass / "nobody" / AID).mkdir(parents=True)              # handed in nothing
+    proc = run_course("grade", klass, "--out", tmp_path / "out", "--jobs", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert load_results(tmp_path / "out", "王 小明")["score"] == 0
+    assert "was not submitted" in load_results(tmp_path / "out", "nobody")["output"]
+
+
+@pytest.mark.parametrize("args, code", [
+    (["grade", "/no/such/folder"], 2),
+    (["grade", "--jobs", "0"], 2),
+    (["validate", "no-such-assignment"], 2),
+])
+def test_usage_and_course_errors_exit_2(args, code, tmp_path):
+    proc = run_course(*args, "--out", tmp_path) if args[0] == "grade" and "--jobs" not in args else run_course(*args)
+    assert proc.returncode == code, proc.stderr

@@ -1,0 +1,144 @@
+"""The worker process: cells in order, errors recorded, deaths contained, limits enforced."""
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from autograder.limits import Limits
+from autograder.submission import StudentError, Submission, WorkerLost, keep
+
+FAST = Limits(cell_seconds=2, notebook_seconds=20, call_seconds=2, restarts=3)
+
+
+@pytest.fixture
+def run():
+    started = []
+
+    def start(*cells, limits=FAST):
+        sub = Submission(list(cells), limits=limits)
+        started.append(sub)
+        sub.start()
+        return sub
+
+    yield start
+    for sub in started:
+        sub.close()
+
+
+def statuses(sub):
+    return [(r.index, r.status) for r in sub.runs]
+
+
+def test_cells_run_in_order_in_one_namespace(run):
+    sub = run("x = 2", "y = x * 21", "print('hello')")
+    assert sub.lookup("y") == 42 and statuses(sub) == [(0, "ok"), (1, "ok"), (2, "ok")]
+    assert "hello" in sub.output()
+
+
+def test_an_error_is_recorded_and_later_cells_still_run(run):
+    sub = run("a = 1", "raise ValueError('boom')", "b = a + 1")
+    assert statuses(sub) == [(0, "ok"), (1, "error"), (2, "ok")]
+    assert sub.runs[1].error["type"] == "ValueError" and "boom" in sub.runs[1].error["message"]
+    assert sub.lookup("b") == 2
+
+
+@pytest.mark.parametrize("killer", ["import os\nos._exit(3)", "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)",
+                                    "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"])
+def test_a_cell_that_kills_the_worker_is_skipped_on_a_fresh_worker(run, killer):
+    sub = run("a = 1", killer, "b = a + 1")
+    assert [r.status for r in sub.runs] == ["ok", "skipped", "ok"] and sub.lookup("b") == 2
+    assert sub.restarts == 1
+
+
+def test_system_exit_and_keyboard_interrupt_in_a_cell_are_ordinary_errors(run):
+    sub = run("import sys\nsys.exit(0)", "raise KeyboardInterrupt", "c = 3")
+    assert statuses(sub) == [(0, "error"), (1, "error"), (2, "ok")] and sub.restarts == 0
+
+
+def test_a_cell_past_its_time_is_stopped_and_the_next_runs(run):
+    started = time.monotonic()
+    sub = run("while True:\n    pass", "d = 4")
+    assert statuses(sub) == [(0, "timeout"), (1, "ok")] and sub.lookup("d") == 4
+    assert time.monotonic() - started < 15
+
+
+def test_a_cell_that_swallows_the_timeout_is_killed_by_the_judge(run):
+    stubborn = "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass"
+    sub = run("e = 5", stubborn, "f = 6", limits=Limits(cell_seconds=1, notebook_seconds=4, call_seconds=2, restarts=2))
+    assert [r.status for r in sub.runs] == ["ok", "skipped", "ok"] and sub.lookup("f") == 6
+
+
+def test_calls_return_plain_data_and_handles(run):
+    sub = run("import numpy as np, torch\n"
+              "def f(n):\n    return np.arange(n), torch.ones(n), {'k': [1, 'two']}\n"
+              "class C:\n    scale = 3\n    def times(self, x):\n        return x * self.scale\n"
+              "c = C()")
+    arr, ten, d = sub.lookup("f")(3)
+    assert arr.tolist() == [0, 1, 2] and ten.tolist() == [1.0, 1.0, 1.0] and d == {"k": [1, "two"]}
+    c = sub.lookup("c")
+    assert c.kind == "C" and c.scale == 3 and c.times(np.float64(2.0)) == 6.0
+    kept = keep(sub.lookup("f"), 2)
+    assert kept.kind == "tuple" and kept[1].tolist() == [1.0, 1.0]
+
+
+def test_student_exceptions_come_back_as_strings(run):
+    sub = run("def f():\n    raise NotImplementedError('f')\n", "def g():\n    raise SystemExit(1)\n")
+    with pytest.raises(StudentError) as info:
+        sub.lookup("f")()
+    assert info.value.not_implemented and "<cell 0>" in info.value.traceback
+    with pytest.raises(StudentError, match="SystemExit"):
+        sub.lookup("g")()
+    with pytest.raises(StudentError, match="NameError"):
+        sub.lookup("nothing_here")
+
+
+def test_a_call_that_hangs_times_out_and_the_next_gets_a_fresh_worker(run):
+    sub = run("import time\ndef hang():\n    while True:\n        time.sleep(0.01)\n", "x = 1")
+    with pytest.raises(StudentError) as info:
+        sub.lookup("hang")()
+    assert info.value.timeout
+    assert sub.lookup("x") == 1
+
+
+def test_a_call_that_kills_the_worker_fails_alone(run):
+    sub = run("import os\ndef die():\n    os._exit(1)\n", "x = 7")
+    handle = sub.lookup("die")
+    with pytest.raises(WorkerLost, match="died"):
+        handle()
+    with pytest.raises(WorkerLost, match="stale"):
+        handle()                                    # an object of the dead worker
+    assert sub.lookup("x") == 7                     # a new worker, notebook run again
+
+
+def test_output_is_bounded(run):
+    sub = run("import sys\nfor i in range(2000):\n    sys.stdout.write('x' * 10000)\n", "y = 1")
+    text = sub.output()
+    assert sub.lookup("y") == 1 and len(text) < 100_000 and "bytes cut" in text
+
+
+def test_the_environment_is_scrubbed_and_the_hash_seed_fixed(run, monkeypatch):
+    monkeypatch.setenv("SECRET_TOKEN", "hunter2")
+    monkeypatch.setenv("PYTHONHASHSEED", "123")
+    sub = run("import os\nenv = dict(os.environ)\norder = list({'對', '酒', '當', '歌', 'a', 'b'})")
+    env = sub.lookup("env")
+    assert "SECRET_TOKEN" not in env and env["PYTHONHASHSEED"] == "0"
+    first = sub.lookup("order")
+    sub2 = run("order = list({'對', '酒', '當', '歌', 'a', 'b'})")
+    assert sub2.lookup("order") == first
+
+
+def test_workers_never_contain_the_graders(run):
+    sub = run("import sys\nmods = sorted(m for m in sys.modules if m.startswith('autograder'))")
+    assert all(m in ("autograder", "autograder.protocol", "autograder.worker", "autograder.limits",
+                     "autograder.forkserver") for m in sub.lookup("mods"))
+
+
+def test_magics_are_neutralised(run):
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    code = TransformerManager().transform_cell("!echo pwned > pwned.txt\n%time z = 3\n")
+    sub = run(code)
+    assert sub.lookup("z") == 3 and not os.path.exists("pwned.txt")
+    assert "shell escape disabled" in sub.output()
