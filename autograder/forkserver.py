@@ -31,15 +31,23 @@ def warm() -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         import torch
-
-        torch.set_num_threads(1)
-        weight = torch.nn.Parameter(torch.zeros(2))
-        optimizer = torch.optim.Adam([weight], lr=0.1)
-        torch.nn.functional.cross_entropy(weight.unsqueeze(0), torch.tensor([0])).backward()
-        optimizer.step()
-        torch.nn.RNN(2, 2, batch_first=True)(torch.zeros(1, 1, 2))
     except ImportError:  # pragma: no cover - torch is part of the pinned environment
-        pass
+        torch = None
+    if torch is not None:
+        torch.set_num_threads(1)
+        with cuda_hidden(torch):
+            try:
+                # no backward(): the autograd engine's first run asks the CUDA driver for its devices
+                # (in C++, out of reach of cuda_hidden) and starts threads; a child pays that itself
+                weight = torch.nn.Parameter(torch.zeros(2))
+                weight.grad = torch.ones(2)
+                optimizer = torch.optim.Adam([weight], lr=0.1)
+                optimizer.step()
+                with torch.no_grad():
+                    torch.nn.functional.cross_entropy(weight.unsqueeze(0), torch.tensor([0]))
+                    torch.nn.RNN(2, 2, batch_first=True)(torch.zeros(1, 1, 2))
+            except Exception:   # the warm-up is an optimisation, never a reason not to serve
+                pass
     try:
         import matplotlib
 
@@ -48,6 +56,58 @@ def warm() -> None:
     except ImportError:  # pragma: no cover
         pass
     import autograder.worker  # noqa: F401
+
+
+class cuda_hidden:
+    """While warming up, CUDA does not exist: nothing may call into the CUDA driver before a fork.
+
+    (Optimizer.step() alone asks torch.cuda.is_available() and then whether a CUDA graph is being
+    captured, which initialises the driver; a forked child then fails with "CUDA error:
+    initialization error".)  Each entry point is replaced for the duration and restored after.
+    """
+
+    def __init__(self, torch):
+        self.torch = torch
+        self.saved = []
+
+    def _replace(self, owner, name, value):
+        if hasattr(owner, name):
+            self.saved.append((owner, name, getattr(owner, name)))
+            setattr(owner, name, value)
+
+    def __enter__(self):
+        def refuse(*args, **kwargs):
+            raise RuntimeError("CUDA is not available while the fork server warms up")
+
+        cuda = self.torch.cuda
+        self._replace(cuda, "is_available", lambda: False)
+        self._replace(cuda, "device_count", lambda: 0)
+        self._replace(cuda, "_lazy_init", refuse)
+        self._replace(cuda, "is_current_stream_capturing", lambda: False)
+        self._replace(self.torch._C, "_cuda_getDeviceCount", lambda: 0)
+        return self
+
+    def __exit__(self, *exc):
+        for owner, name, value in reversed(self.saved):
+            setattr(owner, name, value)
+        return False
+
+
+def probe_fork() -> str | None:
+    """Fork a child and have it use CUDA (if the machine has any): None if that works, else why not."""
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                (torch.zeros(1, device="cuda") + 1).cpu()
+        except BaseException:
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return None if os.waitstatus_to_exitcode(status) == 0 else "a forked child cannot use CUDA"
 
 
 def _send(sock: socket.socket, message: dict) -> None:
@@ -139,11 +199,20 @@ def serve(control: socket.socket) -> None:
         _send(control, {"pid": pid, "token": header.get("token")})
 
 
+def cuda_initialised() -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.cuda.is_initialized()
+
+
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     control = socket.socket(fileno=int(argv[0]))
     _die_with_parent()
     warm()
+    problem = "CUDA was initialised during the warm-up" if cuda_initialised() else probe_fork()
+    if problem:                  # children could not use CUDA: the judge starts plain workers instead
+        _send(control, {"error": problem})
+        os._exit(1)
     _send(control, {"ready": os.getpid()})
     serve(control)
     os._exit(0)

@@ -63,9 +63,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                     "（batch_first？）",
                     "changing sequence {seq} changed the output of sequence {other}: batch and time axes are "
                     "mixed up (batch_first?)"),
-    "model_vs_reference": ("用相同權重時，Model 的輸出與 nn.RNN + nn.Linear 參考不同（最大誤差 {error:.3g}）",
+    "model_vs_reference": ("用相同權重時，Model 的輸出與 nn.RNN + nn.Linear 參考不同（最大誤差 {error:.3g}，容許 "
+                           "{tolerance:.2g}）",
                            "with the same weights, Model's output differs from the nn.RNN + nn.Linear "
-                           "reference (largest error {error:.3g})"),
+                           "reference (largest error {error:.3g}, tolerance {tolerance:.2g})"),
     "init_hidden_zero": ("init_hidden({batch}) 應為全零、形狀 {expected}，得到形狀 {got}、最大絕對值 {norm:.3g}",
                          "init_hidden({batch}) should be zeros of shape {expected}, got shape {got}, "
                          "largest magnitude {norm:.3g}"),
@@ -76,16 +77,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "train_not_decreasing": ("損失沒有下降：第一個 epoch {first:.4f}，最後一個 {last:.4f}",
                              "the loss did not decrease: first epoch {first:.4f}, last {last:.4f}"),
     "train_vs_reference": ("從相同的初始權重出發，第 {epoch} 個 epoch 的損失應為 {expected:.6f}（Adam + "
-                           "CrossEntropyLoss, lr={lr:g}），得到 {got:.6f}",
+                           "CrossEntropyLoss, lr={lr:g}；相對容許 {tolerance:g}），得到 {got:.6f}",
                            "from the same initial weights, the loss of epoch {epoch} should be {expected:.6f} "
-                           "(Adam + CrossEntropyLoss, lr={lr:g}), got {got:.6f}"),
+                           "(Adam + CrossEntropyLoss, lr={lr:g}; relative tolerance {tolerance:g}), got {got:.6f}"),
     "train_hint_zero_grad": ("提示：每個 epoch 都要 optimizer.zero_grad()，並只呼叫一次 optimizer.step()",
                              "hint: call optimizer.zero_grad() every epoch and optimizer.step() once"),
     "train_weights_unchanged": ("train 之後傳入的 net 的權重沒有改變：是不是訓練了別的模型（例如全域的 net）？",
                                 "the weights of the net passed to train did not change: did it train another "
                                 "model (the global net, say)?"),
-    "train_final_weights": ("train 之後的權重與參考訓練不同（最大誤差 {error:.3g}）",
-                            "the weights after train differ from the reference training (largest error {error:.3g})"),
+    "train_final_weights": ("train 之後的權重與參考訓練不同（最大誤差 {error:.3g}，容許 {tolerance:g}）",
+                            "the weights after train differ from the reference training (largest error {error:.3g}, "
+                            "tolerance {tolerance:g})"),
     "predict_char": ("predict(model, {context!r}) 應預測 {expected!r}（最後一個時間步分數最高的字），得到 {got!r}",
                      "predict(model, {context!r}) should predict {expected!r} (the highest score at the last time "
                      "step), got {got!r}"),

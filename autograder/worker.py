@@ -240,6 +240,13 @@ def seed_everything(seed: int) -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.manual_seed(seed)
+        full_precision(torch)
+
+
+def full_precision(torch) -> None:
+    """No TF32 on tensor cores: a grade must not depend on the GPU (TF32 moves an RNN's output by ~2e-4)."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 
 
 def prepare() -> None:
@@ -250,6 +257,7 @@ def prepare() -> None:
         import torch
 
         torch.set_num_threads(1)
+        full_precision(torch)
     except ImportError:  # pragma: no cover - torch is part of the pinned environment
         pass
 

@@ -9,7 +9,7 @@ import pytest
 from autograder.limits import Limits
 from autograder.submission import StudentError, Submission, WorkerLost, keep
 
-FAST = Limits(cell_seconds=2, notebook_seconds=20, call_seconds=2, restarts=3)
+FAST = Limits(cell_seconds=3, notebook_seconds=30, call_seconds=3, restarts=3)
 
 
 @pytest.fixture

@@ -23,6 +23,17 @@ TEXT = ['對酒當歌', '人生幾何', '譬如朝露', '去日苦多', '慨當�
 CHARS = sorted(set(''.join(TEXT)))
 CONTRACT_KEYS = ("rnn.weight_ih_l", "rnn.weight_hh_l", "rnn.bias_ih_l", "rnn.bias_hh_l")
 
+# How close a student's model must come to the reference with the same weights: float32 round-off on
+# CPU or GPU is ~1e-6; the mistakes the graders look for move outputs by 1e-2 and more.
+MODEL_RTOL = 1e-3          # relative to the largest output of the reference
+MODEL_ATOL = 1e-5
+
+
+def model_error(got: torch.Tensor, expected: torch.Tensor) -> tuple[float, float]:
+    """(largest absolute difference, what it may be) for outputs of the same shape."""
+    error = float((got - expected).abs().max()) if got.numel() else 0.0
+    return error, MODEL_ATOL + MODEL_RTOL * float(expected.abs().max() if expected.numel() else 0.0)
+
 
 @dataclass
 class Poem:
@@ -153,8 +164,11 @@ def conforming(nb, *args) -> tuple[Handle, Reference]:
         out, _ = forward(nb, model, x)
         with torch.no_grad():
             expected, _ = reference(x)
-        if out.shape != expected.shape or not torch.allclose(out, expected, rtol=1e-4, atol=1e-5):
-            raise Fail(say("model_vs_reference", error=_error(out, expected)))
+        if out.shape != expected.shape:
+            raise Fail(say("model_vs_reference", error=float("inf"), tolerance=0.0))
+        error, tolerance = model_error(out, expected)
+        if error > tolerance:
+            raise Fail(say("model_vs_reference", error=error, tolerance=tolerance))
     except (Fail, StudentError) as exc:
         why_zh, why_en = reason(exc, "Model")
         fail("depends_on", name="Model", why_zh=why_zh, why_en=why_en)
@@ -167,12 +181,6 @@ def reason(exc: Exception, blank: str) -> tuple[str, str]:
 
     zh, en = split(describe_exception(exc, blank)[0].splitlines()[0])
     return zh[:200], en[:200]
-
-
-def _error(a: torch.Tensor, b: torch.Tensor) -> float:
-    if a.shape != b.shape:
-        return float("inf")
-    return float((a - b).abs().max())
 
 
 def expect_text(value, what: str) -> str:

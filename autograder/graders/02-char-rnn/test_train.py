@@ -7,6 +7,11 @@ from autograder.grading import check, fail, is_float, kind_of
 from autograder.graders.char_rnn import build, conforming, on_device, reference_losses, state_of
 
 BLANK = "train"
+# CPU and CUDA runs of the same training agree to ~1e-5 relative; a missing zero_grad is 1e-3 off by
+# epoch 3 and far more by epoch 12.
+LOSS_RTOL = 5e-4
+LOSS_ATOL = 1e-5
+WEIGHT_ATOL = 1e-4
 
 
 def run_train(nb, poem, model, **kwargs):
@@ -49,8 +54,8 @@ def test_follows_reference(nb, poem):
         expected, _ = reference_losses(start, poem.onehot(poem.inputs), torch.from_numpy(poem.targets),
                                        n_epochs, lr)
         for epoch, (got, want) in enumerate(zip(losses, expected), start=1):
-            if abs(got - want) > 1e-5 + 2e-4 * abs(want):
-                fail("train_vs_reference", epoch=epoch, expected=want, got=got, lr=lr)
+            if abs(got - want) > LOSS_ATOL + LOSS_RTOL * abs(want):
+                fail("train_vs_reference", epoch=epoch, expected=want, got=got, lr=lr, tolerance=LOSS_RTOL)
 
 
 @pytest.mark.points(3, blank=BLANK)
@@ -63,4 +68,4 @@ def test_trains_its_argument(nb, poem):
     check(any(not torch.equal(after[k], start[k]) for k in start), "train_weights_unchanged")
     _, expected = reference_losses(start, poem.onehot(poem.inputs), torch.from_numpy(poem.targets), 10, 0.01)
     error = max(float((after[k] - expected[k].float()).abs().max()) for k in expected)
-    check(error <= 1e-4, "train_final_weights", error=error)
+    check(error <= WEIGHT_ATOL, "train_final_weights", error=error, tolerance=WEIGHT_ATOL)
