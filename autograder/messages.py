@@ -103,6 +103,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 
+def register(entries: dict[str, tuple[str, str]]) -> None:
+    """Add an assignment's own messages (kept in its reference module) to the one catalogue."""
+    for key, value in entries.items():
+        if key in CATALOGUE and CATALOGUE[key] != value:
+            raise ValueError(f"message {key!r} is already in the catalogue with other text")
+        if not (isinstance(value, tuple) and len(value) == 2):
+            raise ValueError(f"message {key!r} must be a (Chinese, English) pair")
+        CATALOGUE[key] = value
+
+
 class Language:
     """The course's language; set once per grading run."""
 
