@@ -18,10 +18,10 @@ def release(course: Course, aids=(), check: bool = False) -> list[str]:
 
 
 def grade(course: Course, paths=(), out: Path = Path("graded"), jobs: int = 1, junit: Path | None = None,
-          progress=None) -> list[judge.Result]:
+          progress=None, resume: bool = False) -> list[judge.Result]:
     """Grade notebooks or classes; write results.json files, gradebook.csv and optionally JUnit XML."""
     jobs_list = grading.discover(course, [Path(p) for p in paths])
-    graded = grading.grade_class(course, jobs_list, Path(out), workers=jobs, progress=progress)
+    graded = grading.grade_class(course, jobs_list, Path(out), workers=jobs, progress=progress, resume=resume)
     if junit is not None:
         results.write_atomic(Path(junit), results.junit_xml(graded))
     return graded

@@ -46,6 +46,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--fail-under", type=float, metavar="SCORE",
                    help="exit 1 if any submission scores below SCORE (a percentage of its maximum)")
     g.add_argument("--quiet", action="store_true", help="no progress lines")
+    g.add_argument("--resume", action="store_true",
+                   help="keep the complete results already in --out; grade only what has none")
 
     v = sub.add_parser("validate", help="prove the graders: solution, blank, mutants, variants")
     v.add_argument("assignments", nargs="*", metavar="AID")
@@ -89,7 +91,8 @@ def cmd_grade(course, args) -> int:
             print(f"[{done}/{total}] {result.student}/{result.assignment}: "
                   f"{result.score:g}/{result.max_score:g} ({result.seconds:.1f}s)", file=sys.stderr, flush=True)
 
-    graded = api.grade(course, args.paths, out=args.out, jobs=args.jobs, junit=args.junit, progress=progress)
+    graded = api.grade(course, args.paths, out=args.out, jobs=args.jobs, junit=args.junit, progress=progress,
+                       resume=args.resume)
     print(results.table(graded))
     print(f"\nresults: {args.out}/<student>/<assignment>/results.json, gradebook: {args.out / 'gradebook.csv'}")
     if args.fail_under is not None:

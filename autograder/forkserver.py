@@ -131,16 +131,23 @@ def _child(header: dict, worker_fd: int, output_fd: int, control: socket.socket)
         os.chdir(header["cwd"])
         os.environ.clear()
         os.environ.update(header["env"])
-        from autograder.limits import Limits
-
-        Limits.from_table(header.get("limits", {})).apply()
+        _close_all_but(worker_fd)                    # nothing of the server's reaches the worker
         sys.stdout = os.fdopen(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
         sys.stderr = os.fdopen(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
         from autograder import worker
 
-        worker.main([str(worker_fd)])
+        worker.main([str(worker_fd)], config=header.get("sandbox", {}))
     finally:
         os._exit(70)
+
+
+def _close_all_but(keep: int) -> None:
+    for fd in range(3, 1024):
+        if fd != keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def _die_with_parent() -> None:

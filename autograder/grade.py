@@ -99,34 +99,53 @@ def as_completed(fn, items: list, jobs: int):
             yield future.result()
 
 
-def grade_one(course: Course, job: Job) -> judge.Result:
+def grade_one(course: Course, job: Job, hide=()) -> judge.Result:
     if not job.path.is_file():
         result = judge.Result(student=job.student, assignment=job.assignment.id, path=str(job.path))
         result.error = say("notebook_unreadable", reason=f"找不到 {job.path.name} / {job.path.name} was not submitted")
         result.tests = [Outcome(t.nodeid, t.name, t.blank, t.max_score, 0.0, "failed", result.error)
                         for t in judge.catalogue(job.assignment.graders)]
         return result
-    return judge.grade(job.path, job.assignment, course, student=job.student)
+    return judge.grade(job.path, job.assignment, course, student=job.student, hide=hide)
 
 
 def _grade_job(args) -> judge.Result:
-    course, job = args
-    return grade_one(course, job)
+    course, job, hide = args
+    return grade_one(course, job, hide)
 
 
 def result_path(out: Path, result: judge.Result) -> Path:
     return out / result.student / result.assignment / "results.json"
 
 
-def grade_class(course: Course, jobs: list[Job], out: Path, workers: int = 1, progress=None) -> list[judge.Result]:
-    """Grade every job; write each results.json as it comes, then the gradebook."""
+def grade_class(course: Course, jobs: list[Job], out: Path, workers: int = 1, progress=None,
+                resume: bool = False) -> list[judge.Result]:
+    """Grade every job; write each results.json as it comes (atomically), then the gradebook.
+
+    With ``resume``, a submission whose complete results.json is already in ``out`` is not graded
+    again: an interrupted batch (Ctrl-C, a killed process, a full disk) picks up where it stopped.
+    """
     set_language(course.language)
-    graded = []
-    for result in as_completed(_grade_job, [(course, job) for job in jobs], workers):
+    graded: list[judge.Result] = []
+    total = len(jobs)
+    if resume:
+        todo = []
+        for job in jobs:
+            done = results.load(out / job.student / job.assignment.id / "results.json")
+            if done is not None and done.student == job.student and done.assignment == job.assignment.id:
+                graded.append(done)
+            else:
+                todo.append(job)
+        jobs = todo
+    total = len(graded) + len(jobs)
+    # the class being graded and the results being written are hidden from every worker
+    hide = sorted({str(out.resolve())} | {str(j.path.resolve().parent.parent.parent) for j in jobs
+                                          if j.path.parent.name == j.assignment.id})
+    for result in as_completed(_grade_job, [(course, job, tuple(hide)) for job in jobs], workers):
         results.write_atomic(result_path(out, result), results.results_json(result))
         graded.append(result)
         if progress is not None:
-            progress(len(graded), len(jobs), result)
+            progress(len(graded), total, result)
     graded.sort(key=lambda r: (r.student, r.assignment))
     results.write_atomic(out / "gradebook.csv", results.gradebook_csv(graded))
     return graded

@@ -37,6 +37,7 @@ class Result:
     seconds: float = 0.0
     output: str = ""                                     # the tail of what the submission printed
     error: str = ""                                      # the submission could not be graded at all
+    isolation: list[str] = field(default_factory=list)   # the sandbox measures the worker ran under
 
     @property
     def score(self) -> float:
@@ -123,8 +124,31 @@ def restoration_notes(report: notebooks.Restoration) -> list[str]:
     return notes
 
 
+def hidden_paths(course: Course, submission: Path, extra=()) -> list[Path]:
+    """What a worker must not see: graders, sources, solutions, examples, tests, other submissions, results.
+
+    A path that holds the Python the worker runs on (a virtual environment inside the course, say) is
+    never hidden as a whole.
+    """
+    import site
+    import sys
+
+    from autograder.course import PACKAGE
+
+    candidates = [course.root / name for name in ("source", "solutions", "examples", "tests", ".git")]
+    candidates += [PACKAGE / name for name in ("graders", "mutants", "checks")]
+    candidates += [submission.resolve().parent, *map(Path, extra)]
+    python = [Path(p).resolve() for p in (sys.prefix, sys.base_prefix, *site.getsitepackages())]
+    keep = []
+    for path in candidates:
+        path = path.resolve()
+        if path.exists() and not any(p == path or path in p.parents for p in python) and path != Path("/"):
+            keep.append(path)
+    return keep
+
+
 def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
-          folder: Path | None = None) -> Result:
+          folder: Path | None = None, hide=()) -> Result:
     """Grade one notebook file against the assignment's hidden graders (or ``folder``'s)."""
     set_language(course.language)
     folder = folder or assignment.graders
@@ -148,7 +172,8 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
         result.notes += restoration_notes(report)
     if stub is not None:
         untouched = notebooks.untouched(nb, stub)
-    submission = Submission(notebooks.code_cells(nb), limits=course.limits, seed=course.seed)
+    submission = Submission(notebooks.code_cells(nb), limits=course.limits, seed=course.seed,
+                            hide=tuple(hidden_paths(course, path, hide)))
     try:
         try:
             submission.start()
@@ -160,6 +185,7 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
         else:
             result.notes += cell_notes(submission)
             result.tests, _ = run_graders(folder, submission, course.retry_seeds, untouched)
+        result.isolation = list(submission.isolation)
     finally:
         submission.close()
     result.output = submission.output()[-20000:]

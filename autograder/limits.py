@@ -12,6 +12,11 @@ class Limits:
     notebook_seconds: float = 300.0     # all of the notebook's cells together
     call_seconds: float = 60.0          # one request of a grader (a call, an attribute)
     restarts: int = 4                   # fresh workers one submission may use
+    memory_bytes: int = 2 << 30         # the worker's data segment (heap and private mappings)
+    cpu_seconds: int = 900              # CPU time of one worker, a backstop behind the wall-clock limits
+    processes: int = 64                 # processes and threads of the worker's own uid (as root)
+    file_bytes: int = 64 << 20          # the largest file the worker may write
+    open_files: int = 256
     core_dumps: bool = False
 
     @classmethod
@@ -20,6 +25,24 @@ class Limits:
         return cls(**known)
 
     def apply(self) -> None:
-        """Runs in the worker between fork and exec."""
+        """Runs in a plain worker between fork and exec (the sandbox sets the rest)."""
         if not self.core_dumps:
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    def rlimits(self) -> dict:
+        """What the sandbox enforces with setrlimit.
+
+        No memory limit with a CUDA build of torch: the CUDA driver maps far more than it uses, and
+        GPU memory is not the process's to limit anyway.
+        """
+        memory = None if _cuda_build() else self.memory_bytes
+        return {"memory_bytes": memory, "cpu_seconds": self.cpu_seconds, "processes": self.processes,
+                "file_bytes": self.file_bytes, "open_files": self.open_files}
+
+
+def _cuda_build() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.version.cuda is not None

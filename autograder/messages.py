@@ -20,6 +20,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                        "your code ran past its time limit and was stopped"),
     "worker_died": ("執行你程式的行程意外結束 ({detail})",
                     "the process running your code ended unexpectedly ({detail})"),
+    "memory_exceeded": ("記憶體超過上限 ({limit})：{message}", "memory limit exceeded ({limit}): {message}"),
     "worker_protocol": ("執行你程式的行程送回了無效的資料",
                         "the process running your code sent back invalid data"),
     "worker_stale": ("先前的物件已隨結束的行程消失，無法評分",
@@ -95,6 +96,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                         "predict should return (next_character, hidden), got {got}"),
     "sample_text": ("sample(model, {out_len}, {start!r}) 應為 {expected!r}，得到 {got!r}",
                     "sample(model, {out_len}, {start!r}) should be {expected!r}, got {got!r}"),
+    "sample_untrained": ("用未訓練的隨機權重時，sample(model, {out_len}, {start!r}) 應照模型補全為 {expected!r}，得到 "
+                         "{got!r}（答案不能寫死）",
+                         "with untrained random weights, sample(model, {out_len}, {start!r}) should complete as the "
+                         "model says, {expected!r}, got {got!r} (the answer cannot be hard-coded)"),
     "sample_not_deterministic": ("同樣的輸入呼叫 sample 兩次，結果不同：{first!r} 與 {second!r}（應為貪婪解碼）",
                                  "sample gave different results for the same input: {first!r} and {second!r} "
                                  "(decoding should be greedy)"),

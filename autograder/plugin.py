@@ -79,6 +79,8 @@ def describe_exception(exc: BaseException, blank: str) -> tuple[str, bool]:
             return say("missing_name", name=name), False
         if exc.timeout:
             return say("worker_timeout"), False
+        if exc.type == "MemoryError" or "can't allocate memory" in exc.message:
+            return say("memory_exceeded", limit="RLIMIT_DATA", message=exc.message[:200]), False
         text = say("student_raised", name=blank, type=exc.type, message=exc.message)
         if exc.traceback:
             text += "\n" + exc.traceback

@@ -19,10 +19,17 @@ from __future__ import annotations
 import json
 import math
 import struct
+import sys
+# Bound now, as module globals: student code in the worker may replace the builtins (isinstance,
+# type, ...) or numpy's and torch's attributes, and the worker must still speak the protocol.
+from builtins import bytes, dict, float, int, isinstance, len, list, range, str, tuple, type  # noqa: A004
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+_ndarray, _generic, _np_asarray = np.ndarray, np.generic, np.asarray
+_TORCH: dict = {}                # torch's Tensor, Parameter and int16, bound once torch is loaded
 
 MAX_FRAME = 512 * 1024 * 1024   # a frame larger than this is refused, whoever sent it
 MAX_DEPTH = 32                  # nesting of lists, tuples and dicts
@@ -139,9 +146,9 @@ def encode(value: Any, buffers: list[bytes], handle_of=None, depth: int = 0) -> 
         return {"t": "bytes", "b": len(buffers) - 1}
     if t is HandleRef:
         return {"t": "handle", "id": value.id, "kind": value.kind}
-    if isinstance(value, np.generic) and type(value).__module__ == "numpy":
-        return encode(np.asarray(value), buffers, handle_of, depth)
-    if t is np.ndarray and value.dtype.kind in _ARRAY_KINDS:
+    if isinstance(value, _generic) and type(value).__module__ == "numpy":
+        return encode(_np_asarray(value), buffers, handle_of, depth)
+    if t is _ndarray and value.dtype.kind in _ARRAY_KINDS:
         arr = value if value.flags.c_contiguous else value.copy(order="C")   # (keeps 0-d arrays 0-d)
         buffers.append(arr.tobytes())
         return {"t": "ndarray", "dtype": arr.dtype.str, "shape": list(arr.shape), "b": len(buffers) - 1}
@@ -153,24 +160,29 @@ def encode(value: Any, buffers: list[bytes], handle_of=None, depth: int = 0) -> 
     raise ProtocolError(f"{t.__name__} is not plain data")
 
 
+def bind_torch() -> None:
+    """Remember torch's types (the worker calls this before any student code runs)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and not _TORCH:
+        _TORCH.update(tensor=torch.Tensor, parameter=torch.nn.Parameter, int16=torch.int16)
+
+
 def _is_tensor(value) -> bool:
-    torch = _torch_if_loaded()
-    return torch is not None and type(value) in (torch.Tensor, torch.nn.Parameter)
+    bind_torch()
+    return bool(_TORCH) and type(value) in (_TORCH["tensor"], _TORCH["parameter"])
 
 
 def _torch_if_loaded():
-    import sys
     return sys.modules.get("torch")
 
 
 def _encode_tensor(value, buffers: list[bytes]) -> dict:
-    torch = _torch_if_loaded()
     name = str(value.dtype).removeprefix("torch.")
     if name not in _TORCH_DTYPES:
         raise ProtocolError(f"tensor of dtype {name} cannot cross")
     t = value.detach().to("cpu").contiguous()
     if name == "bfloat16":
-        t = t.view(torch.int16)
+        t = t.view(_TORCH["int16"])
     buffers.append(t.numpy().tobytes())
     return {"t": "tensor", "dtype": name, "shape": list(value.shape), "b": len(buffers) - 1,
             "device": str(value.device.type)}

@@ -68,8 +68,32 @@ def gradescope(result: Result) -> dict:
             "max_score": result.max_score,
             "notes": result.notes,
             "grader_errors": [t.name for t in result.grader_errors],
+            "isolation": result.isolation,
+            "nodeids": [t.nodeid for t in result.tests],
+            "error": result.error,
         },
     }
+
+
+def load(path: Path) -> Result | None:
+    """A complete results.json read back (for --resume and merging), or None if it is not one."""
+    from autograder.plugin import Outcome
+
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        extra = data["extra_data"]
+        result = Result(student=str(extra["student"]), assignment=str(extra["assignment"]), path=str(path),
+                        notes=list(extra.get("notes", [])), seconds=float(data.get("execution_time", 0.0)),
+                        error=str(extra.get("error", "")), isolation=list(extra.get("isolation", [])))
+        for nodeid, test in zip(extra["nodeids"], data["tests"], strict=True):
+            result.tests.append(Outcome(nodeid=nodeid, name=test["name"], blank=(test.get("tags") or [""])[0],
+                                        max_score=float(test["max_score"]), score=float(test["score"]),
+                                        status=test["status"], output=test.get("output", "")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if abs(result.score - float(data.get("score", -1))) > 1e-9 or not result.tests:
+        return None
+    return result
 
 
 def results_json(result: Result) -> str:

@@ -53,7 +53,8 @@ class Forked(Process):
 
 
 def base_environment() -> dict:
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
+    # PATH is the system's, not the instructor's: it would tell where their home and tools are
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
@@ -149,18 +150,23 @@ def server() -> ForkServer | None:
     return _server
 
 
-def start(limits: Limits, workdir: str, env: dict) -> tuple[Process, socket.socket, object]:
-    """A new worker: (process, the judge's socket to it, the read end of its output)."""
+def start(limits: Limits, workdir: str, env: dict, hide=()) -> tuple[Process, socket.socket, object]:
+    """A new worker: (process, the judge's socket to it, the read end of its output).
+
+    ``hide``: paths the worker must not see (the sandbox covers them where the machine allows).
+    """
     parent, child = socket.socketpair()
     read_fd, write_fd = os.pipe()
+    sandbox = {"limits": limits.rlimits(), "hide": [str(p) for p in hide],
+               "uid": "auto" if os.geteuid() == 0 else None}
     try:
         forker = server()
         if forker is not None:
-            header = {"cwd": workdir, "env": env, "limits": limits.__dict__}
+            header = {"cwd": workdir, "env": env, "sandbox": sandbox}
             process: Process = forker.fork(header, child.fileno(), write_fd)
         else:
             popen = subprocess.Popen(
-                [sys.executable, "-s", "-m", "autograder.worker", str(child.fileno())],
+                [sys.executable, "-s", "-m", "autograder.worker", str(child.fileno()), json.dumps(sandbox)],
                 pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd,
                 cwd=workdir, env=env, start_new_session=True, preexec_fn=limits.apply)
             process = Popened(popen)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import tempfile
@@ -93,10 +94,16 @@ class OutputTail:
 class WorkerProcess:
     """One worker process and the socket to it."""
 
-    def __init__(self, limits: Limits, workdir: str):
+    def __init__(self, limits: Limits, workdir: str, hide=()):
         self.limits = limits
-        self.proc, self.sock, output = spawn.start(limits, workdir, worker_environment(workdir))
+        self.proc, self.sock, output = spawn.start(limits, workdir, worker_environment(workdir), hide)
         self.output = OutputTail(output)
+        # the worker's first frame, sent before student code runs: the measures it is under
+        header, _ = self.receive(time.monotonic() + 60)
+        if header.get("event") != "sandbox" or not isinstance(header.get("isolation"), list):
+            self.kill()
+            raise WorkerLost("protocol", "no sandbox report")
+        self.isolation = [str(x)[:60] for x in header["isolation"]][:20]
 
     def send(self, header: dict, buffers=()) -> None:
         try:
@@ -144,6 +151,16 @@ class WorkerProcess:
             self.proc.wait(2)
         self.kill()         # also whatever it left behind in its process group
         self.sock.close()
+        from autograder import sandbox
+
+        group = sandbox.cgroup_path(self.proc.pid)
+        if group is not None:
+            for _ in range(50):            # the kernel frees it once its last process is reaped
+                try:
+                    os.rmdir(group)
+                    break
+                except OSError:
+                    time.sleep(0.01)
 
 
 def exit_description(code: int | None) -> str:
@@ -184,6 +201,8 @@ class Submission:
     restarts: int = 0
     generation: int = 0
     call_timeout: float | None = None
+    hide: tuple = ()                 # paths the worker must not see
+    isolation: list = field(default_factory=list)
     _worker: WorkerProcess | None = None
     _workdir: tempfile.TemporaryDirectory | None = None
     _skipped: dict = field(default_factory=dict)   # cell index -> why it killed the worker
@@ -205,7 +224,9 @@ class Submission:
 
     def _spawn(self) -> WorkerProcess:
         self.generation += 1
-        return WorkerProcess(self.limits, self._workdir.name)
+        worker = WorkerProcess(self.limits, self._workdir.name, self.hide)
+        self.isolation = worker.isolation
+        return worker
 
     def _run_notebook(self) -> None:
         self._retire()
@@ -213,26 +234,28 @@ class Submission:
         runs = {i: CellRun(i, "skipped", {"type": "WorkerLost", "message": reason, "traceback": "",
                                           "timeout": "timeout" in reason})
                 for i, reason in self._skipped.items()}
+        token = secrets.token_hex(16)      # a forged "ready" from a cell cannot know it
         worker.send({"op": "run", "cells": self.cells, "skip": sorted(self._skipped),
-                     "cell_timeout": self.limits.cell_seconds, "seed": self.seed})
+                     "cell_timeout": self.limits.cell_seconds, "seed": self.seed, "token": token})
         deadline = time.monotonic() + self.limits.notebook_seconds
         current = None
         while True:
             try:
                 header, _ = worker.receive(deadline)
+                event = header.get("event")
+                if event not in ("cell", "ready") or (event == "cell" and type(header.get("index")) is not int) \
+                        or (event == "ready" and header.get("token") != token):
+                    worker.kill()
+                    raise WorkerLost("protocol", "unexpected message while the notebook ran")
             except WorkerLost as lost:
                 if current is None:
                     raise
-                # the cell that was running took the worker with it: skip it next time
+                # the cell that was running took the worker with it (or lied for it): skip it next time
                 self._skipped[current] = str(lost)
                 self.runs = sorted(runs.values(), key=lambda r: r.index)
                 raise
-            event = header.get("event")
             if event == "ready":
                 break
-            if event != "cell" or type(header.get("index")) is not int:
-                worker.kill()
-                raise WorkerLost("protocol", "unexpected event")
             index = header["index"]
             if header.get("status") == "start":
                 current = index

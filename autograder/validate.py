@@ -35,6 +35,25 @@ class Variant:
     edits: list
 
 
+@dataclass(frozen=True)
+class Attack:
+    """A hostile or broken submission: ``base`` ("solution" or "blank") with ``edits``.
+
+    It must be graded exactly as ``honest`` (edits of the same base; None: the base itself) is,
+    grader by grader.
+    """
+
+    name: str
+    why: str
+    edits: list
+    honest: list | None = None
+    base: str = "solution"
+
+
+# attacks that loop or hang are stopped by these limits rather than the course's (minutes)
+ATTACK_LIMITS = {"cell_seconds": 10, "notebook_seconds": 40, "call_seconds": 10}
+
+
 @dataclass
 class Check:
     what: str               # "solution", "blank", "mutant onehot-off-by-one", ...
@@ -70,6 +89,9 @@ def apply(source: nbformat.NotebookNode, edits) -> nbformat.NotebookNode:
     nb = nbformat.from_dict(source)
     cells = {grade_id(c): c for c in nb.cells}
     for cell_id, old, new in edits:
+        if cell_id == "+":                       # a cell the student added at the end
+            nb.cells.append(nbformat.v4.new_code_cell(new))
+            continue
         if cell_id not in cells:
             raise CourseError(f"edit names cell {cell_id!r}, which the notebook does not have")
         cell = cells[cell_id]
@@ -83,6 +105,17 @@ def apply(source: nbformat.NotebookNode, edits) -> nbformat.NotebookNode:
     return nb
 
 
+def attacks(course: Course, aid: str) -> list[Attack]:
+    """The attack corpus of an assignment, kept with the project's tests (none if it has no corpus)."""
+    path = course.root / "tests" / "attacks" / f"{aid}.py"
+    if not path.is_file():
+        return []
+    spec = importlib.util.spec_from_file_location(f"_attacks_{aid.replace('-', '_')}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(getattr(module, "ATTACKS", []))
+
+
 def grade_cell_points(nb: nbformat.NotebookNode) -> float:
     return sum(float(c.metadata.get("nbgrader", {}).get("points", 0)) for c in nb.cells
                if c.metadata.get("nbgrader", {}).get("grade"))
@@ -90,10 +123,19 @@ def grade_cell_points(nb: nbformat.NotebookNode) -> float:
 
 def _grade(args):
     course, assignment, path, name = args
+    if name.startswith("attack ") or name.startswith("honest "):
+        import dataclasses
+
+        limits = dataclasses.replace(course.limits, **ATTACK_LIMITS)
+        course = dataclasses.replace(course, limits=limits)
     return name, judge.grade(Path(path), assignment, course, student=name)
 
 
-def validate(course: Course, assignment: Assignment, jobs: int = 1, map_fn=None) -> Report:
+def _outcome(result) -> list[tuple[str, str]]:
+    return [(t.nodeid, t.status) for t in result.tests]
+
+
+def validate(course: Course, assignment: Assignment, jobs: int = 1, corpus: bool = True) -> Report:
     from autograder.grade import parallel_map
 
     report = Report(assignment.id)
@@ -114,10 +156,35 @@ def validate(course: Course, assignment: Assignment, jobs: int = 1, map_fn=None)
                 path = Path(scratch) / f"{kind}-{item.name}.ipynb"
                 nbformat.write(apply(source, item.edits), str(path))
                 tasks.append((f"{kind} {item.name}", path))
+        corpus_items = attacks(course, assignment.id) if corpus else []
+        bases = {"solution": source,
+                 "blank": nbformat.read(str(assignment.path(course.root, "release")), as_version=4)}
+        twins: dict = {}
+        for n, attack in enumerate(corpus_items):
+            path = Path(scratch) / f"attack-{n}.ipynb"
+            nbformat.write(apply(bases[attack.base], attack.edits), str(path))
+            tasks.append((f"attack {attack.name}", path))
+            key = (attack.base, repr(attack.honest))
+            if key not in twins:
+                twins[key] = f"honest {len(twins)}"
+                path = Path(scratch) / f"honest-{len(twins)}.ipynb"
+                nbformat.write(apply(bases[attack.base], attack.honest or []), str(path))
+                tasks.append((twins[key], path))
         graded = dict(parallel_map(_grade, [(course, assignment, str(p), n) for n, p in tasks], jobs))
     by_name = {m.name: m for m in mutants}
+    by_attack = {a.name: a for a in corpus_items}
     for name, _ in tasks:
         result = graded[name]
+        if name.startswith("honest "):
+            continue
+        if name.startswith("attack "):
+            attack = by_attack[name.split(" ", 1)[1]]
+            twin = graded[twins[(attack.base, repr(attack.honest))]]
+            differ = [f"{a[0]}: {a[1]} (honest: {b[1]})" for a, b in zip(_outcome(result), _outcome(twin)) if a != b]
+            ok = not differ and result.score == twin.score and not result.grader_errors and not twin.grader_errors
+            detail = "; ".join(differ) if differ else f"as the honest twin ({twin.score:g})"
+            report.checks.append(Check(name, ok, detail, result.score, result.max_score))
+            continue
         check = Check(name, True, score=result.score, max_score=result.max_score)
         broken = [t.name for t in result.grader_errors]
         if broken:

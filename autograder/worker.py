@@ -13,6 +13,9 @@ goes to the process's own stdout/stderr, which the judge captures separately.
 from __future__ import annotations
 
 import builtins
+import json
+# bound now: student code may replace the builtins, and the worker must keep working
+from builtins import compile, exec, getattr, isinstance, len, repr, str, type  # noqa: A004
 import linecache
 import os
 import random
@@ -82,6 +85,18 @@ class Worker:
         self.namespace["get_ipython"] = lambda: self.shell
         self.namespace["display"] = lambda *objs, **kwargs: None
         self.shell = Shell(self.namespace)
+        self.builtins = dict(builtins.__dict__)     # as they were before any student code
+
+    def restore_builtins(self) -> None:
+        """Undo what student code did to the builtins (isinstance = lambda *a: True, ...).
+
+        The worker's own code, json included, looks builtins up at call time; a notebook that
+        rebinds them would otherwise break the worker's replies and cost the student honest points.
+        """
+        current = builtins.__dict__
+        for name, value in self.builtins.items():
+            if current.get(name) is not value:
+                current[name] = value
 
     # ------------------------------------------------------------------ plumbing
     def send(self, header: dict, buffers=()) -> None:
@@ -128,11 +143,13 @@ class Worker:
                 value = self.answer(op, header, buffers, limit)
             except BaseException as exc:  # the student's exceptions, SystemExit included, become replies
                 _cancel_alarm()
+                self.restore_builtins()
                 try:
                     self.reply_error(exc)
                 except protocol.ProtocolError as inner:
                     self.reply_error(inner)
                 continue
+            self.restore_builtins()
             if header.get("keep") is True:
                 value = self.handle_of(value)      # the judge asked for a handle, even to plain data
             try:
@@ -183,10 +200,12 @@ class Worker:
                 _with_alarm(limit, exec, code, self.namespace)
             except BaseException as exc:  # the cell failed; record it and go on, as a notebook would
                 _cancel_alarm()
+                self.restore_builtins()
                 error = describe(exc)
+            self.restore_builtins()
             _flush()
             self.send({"event": "cell", "index": index, "status": "error" if error else "ok", "error": error})
-        self.send({"event": "ready"})
+        self.send({"event": "ready", "token": header.get("token")})
 
 
 def _with_alarm(limit: float, fn, *args, **kwargs):
@@ -258,14 +277,23 @@ def prepare() -> None:
 
         torch.set_num_threads(1)
         full_precision(torch)
+        protocol.bind_torch()
     except ImportError:  # pragma: no cover - torch is part of the pinned environment
         pass
 
 
-def main(argv=None) -> None:
+def main(argv=None, config: dict | None = None) -> None:
+    """``argv``: the socket's fd and, for a plain worker, the sandbox configuration as JSON."""
     argv = sys.argv[1:] if argv is None else argv
     sock = socket.socket(fileno=int(argv[0]))
+    if config is None:
+        config = json.loads(argv[1]) if len(argv) > 1 else {}
+    from autograder import sandbox
+
+    isolation = sandbox.enter(config)
     prepare()
+    # the first frame, sent before any student code exists in this process: what protects it
+    protocol.write_frame(sock, {"event": "sandbox", "isolation": isolation})
     Worker(sock).serve()
     _flush()
     os._exit(0)

@@ -122,3 +122,22 @@ def test_unusual_file_names_and_missing_notebooks(tmp_path):
 def test_usage_and_course_errors_exit_2(args, code, tmp_path):
     proc = run_course(*args, "--out", tmp_path) if args[0] == "grade" and "--jobs" not in args else run_course(*args)
     assert proc.returncode == code, proc.stderr
+
+
+def test_resume_regrades_only_what_has_no_complete_result(example_grades, tmp_path):
+    _, out = example_grades
+    again = tmp_path / "again"
+    shutil.copytree(out, again)
+    (again / "bob" / AID / "results.json").unlink()                               # never written
+    half = again / "dave" / AID / "results.json"
+    half.write_text(half.read_text("utf-8")[:200], "utf-8")                        # cut off mid-write
+    (again / "gradebook.csv").unlink()
+    kept = (again / "alice" / AID / "results.json").stat().st_mtime_ns
+    proc = run_course("grade", "--out", again, "--jobs", "1", "--resume")
+    assert proc.returncode == 0, proc.stderr
+    assert (again / "alice" / AID / "results.json").stat().st_mtime_ns == kept
+    assert proc.stderr.count("[") == 2                                             # two progress lines
+    assert load_results(again, "bob")["score"] == EXPECTED["bob"]
+    assert load_results(again, "dave")["score"] == EXPECTED["dave"]
+    rows = list(csv.DictReader(io.StringIO((again / "gradebook.csv").read_text("utf-8"))))
+    assert {r["student"]: float(r["score"]) for r in rows} == EXPECTED

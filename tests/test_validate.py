@@ -6,14 +6,33 @@ from autograder.validate import Mutant, Variant
 from conftest import AID, run_course
 
 
-def test_validate_passes_for_every_assignment():
-    proc = run_course("validate", "--jobs", "2")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "validation passed" in proc.stdout
-    mutants, variants = validate.catalogue(AID)
-    assert len(mutants) >= 16 and len(variants) >= 5
-    for m in mutants:
-        assert f"mutant {m.name}" in proc.stdout
+import pytest
+
+
+@pytest.fixture(scope="session")
+def validation():
+    """`course validate` over every assignment, once (the environment carries a secret it must not leak)."""
+    return run_course("validate", "--jobs", "2", env={"SECRET_TOKEN": "hunter2", "GITHUB_TOKEN": "ghp_x"})
+
+
+def test_validate_passes_for_every_assignment(validation, course):
+    assert validation.returncode == 0, validation.stdout + validation.stderr
+    assert "validation passed" in validation.stdout
+    for assignment in course.assignments:
+        assert f"== {assignment.id}" in validation.stdout
+        mutants, variants = validate.catalogue(assignment.id)
+        assert len(mutants) >= 10 and len(variants) >= 4, assignment.id
+        for m in mutants:
+            assert f"mutant {m.name}" in validation.stdout
+
+
+def test_every_attack_of_the_corpus_gets_its_expected_outcome(validation, course):
+    attacks = validate.attacks(course, AID)
+    assert len(attacks) >= 25
+    lines = [line for line in validation.stdout.splitlines() if " attack " in line]
+    assert len(lines) == len(attacks)
+    failed = [line for line in lines if "FAIL" in line]
+    assert not failed, "\n".join(failed)
 
 
 def test_validate_catches_a_mutant_that_is_not_caught_and_a_variant_that_is_wrong(course, monkeypatch):
@@ -21,7 +40,7 @@ def test_validate_catches_a_mutant_that_is_not_caught_and_a_variant_that_is_wron
                       loses="sample")
     wrong = Variant("wrong", "is not correct", [("sample", "range(out_len - len(chars))", "range(1)")])
     monkeypatch.setattr(validate, "catalogue", lambda aid: ([harmless], [wrong]))
-    report = validate.validate(course, course.assignment(AID), jobs=1)
+    report = validate.validate(course, course.assignment(AID), jobs=1, corpus=False)
     verdicts = {c.what: c.ok for c in report.checks}
     assert verdicts["solution"] and verdicts["blank"] and verdicts["points"]
     assert verdicts["mutant harmless"] is False and verdicts["variant wrong"] is False

@@ -115,6 +115,15 @@ VARIANTS = [
     codes = torch.as_tensor(np.asarray(sequence), dtype=torch.long)
     return nn.functional.one_hot(codes, dict_size).numpy().astype(np.float32)
 ''')]),
+    Variant("vocabulary-reversed", "the student renumbers the vocabulary (graders follow Char2int)", [
+        ("getdummies", "def GetDummies(sequence, dict_size, seq_len, batch_size):", """Chars = sorted(set(''.join(Text)), reverse=True)
+Int2char = dict(enumerate(Chars))
+Char2int = {char: ind for ind, char in Int2char.items()}
+Input = [[Char2int[c] for c in phrase[:-1]] for phrase in Text]
+Target = [[Char2int[c] for c in phrase[1:]] for phrase in Text]
+
+
+def GetDummies(sequence, dict_size, seq_len, batch_size):""")]),
     Variant("forward-hidden-none", "forward(self, x, hidden=None), rnn's default zero state", [
         ("model", """    def forward(self, x):""", """    def forward(self, x, hidden=None):"""),
         ("model", """        hidden = self.init_hidden(x.size(0))

@@ -30,13 +30,17 @@ def expect_onehot(got, codes, what):
 def test_poem_shape_and_dtype(nb, poem):
     """詩句的獨熱編碼：形狀 (8, 3, 28)、float32 / one-hot of the poem: shape (8, 3, 28), float32"""
     onehot_of(nb, poem.inputs.tolist(), 28, 3, 8, "GetDummies(Input, 28, 3, 8)")
+    onehot_of(nb, poem.targets.tolist(), 28, 3, 8, "GetDummies(Target, 28, 3, 8)")
 
 
 @pytest.mark.points(2, blank=BLANK)
 def test_poem_values(nb, poem):
     """詩句的獨熱編碼：每個位置恰好一個 1，在正確的索引 / one-hot of the poem: a single 1 at the right index"""
-    what = "GetDummies(Input, 28, 3, 8)"
-    expect_onehot(onehot_of(nb, poem.inputs.tolist(), 28, 3, 8, what), poem.inputs, what)
+    # the targets and the phrases in another order too: an answer hard-coded for Input gains nothing
+    shuffled = poem.inputs[::-1].copy()
+    for codes, name in ((poem.inputs, "Input"), (poem.targets, "Target"), (shuffled, "Input[::-1]")):
+        what = f"GetDummies({name}, 28, 3, 8)"
+        expect_onehot(onehot_of(nb, codes.tolist(), 28, 3, 8, what), codes, what)
 
 
 @pytest.mark.points(2, blank=BLANK)

@@ -32,9 +32,22 @@ def poem_cases(nb, trained, retry_seeds, cases):
 
 
 @pytest.mark.points(4, blank=BLANK)
-def test_dui_jiu_dang_ge(nb, trained, retry_seeds):
+def test_dui_jiu_dang_ge(nb, poem, trained, retry_seeds):
     """訓練後「對」補全為「對酒當歌」/ after training, "對" completes to "對酒當歌\""""
     poem_cases(nb, trained, retry_seeds, [(4, '對', '對酒當歌')])
+    # and the same call on an untrained model completes as that model says: not a hard-coded answer
+    try:
+        model, reference = conforming(nb, poem.size, poem.size, 16, 1)
+    except AssertionError:
+        return                       # Model is judged elsewhere; nothing more can be asked here
+    text, decisive = '對', True
+    while len(text) < 4:
+        char, margin = greedy(reference, poem, text)
+        decisive = decisive and margin >= 1e-3
+        text += char
+    if decisive:
+        got = sampled(nb, model, 4, '對')
+        check(got == text, "sample_untrained", out_len=4, start='對', expected=text, got=got)
 
 
 @pytest.mark.points(2, blank=BLANK)

@@ -1,0 +1,262 @@
+"""The worker's sandbox, entered by the worker process itself before any student code runs.
+
+What it does, as far as the machine allows (each step that works is named in the report the worker
+sends the judge first, before student code can say anything):
+
+- ``uid``: as root, the worker becomes an unprivileged user of its own (uid 100000 + a slot), so it
+  cannot read root's processes' memory, signal them, or write the instructor's files;
+- ``userns``: not as root, a user namespace stands in for that (the worker is "root" only over its
+  own namespaces);
+- ``netns``: a network namespace with no interface up: no socket reaches anything;
+- ``mountns``: a mount namespace in which the hidden graders, the course's sources, solutions and
+  examples, the submissions and the results being written are covered by empty read-only tmpfs, and
+  /tmp, /dev/shm are fresh and private (the worker's working directory is its own /tmp);
+- ``pidns``: a PID namespace whose init is the worker: it sees and can signal only its own
+  children, and when it dies every process it started dies with it (fork bombs included);
+- ``rlimits``: memory (data segment), CPU seconds, processes, file size, open files, no core dumps;
+- ``no_new_privs``: no setuid program can give privileges back.
+
+Run in the worker between fork and student code; a step that fails is skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _unshare(flags: int) -> bool:
+    return _libc.unshare(flags) == 0
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> bool:
+    return _libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+                       data.encode() if data else None) == 0
+
+
+def _write(path: str, text: str) -> bool:
+    try:
+        with open(path, "w") as out:
+            out.write(text)
+        return True
+    except OSError:
+        return False
+
+
+def enter(config: dict) -> list[str]:
+    """Enter the sandbox described by ``config``; return the names of the measures in force."""
+    done: list[str] = []
+    root = os.geteuid() == 0
+    uid = config.get("uid") or 0
+    if uid == "auto":                       # a uid of its own: 100000 + a slot taken from the pid
+        uid = 100000 + os.getpid() % 100000
+    uid = int(uid)
+    outer_uid, outer_gid = os.getuid(), os.getgid()
+
+    # 0. a pids cgroup: as root, RLIMIT_NPROC does not apply, and a fork bomb must still be bounded
+    limits = config.get("limits", {})
+    if root and limits.get("processes") and _pids_cgroup(int(limits["processes"])):
+        done.append("pids_cgroup")
+    # 1. namespaces
+    if config.get("namespaces", True):
+        flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID
+        if root and _unshare(flags):
+            done += ["mountns", "netns", "pidns"]
+        elif not root and _unshare(CLONE_NEWUSER | flags):
+            _write("/proc/self/setgroups", "deny")
+            _write("/proc/self/uid_map", f"0 {outer_uid} 1")
+            _write("/proc/self/gid_map", f"0 {outer_gid} 1")
+            done += ["userns", "mountns", "netns", "pidns"]
+    if "pidns" in done:
+        _become_init()                     # only the new namespace's first child returns from here
+    if "mountns" in done:
+        _hide(config, done)
+    # 2. limits
+    _limits(limits, root and bool(uid), done)
+    # 3. identity: a uid of its own where Python stays readable to it, else root with no capabilities
+    if root and uid and _readable_by_others():
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            done.append("uid")
+        except OSError:
+            pass
+    if root and "uid" not in done and _drop_capabilities():
+        done.append("no_capabilities")
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0:
+        done.append("no_new_privs")
+    if "pidns" in done:         # a change of credentials clears the parent-death signal: set it again
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    return done
+
+
+PIDS_CGROUPS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")    # cgroup v1's pids hierarchy, or v2
+
+
+def cgroup_path(pid: int) -> str | None:
+    """The pids cgroup made for worker ``pid``, if any (the judge removes it when the worker is gone)."""
+    for base in PIDS_CGROUPS:
+        path = os.path.join(base, f"course-worker-{pid}")
+        if os.path.isdir(path):
+            return path
+    return None
+
+
+def _pids_cgroup(limit: int) -> bool:
+    for base in PIDS_CGROUPS:
+        if not os.path.exists(os.path.join(base, "cgroup.procs")):
+            continue
+        if base == "/sys/fs/cgroup" and "pids" not in open(os.path.join(base, "cgroup.controllers")).read() \
+                if os.path.exists(os.path.join(base, "cgroup.controllers")) else False:
+            continue
+        path = os.path.join(base, f"course-worker-{os.getpid()}")
+        try:
+            os.makedirs(path, exist_ok=True)
+            if not os.path.exists(os.path.join(path, "pids.max")):
+                os.rmdir(path)
+                continue
+            if _write(os.path.join(path, "pids.max"), str(limit)) and \
+                    _write(os.path.join(path, "cgroup.procs"), str(os.getpid())):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _readable_by_others() -> bool:
+    """Can an unprivileged uid still import from this interpreter (its stdlib and site-packages)?"""
+    import site
+    import sys
+
+    for top in {sys.base_prefix, sys.prefix, *site.getsitepackages(), os.path.dirname(os.__file__)}:
+        path = os.path.realpath(top)
+        parts = path.split(os.sep)
+        for i in range(2, len(parts) + 1):
+            folder = os.sep.join(parts[:i]) or os.sep
+            try:
+                mode = os.stat(folder).st_mode
+            except OSError:
+                return False
+            if not mode & 0o001:               # others may not traverse it
+                return False
+    return True
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_capabilities() -> bool:
+    """Root without any capability: no unmounting the hidden paths, no reading others' memory."""
+    PR_CAPBSET_DROP = 24
+    for cap in range(64):
+        _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+    header = _CapHeader(0x20080522, 0)         # _LINUX_CAPABILITY_VERSION_3
+    data = (_CapData * 2)()
+    return _libc.capset(ctypes.byref(header), data) == 0
+
+
+def _become_init() -> None:
+    """Fork into the new PID namespace. The parent waits and mirrors the child's end, never returning."""
+    pid = os.fork()
+    if pid == 0:
+        os.setpgid(0, 0)        # a process group of its own: kill(0) from student code cannot reach the parent
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)   # the waiting parent is killed: so are we
+        return
+    for fd in range(3, 1024):               # the parent keeps nothing open that the worker uses
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):
+        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        os.kill(os.getpid(), os.WTERMSIG(status))
+    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
+
+
+MS_REMOUNT = 32
+
+
+def _read_only_everywhere() -> bool:
+    """Every mount read-only in this namespace: even uid 0 without capabilities owns most files."""
+    try:
+        with open("/proc/self/mountinfo") as info:
+            points = [line.split()[4] for line in info]
+    except OSError:
+        return False
+    ok = True
+    for point in sorted(set(points), key=len):
+        point = point.replace("\\040", " ")
+        if point.startswith("/proc") or point.startswith("/sys"):
+            continue
+        ok &= _mount("none", point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC) or \
+            _mount("none", point, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+    return ok
+
+
+def _hide(config: dict, done: list[str]) -> None:
+    if not _mount("none", "/", None, MS_REC | MS_PRIVATE):
+        return
+    if _read_only_everywhere():
+        done.append("read_only_fs")
+    hidden = 0
+    for path in config.get("hide", []):
+        if os.path.isdir(path):
+            hidden += _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0")
+        elif os.path.exists(path):
+            hidden += _mount("/dev/null", path, None, MS_BIND)
+    private = 0
+    for path in ("/tmp", "/dev/shm"):
+        if os.path.isdir(path):
+            private += _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
+    if private and os.path.isdir("/tmp"):
+        os.chdir("/tmp")
+        os.environ.update({"HOME": "/tmp", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp"})
+        done.append("private_tmp")
+    if _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC):
+        done.append("own_proc")
+    if hidden:
+        done.append(f"hidden_paths={hidden}")
+
+
+def _limits(limits: dict, own_uid: bool, done: list[str]) -> None:
+    table = [
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_DATA, limits.get("memory_bytes")),
+        (resource.RLIMIT_CPU, limits.get("cpu_seconds")),
+        (resource.RLIMIT_FSIZE, limits.get("file_bytes")),
+        (resource.RLIMIT_NOFILE, limits.get("open_files")),
+    ]
+    if own_uid:                             # counts the uid's processes: meaningful only for a uid of its own
+        table.append((resource.RLIMIT_NPROC, limits.get("processes")))
+    for which, value in table:
+        if value is None:
+            continue
+        try:
+            resource.setrlimit(which, (int(value), int(value)))
+        except (ValueError, OSError):
+            continue
+    done.append("rlimits")

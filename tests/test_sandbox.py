@@ -1,0 +1,90 @@
+"""The worker's sandbox, probed from inside by student code."""
+
+import os
+
+import pytest
+
+from autograder.limits import Limits
+from autograder.submission import Submission
+
+from conftest import ROOT
+
+LIMITS = Limits(cell_seconds=20, notebook_seconds=60, call_seconds=10, restarts=2)
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="this machine's measures as root")
+
+
+@pytest.fixture(scope="module")
+def probed():
+    cells = [
+        "import os, socket, glob\nprobe = {}\n",
+        "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=2)\n    probe['network'] = 'open'\n"
+        "except OSError as e:\n    probe['network'] = e.strerror\n",
+        f"probe['graders'] = glob.glob('{ROOT}/autograder/graders/*/*.py')\n"
+        f"probe['source'] = glob.glob('{ROOT}/source/*/*.ipynb')\n",
+        f"res = {{}}\nfor p in ['{ROOT}/probe.txt', '/probe.txt', 'here.txt']:\n    try:\n"
+        "        open(p, 'w').write('x')\n        res[p] = 'written'\n    except OSError as e:\n        res[p] = e.strerror\n"
+        "probe['writes'] = res\n",
+        "probe['pid'] = os.getpid()\nprobe['ppid'] = os.getppid()\nprobe['uid'] = os.getuid()\n"
+        "probe['env'] = sorted(os.environ)\nprobe['processes'] = sorted(p for p in os.listdir('/proc') if p.isdigit())\n",
+        "import resource\nprobe['data_limit'] = resource.getrlimit(resource.RLIMIT_DATA)[0]\n"
+        "probe['fsize_limit'] = resource.getrlimit(resource.RLIMIT_FSIZE)[0]\n",
+    ]
+    hide = (ROOT / "autograder" / "graders", ROOT / "source")
+    sub = Submission(cells, limits=LIMITS, hide=hide)
+    sub.start()
+    yield sub.lookup("probe"), sub.isolation
+    sub.close()
+    assert not (ROOT / "probe.txt").exists()
+
+
+def test_the_worker_reports_its_isolation(probed):
+    _, isolation = probed
+    assert "rlimits" in isolation and "no_new_privs" in isolation
+
+
+def test_limits_are_in_force(probed):
+    probe, _ = probed
+    assert probe["fsize_limit"] == LIMITS.file_bytes
+    assert probe["data_limit"] in (LIMITS.memory_bytes, -1)       # -1: a CUDA build, no memory limit
+
+
+@ROOT_ONLY
+def test_no_network(probed):
+    probe, isolation = probed
+    assert "netns" in isolation and probe["network"] != "open"
+
+
+@ROOT_ONLY
+def test_hidden_paths_are_empty(probed):
+    probe, isolation = probed
+    assert probe["graders"] == [] and probe["source"] == []
+    assert (ROOT / "autograder" / "graders" / "02-char-rnn" / "test_model.py").exists()   # only hidden
+
+
+@ROOT_ONLY
+def test_only_its_private_tmp_is_writable(probed):
+    probe, isolation = probed
+    writes = probe["writes"]
+    assert writes["here.txt"] == "written"
+    assert writes[f"{ROOT}/probe.txt"] != "written" and writes["/probe.txt"] != "written"
+    assert "read_only_fs" in isolation or "uid" in isolation
+
+
+@ROOT_ONLY
+def test_it_sees_only_its_own_processes_and_a_scrubbed_environment(probed):
+    probe, isolation = probed
+    assert "pidns" in isolation and probe["pid"] == 1 and probe["ppid"] == 0
+    assert probe["processes"] == ["1"]
+    assert not [k for k in probe["env"] if "TOKEN" in k or "SECRET" in k]
+
+
+@ROOT_ONLY
+def test_a_fork_bomb_is_bounded():
+    sub = Submission(["import os, time\nkids = 0\nfor i in range(400):\n    try:\n        pid = os.fork()\n"
+                      "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(30)\n        os._exit(0)\n"
+                      "    kids += 1\n"], limits=LIMITS)
+    sub.start()
+    try:
+        assert sub.lookup("kids") < LIMITS.processes
+    finally:
+        sub.close()
