@@ -18,9 +18,9 @@ def release(course: Course, aids=(), check: bool = False) -> list[str]:
 
 
 def grade(course: Course, paths=(), out: Path = Path("graded"), jobs: int = 1, junit: Path | None = None,
-          progress=None, resume: bool = False) -> list[judge.Result]:
+          progress=None, resume: bool = False, shard: str | None = None) -> list[judge.Result]:
     """Grade notebooks or classes; write results.json files, gradebook.csv and optionally JUnit XML."""
-    jobs_list = grading.discover(course, [Path(p) for p in paths])
+    jobs_list = grading.shard(grading.discover(course, [Path(p) for p in paths]), shard)
     graded = grading.grade_class(course, jobs_list, Path(out), workers=jobs, progress=progress, resume=resume)
     if junit is not None:
         results.write_atomic(Path(junit), results.junit_xml(graded))
@@ -40,3 +40,13 @@ def check(course: Course, notebook: Path) -> judge.Result:
     if not folder.is_dir():
         raise CourseError(f"{job.assignment.id} has no public checks")
     return judge.grade(job.path, job.assignment, course, student=job.student, folder=folder)
+
+
+def merge(folders, out: Path, junit: Path | None = None) -> list[judge.Result]:
+    """Combine the results of several runs (CI shards) into ``out``; refuses conflicting results."""
+    from autograder import merge as merging
+
+    merged = merging.merge([Path(f) for f in folders], Path(out))
+    if junit is not None:
+        results.write_atomic(Path(junit), results.junit_xml(merged))
+    return merged

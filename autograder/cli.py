@@ -1,7 +1,8 @@
 """``course``: a thin command line over the engine's API.
 
     course release [AID...] [--check]
-    course grade [PATH...] [--out DIR] [--jobs N] [--junit FILE] [--fail-under SCORE]
+    course grade [PATH...] [--out DIR] [--jobs N] [--junit FILE] [--fail-under SCORE] [--shard K/N] [--resume]
+    course merge DIR... [--out DIR] [--junit FILE]
     course validate [AID...] [--jobs N]
     course check NOTEBOOK
 
@@ -46,8 +47,14 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--fail-under", type=float, metavar="SCORE",
                    help="exit 1 if any submission scores below SCORE (a percentage of its maximum)")
     g.add_argument("--quiet", action="store_true", help="no progress lines")
+    g.add_argument("--shard", metavar="K/N", help="grade only the K-th of N deterministic slices (CI matrices)")
     g.add_argument("--resume", action="store_true",
                    help="keep the complete results already in --out; grade only what has none")
+
+    m = sub.add_parser("merge", help="combine the results of several runs (CI shards) into one gradebook")
+    m.add_argument("folders", nargs="+", type=Path, metavar="DIR")
+    m.add_argument("--out", type=Path, default=Path("graded"))
+    m.add_argument("--junit", type=Path)
 
     v = sub.add_parser("validate", help="prove the graders: solution, blank, mutants, variants")
     v.add_argument("assignments", nargs="*", metavar="AID")
@@ -86,13 +93,10 @@ def cmd_release(course, args) -> int:
 def cmd_grade(course, args) -> int:
     from autograder import api, results
 
-    def progress(done, total, result):
-        if not args.quiet:
-            print(f"[{done}/{total}] {result.student}/{result.assignment}: "
-                  f"{result.score:g}/{result.max_score:g} ({result.seconds:.1f}s)", file=sys.stderr, flush=True)
+    progress = None if args.quiet else Progress(sys.stderr)
 
     graded = api.grade(course, args.paths, out=args.out, jobs=args.jobs, junit=args.junit, progress=progress,
-                       resume=args.resume)
+                       resume=args.resume, shard=args.shard)
     print(results.table(graded))
     print(f"\nresults: {args.out}/<student>/<assignment>/results.json, gradebook: {args.out / 'gradebook.csv'}")
     if args.fail_under is not None:
@@ -100,6 +104,41 @@ def cmd_grade(course, args) -> int:
         if low:
             print(f"{len(low)} submission(s) under {args.fail_under:g}%", file=sys.stderr)
             return 1
+    return 0
+
+
+class Progress:
+    """A bar with done, failures and time left on a terminal; one plain line per submission elsewhere (CI)."""
+
+    def __init__(self, stream):
+        import time
+
+        self.stream, self.clock, self.started, self.failures = stream, time.monotonic, time.monotonic(), 0
+        self.tty = stream.isatty()
+
+    def __call__(self, done: int, total: int, result) -> None:
+        self.failures += bool(result.error)
+        elapsed = self.clock() - self.started
+        left = elapsed / done * (total - done) if done else 0.0
+        if self.tty:
+            width = 30
+            bar = "#" * (width * done // max(total, 1))
+            self.stream.write(f"\r[{bar:<{width}}] {done}/{total}  failures {self.failures}  "
+                              f"left ~{left:.0f}s ")
+            if done == total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(f"[{done}/{total}] {result.student}/{result.assignment}: "
+                              f"{result.score:g}/{result.max_score:g} ({result.seconds:.1f}s, ~{left:.0f}s left)\n")
+        self.stream.flush()
+
+
+def cmd_merge(course, args) -> int:
+    from autograder import api, results
+
+    merged = api.merge(args.folders, args.out, junit=args.junit)
+    print(results.table(merged))
+    print(f"\nmerged {len(merged)} result(s) into {args.out / 'gradebook.csv'}")
     return 0
 
 
@@ -135,7 +174,8 @@ def cmd_check(course, args) -> int:
     return 0 if passed == len(result.tests) else 1
 
 
-COMMANDS = {"release": cmd_release, "grade": cmd_grade, "validate": cmd_validate, "check": cmd_check}
+COMMANDS = {"release": cmd_release, "grade": cmd_grade, "merge": cmd_merge, "validate": cmd_validate,
+            "check": cmd_check}
 
 if __name__ == "__main__":
     sys.exit(main())

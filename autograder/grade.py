@@ -38,6 +38,19 @@ def discover(course: Course, paths: list[Path]) -> list[Job]:
     return sorted(jobs, key=lambda j: (j.student, j.assignment.id, str(j.path)))
 
 
+def shard(jobs: list[Job], spec: str | None) -> list[Job]:
+    """The K-th of N deterministic slices (``spec`` = "K/N", K from 1): every N-th job from the K-th."""
+    if not spec:
+        return jobs
+    try:
+        k, n = (int(x) for x in spec.split("/"))
+    except ValueError:
+        raise CourseError(f"--shard takes K/N, such as 2/4, not {spec!r}") from None
+    if not 1 <= k <= n:
+        raise CourseError(f"--shard {spec}: K must be between 1 and N")
+    return jobs[k - 1::n]
+
+
 def _file_job(course: Course, path: Path) -> Job:
     assignment = course.by_notebook(path.name)
     if assignment is None and path.parent.name in {a.id for a in course.assignments}:

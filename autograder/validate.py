@@ -51,7 +51,7 @@ class Attack:
 
 
 # attacks that loop or hang are stopped by these limits rather than the course's (minutes)
-ATTACK_LIMITS = {"cell_seconds": 10, "notebook_seconds": 40, "call_seconds": 10}
+ATTACK_LIMITS = {"cell_seconds": 8, "notebook_seconds": 25, "call_seconds": 6}
 
 
 @dataclass

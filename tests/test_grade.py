@@ -141,3 +141,36 @@ def test_resume_regrades_only_what_has_no_complete_result(example_grades, tmp_pa
     assert load_results(again, "dave")["score"] == EXPECTED["dave"]
     rows = list(csv.DictReader(io.StringIO((again / "gradebook.csv").read_text("utf-8"))))
     assert {r["student"]: float(r["score"]) for r in rows} == EXPECTED
+
+
+def test_shards_merge_into_the_gradebook_of_a_single_run(example_grades, tmp_path):
+    _, out = example_grades
+    shards = []
+    for k in (1, 2, 3):
+        folder = tmp_path / f"shard{k}"
+        proc = run_course("grade", "--shard", f"{k}/3", "--out", folder, "--jobs", "1", "--quiet")
+        assert proc.returncode == 0, proc.stderr
+        shards.append(folder)
+    students = [sorted(p.name for p in s.iterdir() if p.is_dir()) for s in shards]
+    assert sorted(sum(students, [])) == sorted(EXPECTED) and all(len(s) == 2 for s in students)
+    merged = tmp_path / "merged"
+    proc = run_course("merge", *shards, shards[0], "--out", merged)          # a shard twice: idempotent
+    assert proc.returncode == 0, proc.stderr
+    single = out / "gradebook.csv"
+    assert (merged / "gradebook.csv").read_text("utf-8") == single.read_text("utf-8")
+
+
+def test_merge_refuses_conflicting_results(example_grades, tmp_path):
+    _, out = example_grades
+    other = tmp_path / "other"
+    shutil.copytree(out, other)
+    path = other / "bob" / AID / "results.json"
+    data = json.loads(path.read_text("utf-8"))
+    data["tests"][0]["score"], data["tests"][0]["status"] = 0.0, "failed"
+    data["score"] -= 2
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    proc = run_course("merge", out, other, "--out", tmp_path / "merged")
+    assert proc.returncode == 2 and "conflicting" in proc.stderr and "bob" in proc.stderr
+    assert not (tmp_path / "merged" / "gradebook.csv").exists()
+    proc = run_course("grade", "--shard", "4/3")
+    assert proc.returncode == 2 and "--shard" in proc.stderr

@@ -1,0 +1,50 @@
+"""``course merge``: combine the results of several grading runs (CI shards) into one gradebook.
+
+Merging is idempotent (the same result twice is one result) and refuses conflicts: two different
+grades of the same (student, assignment) stop the merge with a message naming them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autograder import results
+from autograder.course import CourseError
+from autograder.judge import Result
+
+
+def collect(folders: list[Path]) -> list[Result]:
+    """Every complete results.json under the folders, one per (student, assignment)."""
+    found: dict[tuple[str, str], tuple[Result, Path]] = {}
+    conflicts = []
+    for folder in folders:
+        if not folder.is_dir():
+            raise CourseError(f"no such folder: {folder}")
+        for path in sorted(folder.glob("*/*/results.json")):
+            result = results.load(path)
+            if result is None:
+                raise CourseError(f"{path} is not a complete results.json (regrade it with --resume)")
+            key = (result.student, result.assignment)
+            if key in found:
+                if _verdict(found[key][0]) != _verdict(result):
+                    conflicts.append(f"{key[0]}/{key[1]}: {found[key][1]} and {path} disagree")
+                continue
+            found[key] = (result, path)
+    if conflicts:
+        raise CourseError("conflicting results, nothing merged:\n  " + "\n  ".join(conflicts))
+    return [found[k][0] for k in sorted(found)]
+
+
+def _verdict(result: Result) -> list:
+    return [(t.nodeid, t.score, t.status) for t in result.tests] + [result.error]
+
+
+def merge(folders: list[Path], out: Path) -> list[Result]:
+    merged = collect(folders)
+    for result in merged:
+        source = Path(result.path)
+        target = out / result.student / result.assignment / "results.json"
+        if source.resolve() != target.resolve():
+            results.write_atomic(target, source.read_text("utf-8"))
+    results.write_atomic(out / "gradebook.csv", results.gradebook_csv(merged))
+    return merged
