@@ -175,13 +175,14 @@ def serve(control: socket.socket) -> None:
             readable.remove(wake_read)
         for pid in list(children):                   # report children that ended
             try:
-                done, status = os.waitpid(pid, os.WNOHANG)
+                done, status, usage = os.wait4(pid, os.WNOHANG)
             except ChildProcessError:
                 children.discard(pid)
                 continue
             if done:
                 children.discard(pid)
-                _send(control, {"ended": pid, "status": status})
+                # ru_maxrss: the largest resident set of the worker and the processes it waited for (KiB)
+                _send(control, {"ended": pid, "status": status, "maxrss_kib": usage.ru_maxrss})
         if not readable:
             continue
         try:

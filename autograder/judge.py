@@ -38,6 +38,7 @@ class Result:
     output: str = ""                                     # the tail of what the submission printed
     error: str = ""                                      # the submission could not be graded at all
     isolation: list[str] = field(default_factory=list)   # the sandbox measures the worker ran under
+    peak_memory_kib: int = 0                             # the largest resident set of its workers
 
     @property
     def score(self) -> float:
@@ -189,5 +190,6 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
     finally:
         submission.close()
     result.output = submission.output()[-20000:]
+    result.peak_memory_kib = submission.peak_kib
     result.seconds = time.monotonic() - started
     return result

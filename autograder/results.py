@@ -69,6 +69,7 @@ def gradescope(result: Result) -> dict:
             "notes": result.notes,
             "grader_errors": [t.name for t in result.grader_errors],
             "isolation": result.isolation,
+            "peak_memory_kib": result.peak_memory_kib,
             "nodeids": [t.nodeid for t in result.tests],
             "error": result.error,
         },

@@ -27,6 +27,10 @@ class Process:
     def poll(self) -> int | None:
         raise NotImplementedError
 
+    def peak_kib(self) -> int | None:
+        """The largest resident set of the ended worker, in KiB, where known."""
+        return None
+
     def wait(self, timeout: float) -> int | None:
         deadline = time.monotonic() + timeout
         while (code := self.poll()) is None and time.monotonic() < deadline:
@@ -51,6 +55,9 @@ class Forked(Process):
     def poll(self):
         return self.server.status(self.pid)
 
+    def peak_kib(self) -> int | None:
+        return self.server.peaks.get(self.pid)
+
 
 def base_environment() -> dict:
     # PATH is the system's, not the instructor's: it would tell where their home and tools are
@@ -74,6 +81,7 @@ class ForkServer:
         self.sock = ours
         self.lock = threading.Lock()
         self.ended: dict[int, int] = {}
+        self.peaks: dict[int, int] = {}          # pid -> largest resident set, KiB
         self.replies: list[dict] = []
         self.cond = threading.Condition()
         ready = self._read(timeout=120)
@@ -101,6 +109,7 @@ class ForkServer:
             with self.cond:
                 if "ended" in message:
                     self.ended[int(message["ended"])] = int(message["status"])
+                    self.peaks[int(message["ended"])] = int(message.get("maxrss_kib", 0))
                 else:
                     self.replies.append(message)
                 self.cond.notify_all()

@@ -203,6 +203,7 @@ class Submission:
     call_timeout: float | None = None
     hide: tuple = ()                 # paths the worker must not see
     isolation: list = field(default_factory=list)
+    peak_kib: int = 0                # the largest resident set of its workers
     _worker: WorkerProcess | None = None
     _workdir: tempfile.TemporaryDirectory | None = None
     _skipped: dict = field(default_factory=dict)   # cell index -> why it killed the worker
@@ -272,6 +273,7 @@ class Submission:
     def _retire(self) -> None:
         if self._worker is not None:
             self._worker.close()
+            self.peak_kib = max(self.peak_kib, self._worker.proc.peak_kib() or 0)
             self._outputs.append(self._worker.output.text(wait=1.0))
             self._worker = None
 
