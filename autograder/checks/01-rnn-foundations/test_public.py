@@ -1,0 +1,156 @@
+"""The public checks of 01-rnn-foundations: what the notebook's visible checks ask, run by `course check`.
+
+These are deliberately the visible checks only (the same sizes, one case each); the hidden graders ask
+much more.  The standard answers are PyTorch's own nn.RNN, nn.Linear and autograd, run here.
+"""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+T, N, D, H, O = 5, 3, 4, 6, 2
+
+
+def expect(condition, zh, en):
+    if not condition:
+        raise AssertionError(f"{zh} / {en}")
+
+
+def random_params(seed, recurrent_size=H, scale=0.5):
+    g = torch.Generator().manual_seed(seed)
+    return {"W_h": scale * torch.randn(H, D, generator=g), "U_h": scale * torch.randn(H, recurrent_size, generator=g),
+            "b_h": scale * torch.randn(H, generator=g), "W_y": scale * torch.randn(O, H, generator=g),
+            "b_y": scale * torch.randn(O, generator=g)}
+
+
+def torch_elman(params):
+    """nn.RNN(D, H) and nn.Linear(H, O) holding params (bias_hh_l0 = 0)."""
+    rnn, fc = nn.RNN(D, H), nn.Linear(H, O)
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(params["W_h"])
+        rnn.weight_hh_l0.copy_(params["U_h"])
+        rnn.bias_ih_l0.copy_(params["b_h"])
+        rnn.bias_hh_l0.zero_()
+        fc.weight.copy_(params["W_y"])
+        fc.bias.copy_(params["b_y"])
+    return rnn, fc
+
+
+def compare(what, got, expected, tol=1e-5):
+    expect(isinstance(got, torch.Tensor), f"{what} 應為 torch.Tensor，得到 {type(got).__name__}",
+           f"{what} should be a torch.Tensor, got {type(got).__name__}")
+    expected = expected.detach()
+    expect(tuple(got.shape) == tuple(expected.shape), f"{what} 的形狀應為 {tuple(expected.shape)}，得到 {tuple(got.shape)}",
+           f"{what} should have shape {tuple(expected.shape)}, got {tuple(got.shape)}")
+    error = (got.double() - expected.double()).abs().max().item()
+    expect(error <= tol, f"{what} 的數值不對：最大誤差 {error:.2e}，容許 {tol:.1e}",
+           f"{what} has wrong values: max error {error:.2e}, tolerance {tol:.1e}")
+
+
+def pair(result, what):
+    expect(type(result) in (tuple, list) and len(result) == 2, f"{what} 應回傳兩個張量", f"{what} should return two tensors")
+    return result
+
+
+@pytest.mark.points(1, blank="elman_cell")
+def test_elman_cell(nb):
+    """elman_cell 等於 nn.RNN 的一個時間步 / elman_cell equals one step of nn.RNN"""
+    params = random_params(1)
+    g = torch.Generator().manual_seed(11)
+    x_t, h_prev = torch.randn(N, D, generator=g), torch.randn(N, H, generator=g)
+    rnn, _ = torch_elman(params)
+    with torch.no_grad():
+        expected, _ = rnn(x_t.unsqueeze(0), h_prev.unsqueeze(0))
+    compare("elman_cell(x_t, h_prev, params)", nb.elman_cell(x_t, h_prev, params), expected[0])
+
+
+@pytest.mark.points(1, blank="elman_forward")
+def test_elman_forward(nb):
+    """elman_forward 的 hs、ys 等於 nn.RNN + nn.Linear / hs and ys equal nn.RNN + nn.Linear"""
+    params = random_params(2)
+    g = torch.Generator().manual_seed(12)
+    x, h0 = torch.randn(T, N, D, generator=g), torch.randn(N, H, generator=g)
+    rnn, fc = torch_elman(params)
+    with torch.no_grad():
+        expected_hs, _ = rnn(x, h0.unsqueeze(0))
+        expected_ys = fc(expected_hs)
+    hs, ys = pair(nb.elman_forward(x, h0, params), "elman_forward")
+    compare("hs", hs, expected_hs)
+    compare("ys", ys, expected_ys)
+
+
+@pytest.mark.points(1, blank="params_from_torch")
+def test_params_from_torch(nb):
+    """params_from_torch 取出 nn.RNN(4, 6) 與 nn.Linear(6, 2) 的參數，b_h 是兩個偏差的和 / the parameters, b_h the sum"""
+    rnn, fc = nb.torch.nn.RNN(D, H), nb.torch.nn.Linear(H, O)
+    state, out = rnn.state_dict(), fc.state_dict()
+    params = nb.params_from_torch(rnn, fc)
+    keys = ["W_h", "U_h", "b_h", "W_y", "b_y"]
+    expect(type(params) is dict and sorted(params) == sorted(keys), f"params 應為有 {keys} 的 dict",
+           f"params should be a dict with keys {keys}")
+    expected = {"W_h": state["weight_ih_l0"], "U_h": state["weight_hh_l0"],
+                "b_h": state["bias_ih_l0"] + state["bias_hh_l0"], "W_y": out["weight"], "b_y": out["bias"]}
+    for key in keys:
+        compare(f"params[{key!r}]", params[key], expected[key], tol=1e-6)
+
+
+@pytest.mark.points(1, blank="jordan_cell")
+def test_jordan_cell(nb):
+    """jordan_cell 的手算例子 / the hand-computed example"""
+    p1 = {"W_h": torch.tensor([[0.5]]), "U_h": torch.tensor([[-1.0]]), "b_h": torch.tensor([0.1]),
+          "W_y": torch.tensor([[2.0]]), "b_y": torch.tensor([-0.5])}
+    h_t, y_t = pair(nb.jordan_cell(torch.tensor([[1.0]]), torch.tensor([[0.2]]), p1), "jordan_cell")
+    h_hand = math.tanh(0.4)
+    compare("h_t", h_t, torch.tensor([[h_hand]]))
+    compare("y_t", y_t, torch.tensor([[1 / (1 + math.exp(-(2.0 * h_hand - 0.5)))]]))
+
+
+@pytest.mark.points(1, blank="jordan_forward")
+def test_jordan_forward(nb):
+    """jordan_forward 從 y0 開始、每一步用上一步的輸出 / starts from y0, feeds back the previous output"""
+    params = random_params(6, recurrent_size=O)
+    g = torch.Generator().manual_seed(16)
+    x, y0 = torch.randn(T, N, D, generator=g), torch.rand(N, O, generator=g)
+    hs, ys = pair(nb.jordan_forward(x, y0, params), "jordan_forward")
+    y, expected_hs, expected_ys = y0, [], []
+    for t in range(T):
+        h = torch.tanh(x[t] @ params["W_h"].T + y @ params["U_h"].T + params["b_h"])
+        y = torch.sigmoid(h @ params["W_y"].T + params["b_y"])
+        expected_hs.append(h)
+        expected_ys.append(y)
+    compare("hs", hs, torch.stack(expected_hs))
+    compare("ys", ys, torch.stack(expected_ys))
+
+
+@pytest.mark.points(1, blank="bptt_grad_U")
+def test_bptt_grad_U(nb):
+    """bptt_grad_U 等於 autograd 的 dL/dU_h / equals autograd's dL/dU_h"""
+    params = random_params(7)
+    g = torch.Generator().manual_seed(17)
+    x, h0, targets = (torch.randn(T, N, D, generator=g), torch.randn(N, H, generator=g),
+                      torch.randn(T, N, O, generator=g))
+    rnn, fc = torch_elman(params)
+    out, _ = rnn(x, h0.unsqueeze(0))
+    (0.5 * ((fc(out) - targets) ** 2).sum()).backward()
+    expected = rnn.weight_hh_l0.grad
+    compare("dL/dU_h", nb.bptt_grad_U(x, h0, params, targets), expected, 1e-4 * expected.abs().max().item() + 1e-6)
+
+
+@pytest.mark.points(1, blank="n_params_shared")
+def test_n_params_shared(nb):
+    """n_params_shared(4, 6, 2, T) = 80，與 T 無關 / 80, whatever T"""
+    for T_ in (1, 5, 100):
+        got = nb.n_params_shared(D, H, O, T_)
+        expect(got == 80, f"n_params_shared(4, 6, 2, {T_}) 應為 80，得到 {got!r}",
+               f"n_params_shared(4, 6, 2, {T_}) should be 80, got {got!r}")
+
+
+@pytest.mark.points(1, blank="n_params_unshared")
+def test_n_params_unshared(nb):
+    """n_params_unshared(4, 6, 2, T)：80、344、6614 / 80, 344, 6614 for T = 1, 5, 100"""
+    for T_, expected in ((1, 80), (5, 344), (100, 6614)):
+        got = nb.n_params_unshared(D, H, O, T_)
+        expect(got == expected, f"n_params_unshared(4, 6, 2, {T_}) 應為 {expected}，得到 {got!r}",
+               f"n_params_unshared(4, 6, 2, {T_}) should be {expected}, got {got!r}")

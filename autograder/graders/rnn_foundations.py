@@ -1,0 +1,573 @@
+"""The trusted reference and the helpers of the 01-rnn-foundations graders; judge side only.
+
+The reference is written here from the equations, not taken from the master notebook: Elman
+(h_t = tanh(x_t W_hᵀ + h_{t-1} U_hᵀ + b_h), y_t = h_t W_yᵀ + b_y), Jordan (the recurrence through
+y_{t-1}, y_t = sigmoid(h_t W_yᵀ + b_y)), PyTorch's naming of the same parameters, and ∂L/∂U_h by
+autograd (in float64) for L = ½ Σ_t Σ_batch ||y_t − target_t||².
+
+Where a student's answer is wrong, the graders also compute the answers of the usual mistakes
+(sigmoid for tanh, a term forgotten, h0 ignored, only the last time step of BPTT, …) and, when the
+student's answer is one of them, say so in a hint.
+
+Letters for shapes: T time steps, N batch, D input size, H hidden size, O output size; sequences are
+time-major, x of shape (T, N, D).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from autograder.grading import Fail, check, expect_shape, fail, kind_of
+from autograder.messages import pair, register, say
+from autograder.submission import StudentError
+
+BLANKS = ("elman_cell", "elman_forward", "params_from_torch", "jordan_cell", "jordan_forward", "bptt_grad_U",
+          "n_params_shared", "n_params_unshared")
+ELMAN_KEYS = ("W_h", "U_h", "b_h", "W_y", "b_y")
+
+# How close a student's tensor must come to the reference: float32 round-off of these small computations
+# is ~1e-7 relative; the mistakes the graders look for move values by 1e-2 and more (see the catalogue).
+RTOL = 1e-4            # relative to the largest |value| of the reference tensor
+ATOL = 1e-5
+GRAD_RTOL = 1e-4       # for ∂L/∂U_h, relative to the gradient's largest |entry|
+GRAD_ATOL = 1e-6
+
+register({
+    "rf_values": ("{what} 的數值與參考答案不同：位置 {where} 期望 {expected:.6g}，得到 {got:.6g}"
+                  "（最大誤差 {error:.3g}，容許 {tolerance:.3g}）",
+                  "{what} differs from the reference: at {where} expected {expected:.6g}, got {got:.6g} "
+                  "(largest error {error:.3g}, tolerance {tolerance:.3g})"),
+    "rf_pair": ("{what} 應回傳兩個張量 {expected}，得到 {got}",
+                "{what} should return two tensors {expected}, got {got}"),
+    "rf_not_finite": ("{what} 含有 NaN 或無限大 (inf)", "{what} contains NaN or inf"),
+    # ------------------------------------------------------------ hints: which mistake the answer looks like
+    "rf_hint_sigmoid_h": ("提示：結果像是用了 sigmoid；隱藏狀態的激活函數應為 tanh",
+                          "hint: this looks like sigmoid; the hidden state's activation should be tanh"),
+    "rf_hint_no_tanh": ("提示：結果像是沒有取 tanh", "hint: this looks like tanh was left out"),
+    "rf_hint_no_bias": ("提示：結果像是少了偏差 b_h", "hint: this looks like the bias b_h was left out"),
+    "rf_hint_no_recurrent": ("提示：結果像是少了循環項 U_h h_{{t-1}}（h_prev @ U_h.T）",
+                             "hint: this looks like the recurrent term U_h h_{{t-1}} (h_prev @ U_h.T) was left out"),
+    "rf_hint_no_input": ("提示：結果像是少了輸入項 W_h x_t（x_t @ W_h.T）",
+                         "hint: this looks like the input term W_h x_t (x_t @ W_h.T) was left out"),
+    "rf_hint_untransposed": ("提示：結果像是權重沒有轉置；列向量的寫法是 x_t @ W_h.T、h_prev @ U_h.T",
+                             "hint: this looks like a weight was not transposed; with row vectors write "
+                             "x_t @ W_h.T and h_prev @ U_h.T"),
+    "rf_hint_h0_ignored": ("提示：結果像是忽略了 h0，從全零開始", "hint: this looks like h0 was ignored (a zero start)"),
+    "rf_hint_not_carried": ("提示：結果像是每一步都從 h0 重新開始，沒有把上一步的隱藏狀態傳下去",
+                            "hint: this looks like every step started again from h0 instead of the previous "
+                            "hidden state"),
+    "rf_hint_shifted": ("提示：結果像是回傳了 h_0..h_{{T-1}}；hs 應為 h_1..h_T（不含 h0）",
+                        "hint: this looks like h_0..h_{{T-1}}; hs should hold h_1..h_T (without h0)"),
+    "rf_hint_ys_preactivation": ("提示：ys 像是由 tanh 之前的值 a_t 算出；應為 y_t = W_y h_t + b_y",
+                                 "hint: ys looks computed from the pre-activation a_t; it should be "
+                                 "y_t = W_y h_t + b_y"),
+    "rf_hint_ys_activation": ("提示：ys 像是多取了一次 tanh；Elman 的輸出 y_t = W_y h_t + b_y 不經過激活函數",
+                              "hint: ys looks passed through tanh; the Elman output y_t = W_y h_t + b_y has "
+                              "no activation"),
+    "rf_hint_bias_one": ("提示：b_h 像是只取了 {name}；應為 bias_ih_l0 + bias_hh_l0（兩個偏差的和）",
+                         "hint: b_h looks like {name} alone; it should be bias_ih_l0 + bias_hh_l0 (the sum of "
+                         "both biases)"),
+    "rf_hint_swapped": ("提示：{entry} 像是取成了 {name}；W_h = weight_ih_l0、U_h = weight_hh_l0",
+                        "hint: {entry} looks like {name}; W_h = weight_ih_l0 and U_h = weight_hh_l0"),
+    "rf_hint_y_tanh": ("提示：y_t 像是用了 tanh；Jordan 網路的輸出應為 sigmoid(W_y h_t + b_y)",
+                       "hint: y_t looks like tanh; the Jordan output should be sigmoid(W_y h_t + b_y)"),
+    "rf_hint_y_linear": ("提示：y_t 像是沒有取 sigmoid", "hint: y_t looks like sigmoid was left out"),
+    "rf_hint_through_h": ("提示：結果像是把上一步的隱藏狀態 h_{{t-1}} 傳下去；Jordan 網路的循環經過上一步的輸出 y_{{t-1}}",
+                          "hint: this looks like the previous hidden state h_{{t-1}} was fed back; the Jordan "
+                          "recurrence runs through the previous output y_{{t-1}}"),
+    "rf_hint_y0_ignored": ("提示：結果像是忽略了 y0，從全零開始", "hint: this looks like y0 was ignored (a zero start)"),
+    "rf_hint_y_not_carried": ("提示：結果像是每一步都用 y0，沒有把上一步的輸出傳下去",
+                              "hint: this looks like every step used y0 instead of the previous output"),
+    "rf_hint_bptt_last": ("提示：結果像是只有最後一個時間步的貢獻；共享權重的梯度是所有時間步的總和",
+                          "hint: this looks like the last time step's contribution alone; the gradient of a "
+                          "shared weight is the sum over all time steps"),
+    "rf_hint_bptt_no_tanh": ("提示：結果像是少了 tanh 的導數 (1 - h_t²)", "hint: this looks like the tanh "
+                             "derivative (1 - h_t²) was left out"),
+    "rf_hint_bptt_no_recurrent": ("提示：結果像是少了 U_hᵀ δ_{{t+1}} 這一項：誤差沒有沿時間往回傳",
+                                  "hint: this looks like the term U_hᵀ δ_{{t+1}} was left out: the error did "
+                                  "not flow back through time"),
+    "rf_hint_bptt_h_t": ("提示：結果像是用了 δ_t h_tᵀ；應為 δ_t h_{{t-1}}ᵀ（上一步的隱藏狀態，第一步是 h0）",
+                         "hint: this looks like δ_t h_tᵀ; it should be δ_t h_{{t-1}}ᵀ (the previous hidden "
+                         "state, h0 for the first step)"),
+    "rf_hint_bptt_tanh_prev": ("提示：結果像是 tanh 的導數用了 h_{{t-1}}；應為 1 - h_t²",
+                               "hint: this looks like the tanh derivative used h_{{t-1}}; it should be 1 - h_t²"),
+    "rf_hint_bptt_one_sample": ("提示：結果像是只用了批次中的第一個樣本；梯度要對整批加總",
+                                "hint: this looks like the first sample of the batch alone; the gradient sums "
+                                "over the batch"),
+    "rf_hint_bptt_mean": ("提示：結果像是對批次取平均；L 是總和，不是平均",
+                          "hint: this looks like a mean over the batch; L is a sum, not a mean"),
+    "rf_hint_bptt_no_half": ("提示：結果是正確答案的 2 倍：L 有 ½，∂L/∂y_t = y_t - target_t",
+                             "hint: this is twice the right answer: L has a ½, so ∂L/∂y_t = y_t - target_t"),
+    "rf_hint_bptt_sign": ("提示：結果的正負號相反：∂L/∂y_t = y_t - target_t",
+                          "hint: this has the wrong sign: ∂L/∂y_t = y_t - target_t"),
+    "rf_hint_bptt_transposed": ("提示：結果像是正確答案的轉置；∂L/∂U_h = Σ_t δ_t h_{{t-1}}ᵀ，列是 δ 的分量",
+                                "hint: this looks like the transpose of the right answer; ∂L/∂U_h = "
+                                "Σ_t δ_t h_{{t-1}}ᵀ, rows indexed by δ"),
+    "rf_note_cell_wrong": ("另外，你的 {cell} 本身也不符合規格：請先修正 {cell}",
+                           "also, your {cell} does not meet the contract itself: fix {cell} first"),
+    "rf_note_forward_wrong": ("另外，你的 elman_forward（或它用到的 elman_cell）本身也不符合規格：請先修正它",
+                              "also, your elman_forward (or the elman_cell it uses) does not meet the contract "
+                              "itself: fix it first"),
+    # ------------------------------------------------------------ properties
+    "rf_not_recurrent": ("{what}：改變時間 0 的輸入 x[0] 後，時間 {t} 的隱藏狀態 hs[{t}] 沒有改變：上一步的狀態沒有傳下去",
+                         "{what}: changing the input at time 0 (x[0]) did not change the hidden state at time "
+                         "{t} (hs[{t}]): the state is not carried from step to step"),
+    "rf_start_ignored": ("{what}：改變初始值 {start} 後，第一個隱藏狀態 hs[0] 沒有改變：{start} 沒有用上",
+                         "{what}: changing the initial value {start} did not change the first hidden state "
+                         "hs[0]: {start} is not used"),
+    "rf_split": ("{what}：把序列從時間 {k} 切成兩段、第二段以 hs[{k1}] 為初始狀態接著算，結果應與一次算完相同（最大差距 "
+                 "{error:.3g}）：每一步都要用同一個規則，並且從傳入的初始狀態開始",
+                 "{what}: running the sequence in two parts, the second with hs[{k1}] as its initial state, should "
+                 "give what one run gives (largest difference {error:.3g}): every step must apply the same rule, "
+                 "starting from the initial state it is given"),
+    "rf_batch_mixed": ("{what}：只改變批次中的樣本 {n}，樣本 {other} 的結果卻改變了：時間軸 (第 0 維) 與批次軸 (第 1 維) "
+                       "混在一起了",
+                       "{what}: changing sample {n} of the batch changed the result of sample {other}: the time "
+                       "axis (dim 0) and the batch axis (dim 1) are mixed up"),
+    # ------------------------------------------------------------ params_from_torch
+    "rf_params_type": ("params_from_torch 應回傳一個 dict，鍵為 {expected}，得到 {got}",
+                       "params_from_torch should return a dict with keys {expected}, got {got}"),
+    "rf_params_value": ("params[{entry!r}] 應等於 {source}：位置 {where} 期望 {expected:.6g}，得到 {got:.6g}",
+                        "params[{entry!r}] should equal {source}: at {where} expected {expected:.6g}, got {got:.6g}"),
+    "rf_params_attached": ("params[{entry!r}] 沒有脫離計算圖（requires_grad=True）：請用 .detach()",
+                           "params[{entry!r}] is not detached (requires_grad=True): use .detach()"),
+    # ------------------------------------------------------------ bptt_grad_U
+    "rf_bptt_autograd": ("bptt_grad_U 要親手計算梯度：在關閉 autograd（torch.set_grad_enabled(False)）時它拋出了 "
+                         "{type}: {message}",
+                         "bptt_grad_U must compute the gradient by hand: with autograd switched off "
+                         "(torch.set_grad_enabled(False)) it raised {type}: {message}"),
+    # ------------------------------------------------------------ counts
+    "rf_count_type": ("{what} 應回傳一個整數 (int)，得到 {got}", "{what} should return an int, got {got}"),
+    "rf_count": ("{what} 應為 {expected}，得到 {got}", "{what} should be {expected}, got {got}"),
+    "rf_count_depends_on_t": ("n_params_shared 不應該依賴 T：D={D}, H={H}, O={O} 時，T = {t1} 得到 {n1}，T = {t2} 得到 {n2}",
+                              "n_params_shared should not depend on T: with D={D}, H={H}, O={O}, T = {t1} gave "
+                              "{n1} and T = {t2} gave {n2}"),
+    "rf_hint_count_times_t": ("提示：權重共享時參數個數與 T 無關，不要乘上 T",
+                              "hint: with weight sharing the count does not depend on T; do not multiply by T"),
+    "rf_hint_count_no_bias": ("提示：結果像是漏算了偏差", "hint: this looks like the biases were not counted"),
+    "rf_hint_count_torch": ("提示：這是 nn.RNN 的參數個數（兩個偏差）；本作業的 Elman 網路只有一個 b_h",
+                            "hint: this is nn.RNN's count (two biases); this assignment's Elman network has one b_h"),
+    "rf_hint_count_all_shared_t": ("提示：結果像是 W_y、b_y 也乘上了 T；輸出層只有一組",
+                                   "hint: this looks like W_y and b_y were multiplied by T too; there is one "
+                                   "output layer"),
+    "rf_hint_count_shared": ("提示：這是權重共享時的個數；不共享時每一步都有自己的 W_h、U_h、b_h",
+                             "hint: this is the count with weight sharing; unshared, every step has its own W_h, "
+                             "U_h, b_h"),
+})
+
+
+# ------------------------------------------------------------------------------------------ inputs
+
+def generator(seed: int) -> torch.Generator:
+    """A generator of the grader's own: inputs do not depend on anything the student's code drew."""
+    return torch.Generator().manual_seed(seed)
+
+
+def randn(g: torch.Generator, *shape, scale: float = 1.0) -> torch.Tensor:
+    return scale * torch.randn(*shape, generator=g)
+
+
+def random_params(g: torch.Generator, D: int, H: int, O: int, jordan: bool = False, scale: float = 0.5) -> dict:
+    """Float32 parameters; Jordan's U_h is (H, O). Pre-activations are ~1: tanh is neither flat nor linear."""
+    return {"W_h": randn(g, H, D, scale=scale), "U_h": randn(g, H, O if jordan else H, scale=scale),
+            "b_h": randn(g, H, scale=scale), "W_y": randn(g, O, H, scale=scale), "b_y": randn(g, O, scale=scale)}
+
+
+def _f64(p: dict) -> dict:
+    return {k: v.double() for k, v in p.items()}
+
+
+# ------------------------------------------------------------------------------------------ the reference
+
+def elman_cell(x_t, h_prev, p, act=torch.tanh, bias=True, recurrent=True, inputs=True, transpose="WU"):
+    """h_t = act(x_t W_hᵀ + h_prev U_hᵀ + b_h), in float64; the keyword arguments make the usual mistakes."""
+    p = _f64(p)
+    W = p["W_h"].T if "W" in transpose else p["W_h"]
+    U = p["U_h"].T if "U" in transpose else p["U_h"]
+    a = torch.zeros(x_t.shape[0], p["W_h"].shape[0], dtype=torch.float64)
+    if inputs:
+        a = a + x_t.double() @ W
+    if recurrent:
+        a = a + h_prev.double() @ U
+    if bias:
+        a = a + p["b_h"]
+    return act(a)
+
+
+def elman_cell_mistakes(x_t, h_prev, p) -> list:
+    """(hint key, what that mistake computes) for elman_cell."""
+    out = [("rf_hint_sigmoid_h", lambda: elman_cell(x_t, h_prev, p, act=torch.sigmoid)),
+           ("rf_hint_no_tanh", lambda: elman_cell(x_t, h_prev, p, act=lambda a: a)),
+           ("rf_hint_no_bias", lambda: elman_cell(x_t, h_prev, p, bias=False)),
+           ("rf_hint_no_recurrent", lambda: elman_cell(x_t, h_prev, p, recurrent=False)),
+           ("rf_hint_no_input", lambda: elman_cell(x_t, h_prev, p, inputs=False)),
+           # x_t @ W_h (W_h not transposed) runs only when D == H: first_hint skips what cannot be computed
+           ("rf_hint_untransposed", lambda: elman_cell(x_t, h_prev, p, transpose="U")),
+           ("rf_hint_untransposed", lambda: elman_cell(x_t, h_prev, p, transpose="W")),
+           ("rf_hint_untransposed", lambda: elman_cell(x_t, h_prev, p, transpose=""))]
+    return out
+
+
+def elman_forward(x, h0, p, start_zero=False, carried=True, shifted=False, ys_from="h"):
+    """(hs, ys) in float64; the keyword arguments make the usual mistakes."""
+    p64 = _f64(p)
+    h = torch.zeros_like(h0, dtype=torch.float64) if start_zero else h0.double()
+    hs, pre = [], []
+    for t in range(x.shape[0]):
+        a = x[t].double() @ p64["W_h"].T + (h if carried or t == 0 else h0.double()) @ p64["U_h"].T + p64["b_h"]
+        pre.append(a)
+        hs.append(torch.tanh(a))
+        h = hs[-1]
+    hs_t = torch.stack(hs)
+    ys = (torch.stack(pre) if ys_from == "a" else hs_t) @ p64["W_y"].T + p64["b_y"]
+    if ys_from == "tanh":
+        ys = torch.tanh(ys)
+    if shifted:
+        hs_t = torch.cat([h0.double().unsqueeze(0), hs_t[:-1]])
+    return hs_t, ys
+
+
+def elman_forward_mistakes(x, h0, p) -> list:
+    return [("rf_hint_h0_ignored", lambda: elman_forward(x, h0, p, start_zero=True)),
+            ("rf_hint_not_carried", lambda: elman_forward(x, h0, p, carried=False)),
+            ("rf_hint_shifted", lambda: elman_forward(x, h0, p, shifted=True)),
+            ("rf_hint_ys_preactivation", lambda: elman_forward(x, h0, p, ys_from="a")),
+            ("rf_hint_ys_activation", lambda: elman_forward(x, h0, p, ys_from="tanh"))]
+
+
+def jordan_cell(x_t, y_prev, p, out_act=torch.sigmoid, act=torch.tanh, bias=True):
+    p = _f64(p)
+    a = x_t.double() @ p["W_h"].T + y_prev.double() @ p["U_h"].T + (p["b_h"] if bias else 0)
+    h = act(a)
+    return h, out_act(h @ p["W_y"].T + p["b_y"])
+
+
+def jordan_cell_mistakes(x_t, y_prev, p) -> list:
+    return [("rf_hint_y_tanh", lambda: jordan_cell(x_t, y_prev, p, out_act=torch.tanh)),
+            ("rf_hint_y_linear", lambda: jordan_cell(x_t, y_prev, p, out_act=lambda z: z)),
+            ("rf_hint_sigmoid_h", lambda: jordan_cell(x_t, y_prev, p, act=torch.sigmoid)),
+            ("rf_hint_no_bias", lambda: jordan_cell(x_t, y_prev, p, bias=False))]
+
+
+def jordan_forward(x, y0, p, feed="y", start_zero=False):
+    """(hs, ys) in float64; ``feed`` is what goes back: "y" (right), "h" (h_{t-1}, y0 first), "y0" (always y0)."""
+    y = torch.zeros_like(y0, dtype=torch.float64) if start_zero else y0.double()
+    back = y
+    hs, ys = [], []
+    for t in range(x.shape[0]):
+        h, y = jordan_cell(x[t], back, p)
+        hs.append(h)
+        ys.append(y)
+        back = {"y": y, "h": h, "y0": y0.double()}[feed]
+    return torch.stack(hs), torch.stack(ys)
+
+
+def jordan_forward_mistakes(x, y0, p) -> list:
+    out = [("rf_hint_y0_ignored", lambda: jordan_forward(x, y0, p, start_zero=True)),
+           ("rf_hint_y_not_carried", lambda: jordan_forward(x, y0, p, feed="y0"))]
+    if p["U_h"].shape[0] == p["U_h"].shape[1]:           # H == O: feeding h back runs, with other values
+        out.append(("rf_hint_through_h", lambda: jordan_forward(x, y0, p, feed="h")))
+    return out
+
+
+def grad_U_autograd(x, h0, p, targets) -> torch.Tensor:
+    """∂L/∂U_h by autograd, in float64, L = ½ Σ_t Σ_batch ||y_t − target_t||²."""
+    p64 = _f64(p)
+    U = p64["U_h"].clone().requires_grad_(True)
+    with torch.enable_grad():
+        h, loss = h0.double(), 0.0
+        for t in range(x.shape[0]):
+            h = torch.tanh(x[t].double() @ p64["W_h"].T + h @ U.T + p64["b_h"])
+            y = h @ p64["W_y"].T + p64["b_y"]
+            loss = loss + 0.5 * ((y - targets[t].double()) ** 2).sum()
+        (grad,) = torch.autograd.grad(loss, U)
+    return grad
+
+
+def grad_U_by_hand(x, h0, p, targets, steps="all", tanh_grad="h_t", recurrent=True, h_for_U="prev",
+                   batch="sum", forward=None):
+    """The backward recursion of the notebook, in float64; the keyword arguments make the usual mistakes.
+
+    ``forward``: the (hs, ys) to start from; by default the reference forward's.
+    """
+    p64 = _f64(p)
+    hs, ys = forward if forward is not None else elman_forward(x, h0, p)
+    hs, ys = hs.double(), ys.double()
+    prevs = torch.cat([h0.double().unsqueeze(0), hs[:-1]])
+    T = x.shape[0]
+    grad = torch.zeros_like(p64["U_h"])
+    delta_next = torch.zeros_like(h0, dtype=torch.float64)
+    for t in (reversed(range(T)) if steps == "all" else [T - 1]):
+        g = (ys[t] - targets[t].double()) @ p64["W_y"]
+        if recurrent:
+            g = g + delta_next @ p64["U_h"]
+        if tanh_grad == "h_t":
+            delta = g * (1 - hs[t] ** 2)
+        elif tanh_grad == "h_prev":
+            delta = g * (1 - prevs[t] ** 2)
+        else:
+            delta = g
+        h_used = prevs[t] if h_for_U == "prev" else hs[t]
+        if batch == "first":
+            grad = grad + torch.outer(delta[0], h_used[0])
+        else:
+            grad = grad + delta.T @ h_used / (x.shape[1] if batch == "mean" else 1)
+        delta_next = delta
+    return grad
+
+
+def grad_U_mistakes(x, h0, p, targets) -> list:
+    right = lambda: grad_U_by_hand(x, h0, p, targets)  # noqa: E731
+    return [("rf_hint_bptt_last", lambda: grad_U_by_hand(x, h0, p, targets, steps="last")),
+            ("rf_hint_bptt_no_tanh", lambda: grad_U_by_hand(x, h0, p, targets, tanh_grad=None)),
+            ("rf_hint_bptt_no_recurrent", lambda: grad_U_by_hand(x, h0, p, targets, recurrent=False)),
+            ("rf_hint_bptt_h_t", lambda: grad_U_by_hand(x, h0, p, targets, h_for_U="current")),
+            ("rf_hint_bptt_tanh_prev", lambda: grad_U_by_hand(x, h0, p, targets, tanh_grad="h_prev")),
+            ("rf_hint_bptt_one_sample", lambda: grad_U_by_hand(x, h0, p, targets, batch="first")),
+            ("rf_hint_bptt_mean", lambda: grad_U_by_hand(x, h0, p, targets, batch="mean")),
+            ("rf_hint_bptt_no_half", lambda: 2 * right()),
+            ("rf_hint_bptt_sign", lambda: -right()),
+            ("rf_hint_bptt_transposed", lambda: right().T)]
+
+
+def n_params_shared(D, H, O, T) -> int:
+    return H * D + H * H + H + O * H + O
+
+
+def n_params_unshared(D, H, O, T) -> int:
+    return T * (H * D + H * H + H) + O * H + O
+
+
+# ------------------------------------------------------------------------------------------ comparing
+
+@dataclass
+class Mismatch:
+    where: str
+    expected: float
+    got: float
+    error: float
+    tolerance: float
+
+
+def mismatch(got: torch.Tensor, expected: torch.Tensor, rtol: float = RTOL, atol: float = ATOL):
+    """None when ``got`` is within atol + rtol·max|expected| of ``expected`` everywhere; else the worst place."""
+    got, expected = got.double(), expected.double()
+    if got.shape != expected.shape:
+        return Mismatch("(shape)", float("nan"), float("nan"), float("inf"), 0.0)
+    if expected.numel() == 0:
+        return None
+    tolerance = atol + rtol * float(expected.abs().max())
+    error = (got - expected).abs()
+    if not bool(torch.isfinite(got).all()):
+        error = torch.where(torch.isfinite(got), error, torch.full_like(error, float("inf")))
+    worst = float(error.max())
+    if worst <= tolerance:
+        return None
+    flat = int(error.flatten().argmax())
+    index = []
+    for size in reversed(expected.shape):
+        index.append(flat % size)
+        flat //= size
+    index = tuple(reversed(index))
+    return Mismatch(str(list(index)), float(expected[index]), float(got[index]), worst, tolerance)
+
+
+def close(got, expected, rtol: float = RTOL, atol: float = ATOL) -> bool:
+    return mismatch(got, expected, rtol, atol) is None
+
+
+def first_hint(got, mistakes, pick=lambda r: r, rtol: float = RTOL, atol: float = ATOL) -> str | None:
+    """The hint key of the first mistake whose result ``got`` equals (``pick`` selects the compared part)."""
+    for key, compute in mistakes:
+        try:
+            candidate = pick(compute())
+        except Exception:  # a mistake that cannot be computed for these sizes: not this one
+            continue
+        if candidate.shape == got.shape and close(got, candidate, rtol, atol):
+            return key
+    return None
+
+
+def values_message(what: str, m: Mismatch, hint: str | None = None, notes=()) -> str:
+    lines = [say("rf_values", what=what, where=m.where, expected=m.expected, got=m.got, error=m.error,
+                 tolerance=m.tolerance)]
+    if hint:
+        lines.append(say(hint))
+    lines.extend(notes)
+    return "\n".join(lines)
+
+
+def expect_values(got, expected, what, mistakes=(), pick=lambda r: r, rtol=RTOL, atol=ATOL, notes=()):
+    m = mismatch(got, expected, rtol, atol)
+    if m is not None:
+        raise Fail(values_message(what, m, first_hint(got, mistakes, pick, rtol, atol), notes))
+
+
+# ------------------------------------------------------------------------------------------ the student
+
+def call(nb, blank: str, *args):
+    """``nb.<blank>(*args)``; a stub of another blank raised inside it becomes "depends on <that blank>"."""
+    try:
+        return getattr(nb, blank)(*args)
+    except StudentError as exc:
+        if exc.not_implemented:
+            for other in BLANKS:
+                if other != blank and exc.message.startswith(f"{other}："):
+                    why_zh, why_en = pair("not_implemented", name=other)
+                    fail("depends_on", name=other, why_zh=why_zh, why_en=why_en)
+        raise
+
+
+def tensor(value, what: str, shape: tuple) -> torch.Tensor:
+    """A float32 torch tensor of ``shape`` with finite values, or Fail saying what came back instead."""
+    check(isinstance(value, torch.Tensor), "wrong_type", what=what, expected="torch.Tensor", got=kind_of(value))
+    expect_shape(value, shape, what)
+    check(value.dtype == torch.float32, "wrong_dtype", what=what, expected="torch.float32",
+          got=str(value.dtype).removeprefix("torch."))
+    check(bool(torch.isfinite(value).all()), "rf_not_finite", what=what)
+    return value
+
+
+def pair_of(result, what: str, first: tuple, second: tuple, names=("hs", "ys")):
+    """Two tensors of the given shapes, as a function returning ``(a, b)`` must give."""
+    if type(result) not in (tuple, list) or len(result) != 2:
+        fail("rf_pair", what=what, expected=f"({names[0]}, {names[1]})", got=kind_of(result))
+    return (tensor(result[0], f"{what}[0] ({names[0]})", first),
+            tensor(result[1], f"{what}[1] ({names[1]})", second))
+
+
+def student_elman_forward(nb, x, h0, p, what):
+    T, N = x.shape[:2]
+    H, O = p["W_h"].shape[0], p["W_y"].shape[0]
+    return pair_of(call(nb, "elman_forward", x, h0, p), what, (T, N, H), (T, N, O))
+
+
+def student_jordan_forward(nb, x, y0, p, what):
+    T, N = x.shape[:2]
+    H, O = p["W_h"].shape[0], p["W_y"].shape[0]
+    return pair_of(call(nb, "jordan_forward", x, y0, p), what, (T, N, H), (T, N, O))
+
+
+def own_cell_run(nb, kind: str, x, start, p):
+    """What looping the student's own cell gives ((hs, ys) in float64), or None if the cell fails.
+
+    The contract has elman_forward call elman_cell (jordan_forward call jordan_cell): a forward that
+    loops a wrong cell correctly is right, and its cell's own graders take the points.
+    """
+    T, N = x.shape[:2]
+    H, O = p["W_h"].shape[0], p["W_y"].shape[0]
+    try:
+        state, hs, ys = start, [], []
+        for t in range(T):
+            if kind == "elman":
+                h = tensor(call(nb, "elman_cell", x[t], state, p), "elman_cell", (N, H))
+                y = h.double() @ p["W_y"].double().T + p["b_y"].double()
+                state = h
+            else:
+                h, y = pair_of(call(nb, "jordan_cell", x[t], state, p), "jordan_cell", (N, H), (N, O),
+                               names=("h_t", "y_t"))
+                state = y
+            hs.append(h.double())
+            ys.append(y.double())
+        return torch.stack(hs), torch.stack(ys)
+    except (Fail, StudentError):
+        return None
+
+
+def grad_U_from_own_forward(nb, x, h0, p, targets):
+    """The backward recursion run on what the student's own elman_forward gives, or None if it fails.
+
+    bptt_grad_U may call elman_forward: a recursion that is right on a wrong forward is right, and the
+    forward's own graders take the points.
+    """
+    try:
+        forward = student_elman_forward(nb, x, h0, p, "elman_forward")
+    except (Fail, StudentError):
+        return None
+    return grad_U_by_hand(x, h0, p, targets, forward=forward)
+
+
+def cell_conforms(nb, kind: str) -> bool:
+    """Whether the student's elman_cell / jordan_cell equals the reference on a fixed random case."""
+    g = generator(101)
+    N, D, H, O = 3, 4, 5, 2
+    p = random_params(g, D, H, O, jordan=kind == "jordan")
+    x_t = randn(g, N, D)
+    try:
+        if kind == "elman":
+            h_prev = randn(g, N, H)
+            got = tensor(call(nb, "elman_cell", x_t, h_prev, p), "elman_cell", (N, H))
+            return close(got, elman_cell(x_t, h_prev, p))
+        y_prev = torch.rand(N, O, generator=g)
+        h, y = pair_of(call(nb, "jordan_cell", x_t, y_prev, p), "jordan_cell", (N, H), (N, O))
+        eh, ey = jordan_cell(x_t, y_prev, p)
+        return close(h, eh) and close(y, ey)
+    except (Fail, StudentError):
+        return False
+
+
+def forward_conforms(nb) -> bool:
+    g = generator(102)
+    T, N, D, H, O = 4, 3, 2, 5, 3
+    p = random_params(g, D, H, O)
+    x, h0 = randn(g, T, N, D), randn(g, N, H)
+    try:
+        hs, ys = student_elman_forward(nb, x, h0, p, "elman_forward")
+    except (Fail, StudentError):
+        return False
+    eh, ey = elman_forward(x, h0, p)
+    return close(hs, eh) and close(ys, ey)
+
+
+def judge_forward(nb, kind: str, x, start, p, what):
+    """The student's forward, checked: shapes, then values against the reference.
+
+    Values that differ from the reference but equal what the student's own cell gives in a loop pass:
+    the forward is right and the mistake is the cell's. Otherwise Fail, with a hint when the answer
+    is a known mistake, and a note when the student's cell is wrong too.
+    """
+    run = student_elman_forward if kind == "elman" else student_jordan_forward
+    hs, ys = run(nb, x, start, p, what)
+    if kind == "elman":
+        expected, mistakes = elman_forward(x, start, p), elman_forward_mistakes(x, start, p)
+    else:
+        expected, mistakes = jordan_forward(x, start, p), jordan_forward_mistakes(x, start, p)
+    m_hs, m_ys = mismatch(hs, expected[0]), mismatch(ys, expected[1])
+    if m_hs is None and m_ys is None:
+        return hs, ys
+    own = own_cell_run(nb, kind, x, start, p)
+    if own is not None and close(hs, own[0]) and close(ys, own[1]):
+        return hs, ys
+    cell = f"{kind}_cell"
+    notes = [] if cell_conforms(nb, kind) else [say("rf_note_cell_wrong", cell=cell)]
+    # the hint looks at both outputs together: a mistake must explain hs and ys at once
+    both = torch.cat([hs.double().flatten(), ys.double().flatten()])
+    hint = first_hint(both, mistakes, pick=lambda r: torch.cat([r[0].flatten(), r[1].flatten()]))
+    if m_hs is not None:
+        raise Fail(values_message(f"{what}[0] (hs)", m_hs, hint, notes))
+    raise Fail(values_message(f"{what}[1] (ys)", m_ys, hint, notes))
+
+
+def agrees_with_own_cell(nb, kind: str, runs) -> bool:
+    """Whether every (x, start, p, hs, ys) of ``runs`` is what the student's own cell gives in a loop."""
+    for x, start, p, hs, ys in runs:
+        own = own_cell_run(nb, kind, x, start, p)
+        if own is None or not (close(hs, own[0]) and close(ys, own[1])):
+            return False
+    return True
+
+
+def integer(value, what: str) -> int:
+    """A count that came back: an int (an integral float or a 0-d integer tensor/array is accepted)."""
+    import numpy as np
+
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if isinstance(value, (np.ndarray, torch.Tensor)) and tuple(value.shape) == () and \
+            float(value) == int(float(value)):
+        return int(float(value))
+    fail("rf_count_type", what=what, got=f"{kind_of(value)} {value!r}"[:120])

@@ -1,0 +1,212 @@
+"""Mutants (realistic student mistakes) and valid variants of the 01-rnn-foundations solution.
+
+``course validate 01-rnn-foundations`` applies each one to the master notebook's solution cells and
+grades the result: every mutant must lose points on the blank it names (``loses``), every variant
+must keep full marks.  An edit ``(cell, old, new)`` replaces the text ``old``, which must occur
+exactly once in that solution cell; ``old=None`` replaces the whole cell.
+"""
+
+from autograder.validate import Mutant, Variant
+
+MUTANTS = [
+    # ------------------------------------------------------------------ elman_cell
+    Mutant("cell-sigmoid", "sigmoid instead of tanh",
+           [("elman_cell", "return torch.tanh(a_t)", "return torch.sigmoid(a_t)")], loses="elman_cell"),
+    Mutant("cell-no-bias", "the bias b_h left out",
+           [("elman_cell", ' + params["b_h"]', "")], loses="elman_cell"),
+    Mutant("cell-no-recurrence", "the U_h h_{t-1} term left out: no recurrence",
+           [("elman_cell", ' + h_prev @ params["U_h"].T', "")], loses="elman_cell"),
+    Mutant("cell-W-untransposed", "x_t @ W_h instead of x_t @ W_h.T (errors when D != H, differs when D == H)",
+           [("elman_cell", 'x_t @ params["W_h"].T', 'x_t @ params["W_h"]')], loses="elman_cell"),
+    Mutant("cell-U-untransposed", "h_prev @ U_h instead of h_prev @ U_h.T (U_h is square: runs, differs)",
+           [("elman_cell", 'h_prev @ params["U_h"].T', 'h_prev @ params["U_h"]')], loses="elman_cell"),
+    Mutant("cell-no-tanh", "no activation at all",
+           [("elman_cell", "return torch.tanh(a_t)", "return a_t")], loses="elman_cell"),
+    Mutant("cell-relu", "ReLU instead of tanh",
+           [("elman_cell", "return torch.tanh(a_t)", "return torch.relu(a_t)")], loses="elman_cell"),
+    # ------------------------------------------------------------------ elman_forward
+    Mutant("forward-h0-ignored", "starts from zeros, ignoring h0",
+           [("elman_forward", "    h = h0\n", "    h = torch.zeros_like(h0)\n")], loses="elman_forward"),
+    Mutant("forward-not-carried", "every step from h0: the hidden state is not carried (no recurrence)",
+           [("elman_forward", "h = elman_cell(x[t], h, params)", "h = elman_cell(x[t], h0, params)")],
+           loses="elman_forward"),
+    Mutant("forward-shifted", "returns h_0..h_{T-1} instead of h_1..h_T",
+           [("elman_forward", "return torch.stack(hs), torch.stack(ys)",
+             "return torch.stack([h0] + hs[:-1]), torch.stack(ys)")], loses="elman_forward"),
+    Mutant("forward-ys-preactivation", "ys computed from the pre-activation a_t instead of h_t",
+           [("elman_forward", "        h = elman_cell(x[t], h, params)",
+             '        a = x[t] @ params["W_h"].T + h @ params["U_h"].T + params["b_h"]\n'
+             "        h = elman_cell(x[t], h, params)"),
+            ("elman_forward", 'ys.append(h @ params["W_y"].T', 'ys.append(a @ params["W_y"].T')],
+           loses="elman_forward"),
+    Mutant("forward-axes-swapped", "loops over dim 1: time and batch axes swapped",
+           [("elman_forward", "range(x.shape[0])", "range(x.shape[1])"),
+            ("elman_forward", "elman_cell(x[t], h, params)", "elman_cell(x[:, t], h, params)")],
+           loses="elman_forward"),
+    Mutant("forward-ys-tanh", "the output passed through tanh (σ_y is the identity here)",
+           [("elman_forward", 'ys.append(h @ params["W_y"].T + params["b_y"])',
+             'ys.append(torch.tanh(h @ params["W_y"].T + params["b_y"]))')], loses="elman_forward"),
+    Mutant("forward-last-only", "returns only the last step, repeated",
+           [("elman_forward", "        hs.append(h)\n", "        hs = [h] * (t + 1)\n")], loses="elman_forward"),
+    # ------------------------------------------------------------------ params_from_torch
+    Mutant("torch-bias-ih-only", "b_h = bias_ih_l0 alone (forgets bias_hh_l0)",
+           [("params_from_torch", "(rnn.bias_ih_l0 + rnn.bias_hh_l0)", "(rnn.bias_ih_l0)")],
+           loses="params_from_torch"),
+    Mutant("torch-swapped", "W_h and U_h swapped",
+           [("params_from_torch", '"W_h": rnn.weight_ih_l0', '"W_h": rnn.weight_hh_l0'),
+            ("params_from_torch", '"U_h": rnn.weight_hh_l0', '"U_h": rnn.weight_ih_l0')],
+           loses="params_from_torch"),
+    Mutant("torch-not-detached", "tensors still attached to the module's graph",
+           [("params_from_torch", "rnn.weight_ih_l0.detach().clone()", "rnn.weight_ih_l0.clone()")],
+           loses="params_from_torch"),
+    Mutant("torch-bias-difference", "b_h = bias_ih_l0 - bias_hh_l0",
+           [("params_from_torch", "(rnn.bias_ih_l0 + rnn.bias_hh_l0)", "(rnn.bias_ih_l0 - rnn.bias_hh_l0)")],
+           loses="params_from_torch"),
+    # ------------------------------------------------------------------ jordan_cell
+    Mutant("jordan-y-tanh", "tanh instead of sigmoid on y",
+           [("jordan_cell", "y_t = torch.sigmoid(", "y_t = torch.tanh(")], loses="jordan_cell"),
+    Mutant("jordan-y-linear", "no sigmoid on y",
+           [("jordan_cell", 'y_t = torch.sigmoid(h_t @ params["W_y"].T + params["b_y"])',
+             'y_t = h_t @ params["W_y"].T + params["b_y"]')], loses="jordan_cell"),
+    Mutant("jordan-h-sigmoid", "sigmoid instead of tanh on h",
+           [("jordan_cell", "h_t = torch.tanh(", "h_t = torch.sigmoid(")], loses="jordan_cell"),
+    # ------------------------------------------------------------------ jordan_forward
+    Mutant("jordan-through-h", "the recurrence through h_{t-1} instead of y_{t-1}",
+           [("jordan_forward", "    y = y0\n", "    h = y0\n"),
+            ("jordan_forward", "jordan_cell(x[t], y, params)", "jordan_cell(x[t], h, params)")],
+           loses="jordan_forward"),
+    Mutant("jordan-y0-ignored", "starts from zeros, ignoring y0",
+           [("jordan_forward", "    y = y0\n", "    y = torch.zeros_like(y0)\n")], loses="jordan_forward"),
+    Mutant("jordan-y-not-carried", "every step from y0",
+           [("jordan_forward", "h, y = jordan_cell(x[t], y, params)", "h, y = jordan_cell(x[t], y0, params)")],
+           loses="jordan_forward"),
+    # ------------------------------------------------------------------ bptt_grad_U
+    Mutant("bptt-last-step-only", "only the last time step's contribution",
+           [("bptt_grad_u", "for t in reversed(range(x.shape[0])):", "for t in [x.shape[0] - 1]:")],
+           loses="bptt_grad_U"),
+    Mutant("bptt-no-tanh-derivative", "the factor 1 - h_t² left out",
+           [("bptt_grad_u", "delta = g * (1 - hs[t] ** 2)", "delta = g")], loses="bptt_grad_U"),
+    Mutant("bptt-no-recurrent-term", "U_hᵀ δ_{t+1} left out: the error does not flow back in time",
+           [("bptt_grad_u", " + delta_next @ U_h", "")], loses="bptt_grad_U"),
+    Mutant("bptt-h-t", "δ_t h_tᵀ instead of δ_t h_{t-1}ᵀ",
+           [("bptt_grad_u", "delta.T @ h_prevs[t]", "delta.T @ hs[t]")], loses="bptt_grad_U"),
+    Mutant("bptt-first-sample", "δ not summed over the batch: batch element 0 only",
+           [("bptt_grad_u", "grad_U += delta.T @ h_prevs[t]", "grad_U += torch.outer(delta[0], h_prevs[t][0])")],
+           loses="bptt_grad_U"),
+    Mutant("bptt-transposed", "h_{t-1} δ_tᵀ: the transpose",
+           [("bptt_grad_u", "delta.T @ h_prevs[t]", "h_prevs[t].T @ delta")], loses="bptt_grad_U"),
+    Mutant("bptt-wrong-sign", "target - y instead of y - target",
+           [("bptt_grad_u", "(ys[t] - targets[t])", "(targets[t] - ys[t])")], loses="bptt_grad_U"),
+    Mutant("bptt-autograd", "autograd instead of the backward recursion", [("bptt_grad_u", None, '''def bptt_grad_U(x, h0, params, targets):
+    U = params["U_h"].clone().requires_grad_(True)
+    hs, ys = elman_forward(x, h0, dict(params, U_h=U))
+    loss = 0.5 * ((ys - targets) ** 2).sum()
+    loss.backward()
+    return U.grad
+''')], loses="bptt_grad_U"),
+    # ------------------------------------------------------------------ counts
+    Mutant("count-shared-times-T", "the shared count multiplied by T",
+           [("n_params_shared", "return H * D + H * H + H + O * H + O", "return T * (H * D + H * H + H + O * H + O)")],
+           loses="n_params_shared"),
+    Mutant("count-shared-no-biases", "the biases not counted",
+           [("n_params_shared", "return H * D + H * H + H + O * H + O", "return H * D + H * H + O * H")],
+           loses="n_params_shared"),
+    Mutant("count-unshared-no-biases", "the unshared count forgets the biases",
+           [("n_params_unshared", "T * (H * D + H * H + H) + O * H + O", "T * (H * D + H * H) + O * H")],
+           loses="n_params_unshared"),
+    Mutant("count-unshared-output-per-step", "W_y and b_y counted once per step too",
+           [("n_params_unshared", "T * (H * D + H * H + H) + O * H + O", "T * (H * D + H * H + H + O * H + O)")],
+           loses="n_params_unshared"),
+]
+
+VARIANTS = [
+    Variant("cell-addmm", "torch.addmm", [("elman_cell", None, '''def elman_cell(x_t, h_prev, params):
+    a_t = torch.addmm(params["b_h"], x_t, params["W_h"].T)
+    a_t = torch.addmm(a_t, h_prev, params["U_h"].T)
+    return torch.tanh(a_t)
+''')]),
+    Variant("cell-linear", "nn.functional.linear", [("elman_cell", None, '''def elman_cell(x_t, h_prev, params):
+    F = nn.functional
+    return torch.tanh(F.linear(x_t, params["W_h"], params["b_h"]) + F.linear(h_prev, params["U_h"]))
+''')]),
+    Variant("forward-preallocated", "writes into a preallocated tensor; ys in one matmul", [("elman_forward", None, '''def elman_forward(x, h0, params):
+    T, N = x.shape[0], x.shape[1]
+    H = params["U_h"].shape[0]
+    hs = x.new_zeros(T, N, H)
+    h = h0
+    for t in range(T):
+        h = elman_cell(x[t], h, params)
+        hs[t] = h
+    ys = hs @ params["W_y"].T + params["b_y"]
+    return hs, ys
+''')]),
+    Variant("forward-inline-while", "a while loop, the cell inlined, a tuple of lists stacked at the end", [("elman_forward", None, '''def elman_forward(x, h0, params):
+    W_h, U_h, b_h, W_y, b_y = (params[k] for k in ("W_h", "U_h", "b_h", "W_y", "b_y"))
+    hs, t, h = [], 0, h0
+    while t < len(x):
+        h = torch.tanh(x[t] @ W_h.T + h @ U_h.T + b_h)
+        hs.append(h)
+        t += 1
+    hs = torch.stack(hs, dim=0)
+    return hs, torch.einsum("tnh,oh->tno", hs, W_y) + b_y
+''')]),
+    Variant("torch-data-clone", ".data.clone()", [("params_from_torch", None, '''def params_from_torch(rnn, fc):
+    return {"W_h": rnn.weight_ih_l0.data.clone(), "U_h": rnn.weight_hh_l0.data.clone(),
+            "b_h": rnn.bias_ih_l0.data.clone() + rnn.bias_hh_l0.data.clone(),
+            "W_y": fc.weight.data.clone(), "b_y": fc.bias.data.clone()}
+''')]),
+    Variant("torch-state-dict", "state_dict(), no clone", [("params_from_torch", None, '''def params_from_torch(rnn, fc):
+    s, f = rnn.state_dict(), fc.state_dict()
+    return {"W_h": s["weight_ih_l0"], "U_h": s["weight_hh_l0"], "b_h": s["bias_ih_l0"] + s["bias_hh_l0"],
+            "W_y": f["weight"], "b_y": f["bias"]}
+''')]),
+    Variant("torch-no-grad", "computed under torch.no_grad()", [("params_from_torch", None, '''def params_from_torch(rnn, fc):
+    with torch.no_grad():
+        return dict(W_h=rnn.weight_ih_l0 * 1, U_h=rnn.weight_hh_l0 * 1, b_h=rnn.bias_ih_l0 + rnn.bias_hh_l0,
+                    W_y=fc.weight * 1, b_y=fc.bias * 1)
+''')]),
+    Variant("jordan-exp", "sigmoid written as 1 / (1 + exp(-z))", [
+        ("jordan_cell", 'y_t = torch.sigmoid(h_t @ params["W_y"].T + params["b_y"])',
+         'y_t = 1 / (1 + torch.exp(-(h_t @ params["W_y"].T + params["b_y"])))')]),
+    Variant("jordan-forward-prealloc", "preallocated outputs", [("jordan_forward", None, '''def jordan_forward(x, y0, params):
+    T, N = x.shape[:2]
+    H, O = params["W_h"].shape[0], params["W_y"].shape[0]
+    hs, ys = x.new_empty(T, N, H), x.new_empty(T, N, O)
+    y_prev = y0
+    for t in range(T):
+        hs[t], ys[t] = jordan_cell(x[t], y_prev, params)
+        y_prev = ys[t]
+    return hs, ys
+''')]),
+    Variant("bptt-einsum", "einsum for the batch sum and the back-propagated error", [
+        ("bptt_grad_u", "g = (ys[t] - targets[t]) @ W_y + delta_next @ U_h",
+         'g = torch.einsum("no,oh->nh", ys[t] - targets[t], W_y) + torch.einsum("nk,kh->nh", delta_next, U_h)'),
+        ("bptt_grad_u", "grad_U += delta.T @ h_prevs[t]", 'grad_U += torch.einsum("ni,nj->ij", delta, h_prevs[t])')]),
+    Variant("bptt-batch-loop", "explicit loop over the batch with torch.outer", [
+        ("bptt_grad_u", "grad_U += delta.T @ h_prevs[t]",
+         "for n in range(x.shape[1]):\n            grad_U = grad_U + torch.outer(delta[n], h_prevs[t][n])")]),
+    Variant("bptt-own-forward", "its own forward with pre-activations, tanh' from a_t, deltas stored", [("bptt_grad_u", None, '''def bptt_grad_U(x, h0, params, targets):
+    W_h, U_h, b_h, W_y, b_y = (params[k] for k in ("W_h", "U_h", "b_h", "W_y", "b_y"))
+    T = x.shape[0]
+    hs, pre = [h0], []
+    for t in range(T):
+        a = x[t] @ W_h.T + hs[-1] @ U_h.T + b_h
+        pre.append(a)
+        hs.append(torch.tanh(a))
+    deltas = [None] * (T + 1)
+    deltas[T] = torch.zeros_like(h0)
+    for t in range(T - 1, -1, -1):
+        y = hs[t + 1] @ W_y.T + b_y
+        deltas[t] = ((y - targets[t]) @ W_y + deltas[t + 1] @ U_h) * (1 - torch.tanh(pre[t]) ** 2)
+    return sum(deltas[t].T @ hs[t] for t in range(T))
+''')]),
+    Variant("counts-numel", "counted from tensor shapes, as numpy ints turned into int", [
+        ("n_params_shared", None, '''def n_params_shared(D, H, O, T):
+    shapes = [(H, D), (H, H), (H,), (O, H), (O,)]
+    return int(sum(np.prod(s) for s in shapes))
+'''),
+        ("n_params_unshared", None, '''def n_params_unshared(D, H, O, T):
+    per_step = H * D + H * H + H
+    return per_step * T + n_params_shared(D, H, O, T) - per_step
+''')]),
+]
