@@ -1,0 +1,78 @@
+"""peephole_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, p_i, p_f, p_o) → (h, c): Gers & Schmidhuber."""
+
+import pytest
+import torch
+
+from autograder.graders.lstm import (
+    as_tensor, calling, cell_inputs, cell_weights, expect_results, lstm_cell_reference, lstm_formula, uniform,
+    unpack,
+)
+
+BLANK = "peephole_cell"
+REFERENCE = ("窺視孔 LSTM 的公式（i、f 看 c_prev，o 看新的 c）", "the peephole LSTM (i, f peek at c_prev; o peeks at the new c)")
+MISTAKES = ("o_peeks_c_prev", "p_if_swapped", "no_peepholes", "if_swapped", "o_tanh", "g_sigmoid", "no_c_prev",
+            "no_b_hh", "no_b_ih", "no_tanh_c")
+SIZES = [(3, 10, 20), (1, 5, 4), (4, 6, 6)]           # (N, D, H)
+
+
+def run_cell(nb, x, h, c, weights, peepholes, what):
+    with calling(BLANK):
+        result = nb.peephole_cell(x, h, c, *weights, *peepholes)
+    got_h, got_c = unpack(result, what, ("h", "c"))
+    return [as_tensor(got_h, f"{what}: h", tuple(h.shape)), as_tensor(got_c, f"{what}: c", tuple(c.shape))]
+
+
+def judge(nb, x, h, c, weights, peepholes, what, expected=None, reference=REFERENCE):
+    got = run_cell(nb, x, h, c, weights, peepholes, what)
+    if expected is None:
+        expected = lstm_formula(x, h, c, *weights, *peepholes)
+    candidates = {m: (lambda m=m: lstm_formula(x, h, c, *weights, *peepholes, mistake=m)) for m in MISTAKES}
+    expect_results(got, expected, [f"{what}: h", f"{what}: c"], reference, candidates)
+
+
+def peepholes(h, scale=1.2):
+    return tuple(uniform(h, scale=scale) for _ in range(3))
+
+
+def label(n, d, h):
+    return f"peephole_cell (N={n}, D={d}, H={h})"
+
+
+@pytest.mark.points(1, blank=BLANK)
+def test_returns_pair(nb):
+    """回傳 (h, c)，兩者形狀皆為 (N, H)、float32 / returns (h, c), both (N, H) and float32"""
+    for n, d, h in SIZES:
+        x, h_prev, c_prev = cell_inputs(n, d, h)
+        run_cell(nb, x, h_prev, c_prev, cell_weights(d, h, 4), peepholes(h), label(n, d, h))
+
+
+@pytest.mark.points(2, blank=BLANK)
+def test_zero_peepholes(nb):
+    """p_i = p_f = p_o = 0 時就是 lstm_cell（nn.LSTMCell）/ with zero peepholes it is lstm_cell (nn.LSTMCell)"""
+    for n, d, h in SIZES:
+        x, h_prev, c_prev = cell_inputs(n, d, h)
+        weights = cell_weights(d, h, 4)
+        zero = tuple(torch.zeros(h) for _ in range(3))
+        judge(nb, x, h_prev, c_prev, weights, zero, f"{label(n, d, h)}, p_i = p_f = p_o = 0",
+              expected=lstm_cell_reference(x, h_prev, c_prev, *weights), reference="nn.LSTMCell")
+
+
+@pytest.mark.points(3, blank=BLANK)
+def test_matches_reference(nb):
+    """與窺視孔 LSTM 的公式一致（多種大小、隨機的 p_i、p_f、p_o）/ equals the peephole LSTM's formulas"""
+    for n, d, h in SIZES:
+        x, h_prev, c_prev = cell_inputs(n, d, h)
+        judge(nb, x, h_prev, c_prev, cell_weights(d, h, 4), peepholes(h), label(n, d, h))
+
+
+@pytest.mark.points(3, blank=BLANK)
+def test_each_peephole(nb):
+    """每個窺視孔各自正確：只有 p_i、只有 p_f、只有 p_o（輸出閘看新的 c）/ each peephole on its own (o sees the new c)"""
+    n, d, h = 4, 5, 6
+    x, h_prev, c_prev = cell_inputs(n, d, h)
+    c_prev = c_prev * 2
+    weights = cell_weights(d, h, 4)
+    for index, name in enumerate(("p_i", "p_f", "p_o")):
+        only = [torch.zeros(h) for _ in range(3)]
+        only[index] = uniform(h, scale=1.5)
+        judge(nb, x, h_prev, c_prev, weights, tuple(only), f"{label(n, d, h)}, only {name} ≠ 0")

@@ -1,0 +1,453 @@
+"""The trusted reference and the helpers of the LSTM graders (03-lstm); judge side only.
+
+Every student function is judged against torch itself where torch has the cell (``nn.LSTMCell``,
+``nn.LSTM``, ``nn.GRUCell``, built here with exactly the weights the grader hands the student), and
+against the formulas of the chapter where it has not (the peephole and the coupled input/forget gate
+LSTM).  References run in float64 on the judge's side; the student's float32 results must agree to
+round-off.  Known mistakes (gate order, reset gate before the matmul, ...) are computed too, only to
+add a hint to a failure message: the verdict itself is always the comparison with the reference.
+
+Letters for shapes: T time, N batch, D input size, H hidden size, L layers; gates stacked as 4H
+(LSTM, chunks [i, f, g, o]), 3H (GRU, chunks [r, z, n]; coupled LSTM, chunks [f, g, o]).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from autograder.grading import Fail, check, fail, kind_of
+from autograder.messages import pair, register, say, split
+from autograder.submission import Handle, StudentError
+
+register({
+    "lstm_returns": ("{what} 應回傳 {expected}，得到 {got}", "{what} should return {expected}, got {got}"),
+    "lstm_vs_reference": ("{what} 與{reference_zh}（相同的權重與輸入）不同：最大誤差 {error:.3g}（容許 {tolerance:.2g}）"
+                          "{hint_zh}",
+                          "{what} differs from {reference_en} (same weights and inputs): largest error {error:.3g} "
+                          "(tolerance {tolerance:.2g}){hint_en}"),
+    "lstm_ignores": ("只改變 {changed} 時，{what} 完全沒有改變（{reference_zh} 卻改變了 {moved:.3g}）：{changed} 沒有被用到，"
+                     "應為 {formula}",
+                     "changing only {changed} left {what} unchanged ({reference_en} moved by {moved:.3g}): "
+                     "{changed} is not used; it is {formula}"),
+    "lstm_not_finite": ("{what} 含有 NaN 或 inf", "{what} contains NaN or inf"),
+    "lstm_chunk": ("只改變第 {index} 塊（{gate_zh}）的權重時，{what} 的變化與 {reference} 不同（最大誤差 {error:.3g}，"
+                   "容許 {tolerance:.2g}）：四塊的順序應為 {order}，且每個閘要用對的函數{hint_zh}",
+                   "changing only the weights of chunk {index} ({gate_en}) changed {what} differently from "
+                   "{reference} (largest error {error:.3g}, tolerance {tolerance:.2g}): the chunks are in the "
+                   "order {order}, each gate with its own function{hint_en}"),
+    "lstm_hint_layers": ("提示：第 l 層用 layers[l] 的權重，以第 l − 1 層每個時間步的 h 為輸入（第 l > 0 層的 W_ih 是 (4H, H)）",
+                         "hint: layer l uses the weights layers[l] and reads the h of layer l − 1 at every step "
+                         "(W_ih of a layer l > 0 is (4H, H))"),
+    # the book's example
+    "lstm_book_module": ("rnn 應為 nn.LSTM(10, 20, 2)（batch_first=False），但它的 {attr} 是 {got}",
+                         "rnn should be nn.LSTM(10, 20, 2) (batch_first=False), but its {attr} is {got}"),
+    "lstm_book_run": ("{name} 不是 rnn(input, (h0, c0)) 的結果（用你的 rnn 的權重重新計算，最大誤差 {error:.3g}，"
+                      "容許 {tolerance:.2g}）",
+                      "{name} is not what rnn(input, (h0, c0)) computes (recomputed with your rnn's weights: "
+                      "largest error {error:.3g}, tolerance {tolerance:.2g})"),
+    "lstm_book_axis": ("{name} 應為 {expected}，得到 {got}：nn.LSTM 預設 batch_first=False，"
+                       "把 input 的形狀讀成 (T, N, D)（時間在第 0 維、批量在第 1 維），書中的註解說反了",
+                       "{name} should be {expected}, got {got}: nn.LSTM defaults to batch_first=False and reads "
+                       "input as (T, N, D) (time on dimension 0, batch on dimension 1); the book's comment has "
+                       "them the wrong way round"),
+    "lstm_book_last_step": ("output[-1] 應等於 hn[-1]（最上層在最後一個時間步的隱藏狀態），兩者卻相差 {error:.3g}",
+                            "output[-1] should equal hn[-1] (the top layer's hidden state at the last time step), "
+                            "they differ by {error:.3g}"),
+    "lstm_book_flag": ("last_step_equal 應為 True（torch.allclose(output[-1], hn[-1])），得到 {got}",
+                       "last_step_equal should be True (torch.allclose(output[-1], hn[-1])), got {got}"),
+    "lstm_book_batch_first": ("{name}：同樣的資料排成 batch_first=True 時，形狀應為 {expected}，得到 {got}{hint_zh}",
+                              "{name}: with the same data laid out batch_first=True the shape should be "
+                              "{expected}, got {got}{hint_en}"),
+    "lstm_hint_hn_batch_first": ("（batch_first 只影響 input 與 output；h_n、c_n 永遠是 (L, N, H)）",
+                                 " (batch_first changes input and output only; h_n and c_n are always (L, N, H))"),
+    # lstm_forward
+    "lstm_forward_layer": ("{what}（第 {layer} 層，從 0 算起）與 nn.LSTM 不同：最大誤差 {error:.3g}"
+                           "（容許 {tolerance:.2g}）{hint_zh}",
+                           "{what} (layer {layer}, counting from 0) differs from nn.LSTM: largest error "
+                           "{error:.3g} (tolerance {tolerance:.2g}){hint_en}"),
+    # coupled and GRU properties
+    "lstm_coupled_open": ("遺忘閘全開 (f ≈ 1) 時 c = f ⊙ c_prev + (1 − f) ⊙ g 應約等於 c_prev，卻相差 {error:.3g}"
+                          "（容許 {tolerance:.2g}）",
+                          "with the forget gate fully open (f ≈ 1), c = f ⊙ c_prev + (1 − f) ⊙ g should be about "
+                          "c_prev, it differs by {error:.3g} (tolerance {tolerance:.2g})"),
+    "lstm_coupled_closed": ("遺忘閘全關 (f ≈ 0) 時 c 應約等於 g = tanh(W_ig x + b_ig + W_hg h + b_hg)，卻相差 "
+                            "{error:.3g}（容許 {tolerance:.2g}）",
+                            "with the forget gate fully closed (f ≈ 0), c should be about g = tanh(W_ig x + b_ig "
+                            "+ W_hg h + b_hg), it differs by {error:.3g} (tolerance {tolerance:.2g})"),
+    "lstm_gru_keep": ("更新閘 z ≈ 1 時 h' = (1 − z) ⊙ n + z ⊙ h 應約等於 h_prev，卻相差 {error:.3g}（容許 {tolerance:.2g}）",
+                      "with the update gate z ≈ 1, h' = (1 − z) ⊙ n + z ⊙ h should be about h_prev, it differs "
+                      "by {error:.3g} (tolerance {tolerance:.2g})"),
+    "lstm_gru_new": ("更新閘 z ≈ 0 時 h' 應約等於候選狀態 n，卻相差 {error:.3g}（容許 {tolerance:.2g}）",
+                     "with the update gate z ≈ 0, h' should be about the candidate n, it differs by {error:.3g} "
+                     "(tolerance {tolerance:.2g})"),
+    # hints: "；提示：…" / "; hint: …", added when the student's result matches a known mistake
+    "lstm_hint": ("；提示：你的結果與「{zh}」相符", "; hint: your result matches \"{en}\""),
+    "lstm_hint_cell": ("；你的 lstm_cell 也與 nn.LSTMCell 不同，請先修正 lstm_cell",
+                       "; your lstm_cell does not match nn.LSTMCell either: fix lstm_cell first"),
+    "lstm_hint_cell_line": ("提示：你的 lstm_cell 與 nn.LSTMCell 不同，請先修正 lstm_cell",
+                            "hint: your lstm_cell does not match nn.LSTMCell: fix lstm_cell first"),
+})
+
+# How close a student's float32 result must come to the float64 reference: float32 round-off is
+# ~1e-6 of the largest value; every mistake the graders look for moves results by 1e-2 and more.
+RTOL = 1e-4               # relative to the largest magnitude of the expected value
+ATOL = 1e-5
+SEPARATION = 1e-2         # a grader's own inputs must move the reference by at least this much
+
+LSTM_GATES = [("輸入閘 i", "input gate i"), ("遺忘閘 f", "forget gate f"), ("候選記憶 g", "cell candidate g"),
+              ("輸出閘 o", "output gate o")]
+
+# The known mistakes, for hints only: name → (Chinese, English).
+MISTAKES = {
+    "if_swapped": ("i 與 f 兩塊對調了（順序應為 [i, f, g, o]）", "the i and f chunks swapped (the order is [i, f, g, o])"),
+    "o_tanh": ("輸出閘用了 tanh（應為 sigmoid）", "tanh on the output gate (it is a sigmoid)"),
+    "g_sigmoid": ("候選記憶 g 用了 sigmoid（應為 tanh）", "a sigmoid on the cell candidate g (it is tanh)"),
+    "no_c_prev": ("c 沒有用到 c_prev（應為 c = f ⊙ c_prev + i ⊙ g）",
+                  "c does not use c_prev (it is c = f ⊙ c_prev + i ⊙ g)"),
+    "no_b_hh": ("少加了 b_hh", "b_hh not added"),
+    "no_b_ih": ("少加了 b_ih", "b_ih not added"),
+    "no_tanh_c": ("h = o ⊙ c，少了 tanh（應為 h = o ⊙ tanh(c)）", "h = o ⊙ c without the tanh (it is h = o ⊙ tanh(c))"),
+    "o_peeks_c_prev": ("輸出閘窺視了 c_prev（應窺視新的 c）", "the output gate peeks at c_prev (it peeks at the new c)"),
+    "p_if_swapped": ("p_i 與 p_f 用反了", "p_i and p_f swapped"),
+    "no_peepholes": ("忽略了窺視孔 p_i、p_f、p_o", "the peepholes p_i, p_f, p_o ignored"),
+    "coupled_f_g": ("c = f ⊙ c_prev + f ⊙ g（應為 (1 − f) ⊙ g）", "c = f ⊙ c_prev + f ⊙ g (it is (1 − f) ⊙ g)"),
+    "coupled_gfo": ("三塊的順序當成 [g, f, o]（應為 [f, g, o]）", "the chunks taken as [g, f, o] (they are [f, g, o])"),
+    "gru_reset_before": ("重設閘乘在矩陣乘法之前：W_hn (r ⊙ h)（torch 是 r ⊙ (W_hn h + b_hn)）",
+                         "the reset gate applied before the matmul, W_hn (r ⊙ h) (torch: r ⊙ (W_hn h + b_hn))"),
+    "gru_z_swapped": ("z 與 1 − z 對調：h' = z ⊙ n + (1 − z) ⊙ h（應為 (1 − z) ⊙ n + z ⊙ h）",
+                      "z and 1 − z swapped: h' = z ⊙ n + (1 − z) ⊙ h (it is (1 − z) ⊙ n + z ⊙ h)"),
+    "gru_b_hn_outside": ("b_hn 放在 r ⊙ (…) 外面：r ⊙ (W_hn h) + b_hn（應為 r ⊙ (W_hn h + b_hn)）",
+                         "b_hn outside r ⊙ (…): r ⊙ (W_hn h) + b_hn (it is r ⊙ (W_hn h + b_hn))"),
+    "stack_feeds_x": ("每一層都以 x 為輸入（第 l > 0 層的輸入應為第 l − 1 層每個時間步的 h）",
+                      "every layer reads x (layer l > 0 reads the h of layer l − 1 at every step)"),
+    "stack_first_weights": ("每一層都用了第 0 層的權重 layers[0]", "every layer uses layer 0's weights layers[0]"),
+    "stack_first_state": ("每一層都從 h0[0]、c0[0] 出發（第 l 層應從 h0[l]、c0[l] 出發）",
+                          "every layer starts from h0[0], c0[0] (layer l starts from h0[l], c0[l])"),
+    "stack_first_output": ("output 取了第 0 層的 h（應為最上層）", "output taken from layer 0 (it is the top layer's h)"),
+    "stack_batch_time": ("沿第 1 維（批量）而不是第 0 維（時間）前進", "stepping along dimension 1 (batch), not 0 (time)"),
+}
+
+
+# ------------------------------------------------------------------------------------ inputs
+
+def uniform(*shape, scale: float) -> torch.Tensor:
+    return (torch.rand(*shape) * 2 - 1) * scale
+
+
+def cell_weights(d: int, h: int, chunks: int, scale: float = 0.6) -> tuple[torch.Tensor, ...]:
+    """(W_ih (chunks·H, D), W_hh (chunks·H, H), b_ih, b_hh (chunks·H,)), float32."""
+    return (uniform(chunks * h, d, scale=scale), uniform(chunks * h, h, scale=scale),
+            uniform(chunks * h, scale=scale), uniform(chunks * h, scale=scale))
+
+
+def cell_inputs(n: int, d: int, h: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """x (N, D), h_prev (N, H) in (-1, 1), c_prev (N, H), float32."""
+    return torch.randn(n, d), uniform(n, h, scale=0.9), torch.randn(n, h)
+
+
+def stack_weights(module: nn.LSTM) -> list[tuple[torch.Tensor, ...]]:
+    """The weights of an nn.LSTM as the ``layers`` argument of lstm_forward: a list of L tuples."""
+    return [tuple(getattr(module, f"{name}_l{layer}").detach().clone()
+                  for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+            for layer in range(module.num_layers)]
+
+
+# ------------------------------------------------------------------------------------ references
+
+def _f64(*tensors):
+    return [t.detach().double() for t in tensors]
+
+
+def lstm_cell_reference(x, h, c, w_ih, w_hh, b_ih, b_hh):
+    """nn.LSTMCell with these weights, in float64: (h, c)."""
+    x, h, c, w_ih, w_hh, b_ih, b_hh = _f64(x, h, c, w_ih, w_hh, b_ih, b_hh)
+    cell = nn.LSTMCell(x.shape[1], h.shape[1]).double()
+    with torch.no_grad():
+        for p, v in zip((cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh), (w_ih, w_hh, b_ih, b_hh)):
+            p.copy_(v)
+        return cell(x, (h, c))
+
+
+def lstm_reference(x, h0, c0, layers):
+    """nn.LSTM(D, H, L) with these weights, in float64: (output, (h_n, c_n))."""
+    x, h0, c0 = _f64(x, h0, c0)
+    module = nn.LSTM(x.shape[2], h0.shape[2], len(layers)).double()
+    with torch.no_grad():
+        for layer, weights in enumerate(layers):
+            for name, value in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), weights):
+                getattr(module, f"{name}_l{layer}").copy_(value.double())
+        return module(x, (h0, c0))
+
+
+def gru_cell_reference(x, h, w_ih, w_hh, b_ih, b_hh):
+    """nn.GRUCell with these weights, in float64: h'."""
+    x, h, w_ih, w_hh, b_ih, b_hh = _f64(x, h, w_ih, w_hh, b_ih, b_hh)
+    cell = nn.GRUCell(x.shape[1], h.shape[1]).double()
+    with torch.no_grad():
+        for p, v in zip((cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh), (w_ih, w_hh, b_ih, b_hh)):
+            p.copy_(v)
+        return cell(x, h)
+
+
+def lstm_formula(x, h, c, w_ih, w_hh, b_ih, b_hh, p_i=None, p_f=None, p_o=None, mistake=None):
+    """The chapter's LSTM step in float64, with optional peepholes, or one of the known mistakes."""
+    x, h, c, w_ih, w_hh, b_ih, b_hh = _f64(x, h, c, w_ih, w_hh, b_ih, b_hh)
+    zero = torch.zeros_like(c)
+    p_i, p_f, p_o = (zero if p is None else p.double() for p in (p_i, p_f, p_o))
+    if mistake == "p_if_swapped":
+        p_i, p_f = p_f, p_i
+    if mistake == "no_peepholes":
+        p_i = p_f = p_o = zero
+    a = x @ w_ih.T + (0 if mistake == "no_b_ih" else b_ih) + h @ w_hh.T + (0 if mistake == "no_b_hh" else b_hh)
+    a_i, a_f, a_g, a_o = a.chunk(4, dim=1)
+    if mistake == "if_swapped":
+        a_i, a_f = a_f, a_i
+    i = torch.sigmoid(a_i + p_i * c)
+    f = torch.sigmoid(a_f + p_f * c)
+    g = torch.sigmoid(a_g) if mistake == "g_sigmoid" else torch.tanh(a_g)
+    c_new = i * g + (0 if mistake == "no_c_prev" else f * c)
+    peek = c if mistake == "o_peeks_c_prev" else c_new
+    o = torch.tanh(a_o + p_o * peek) if mistake == "o_tanh" else torch.sigmoid(a_o + p_o * peek)
+    h_new = o * c_new if mistake == "no_tanh_c" else o * torch.tanh(c_new)
+    return h_new, c_new
+
+
+def coupled_formula(x, h, c, w_ih, w_hh, b_ih, b_hh, mistake=None):
+    """The coupled input/forget gate LSTM in float64: chunks [f, g, o], c = f ⊙ c_prev + (1 − f) ⊙ g."""
+    x, h, c, w_ih, w_hh, b_ih, b_hh = _f64(x, h, c, w_ih, w_hh, b_ih, b_hh)
+    a = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
+    a_f, a_g, a_o = a.chunk(3, dim=1)
+    if mistake == "coupled_gfo":
+        a_f, a_g = a_g, a_f
+    f, g, o = torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
+    c_new = f * c + (f if mistake == "coupled_f_g" else 1 - f) * g
+    return o * torch.tanh(c_new), c_new
+
+
+def gru_formula(x, h, w_ih, w_hh, b_ih, b_hh, mistake=None):
+    """torch's GRU step in float64 (chunks [r, z, n]), or one of the known mistakes."""
+    x, h, w_ih, w_hh, b_ih, b_hh = _f64(x, h, w_ih, w_hh, b_ih, b_hh)
+    gi, gh = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
+    (i_r, i_z, i_n), (h_r, h_z, h_n) = gi.chunk(3, dim=1), gh.chunk(3, dim=1)
+    r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+    w_hn, b_hn = w_hh.chunk(3, dim=0)[2], b_hh.chunk(3, dim=0)[2]
+    if mistake == "gru_reset_before":
+        n = torch.tanh(i_n + (r * h) @ w_hn.T + b_hn)
+    elif mistake == "gru_b_hn_outside":
+        n = torch.tanh(i_n + r * (h @ w_hn.T) + b_hn)
+    else:
+        n = torch.tanh(i_n + r * h_n)
+    return z * n + (1 - z) * h if mistake == "gru_z_swapped" else (1 - z) * n + z * h
+
+
+def gru_candidate(x, h, w_ih, w_hh, b_ih, b_hh):
+    """n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) in float64."""
+    x, h, w_ih, w_hh, b_ih, b_hh = _f64(x, h, w_ih, w_hh, b_ih, b_hh)
+    gi, gh = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
+    (i_r, _, i_n), (h_r, _, h_n) = gi.chunk(3, dim=1), gh.chunk(3, dim=1)
+    return torch.tanh(i_n + torch.sigmoid(i_r + h_r) * h_n)
+
+
+def stack_formula(x, h0, c0, layers, mistake=None):
+    """lstm_forward's known mistakes, in float64, with the reference cell: (output, (h_n, c_n))."""
+    if mistake == "stack_batch_time":
+        x = x.transpose(0, 1)
+    inputs, h_n, c_n, first = x, [], [], None
+    for layer in range(len(layers)):
+        weights = layers[0] if mistake == "stack_first_weights" else layers[layer]
+        source = 0 if mistake == "stack_first_state" else layer
+        h, c = h0[source], c0[source]
+        steps = []
+        for t in range(inputs.shape[0]):
+            x_t = x[t] if mistake == "stack_feeds_x" else inputs[t]
+            h, c = lstm_cell_reference(x_t, h, c, *weights)
+            steps.append(h)
+        inputs = torch.stack(steps)
+        first = inputs if first is None else first
+        h_n.append(h)
+        c_n.append(c)
+    output = first if mistake == "stack_first_output" else inputs
+    if mistake == "stack_batch_time":
+        output = output.transpose(0, 1)
+    return output, (torch.stack(h_n), torch.stack(c_n))
+
+
+# ------------------------------------------------------------------------------------ judging
+
+def tolerance_of(expected: torch.Tensor) -> float:
+    return ATOL + RTOL * float(expected.abs().max()) if expected.numel() else ATOL
+
+
+def error_of(got: torch.Tensor, expected: torch.Tensor) -> float:
+    return float((got.double() - expected.double()).abs().max()) if expected.numel() else 0.0
+
+
+def close(got: torch.Tensor, expected: torch.Tensor) -> bool:
+    return got.shape == expected.shape and error_of(got, expected) <= tolerance_of(expected)
+
+
+def as_tensor(value, what: str, shape: tuple) -> torch.Tensor:
+    """A float32 tensor of ``shape`` that came back, as a judge-side tensor: type, then shape, then dtype."""
+    if not isinstance(value, torch.Tensor):
+        fail("wrong_type", what=what, expected="torch.Tensor", got=kind_of(value))
+    check(tuple(value.shape) == tuple(shape), "wrong_shape", what=what, expected=tuple(shape),
+          got=tuple(value.shape))
+    check(value.dtype == torch.float32, "wrong_dtype", what=what, expected="torch.float32",
+          got=str(value.dtype))
+    check(bool(torch.isfinite(value).all()), "lstm_not_finite", what=what)
+    return value
+
+
+def unpack(result, what: str, names: tuple[str, ...]) -> tuple:
+    """A tuple or list of exactly ``len(names)`` items, or Fail saying what came back."""
+    if type(result) not in (tuple, list) or len(result) != len(names):
+        got = kind_of(result) if type(result) not in (tuple, list) else f"{type(result).__name__} of {len(result)}"
+        fail("lstm_returns", what=what, expected="(" + ", ".join(names) + ")", got=got)
+    return tuple(result)
+
+
+def hint(got: list[torch.Tensor], candidates: dict) -> tuple[str, str]:
+    """The hint for the first known mistake whose results all match ``got`` (("", "") if none).
+
+    ``candidates``: mistake name → a function of no arguments computing that mistake's results (a
+    mistake that cannot be computed for these sizes, such as feeding x to a layer of another width, is
+    skipped).
+    """
+    for name, compute in candidates.items():
+        try:
+            results = compute()
+        except (RuntimeError, IndexError):
+            continue
+        if all(close(g, r) for g, r in zip(got, results)):
+            zh, en = MISTAKES[name]
+            return pair("lstm_hint", zh=zh, en=en)
+    return "", ""
+
+
+def reference_pair(reference) -> tuple[str, str]:
+    """A reference's name in Chinese and English: a (zh, en) pair, or one name for both (" nn.LSTMCell")."""
+    return (reference if isinstance(reference, tuple) else (f" {reference}", reference))
+
+
+def expect_values(got: torch.Tensor, expected: torch.Tensor, what: str, reference,
+                  hint_pair: tuple[str, str] = ("", "")) -> None:
+    """Values of one result against the reference (its shape was checked when it came back)."""
+    error, tolerance = error_of(got, expected), tolerance_of(expected)
+    if error > tolerance:
+        zh, en = reference_pair(reference)
+        fail("lstm_vs_reference", what=what, reference_zh=zh, reference_en=en, error=error, tolerance=tolerance,
+             hint_zh=hint_pair[0], hint_en=hint_pair[1])
+
+
+def expect_results(got: list[torch.Tensor], expected: list[torch.Tensor], names: list[str], reference,
+                   mistakes: dict | None = None) -> None:
+    """Several results of one call against the reference; the hint looks at all of them together."""
+    for g, e, name in zip(got, expected, names):
+        if not close(g, e):
+            expect_values(g, e, name, reference, hint(got, mistakes or {}))
+
+
+def ints_of(value) -> tuple | None:
+    """A shape answer as a tuple of Python ints (tuple, list or torch.Size), or None."""
+    if type(value) not in (tuple, list):
+        return None
+    out = []
+    for item in value:
+        if type(item) is int:
+            out.append(item)
+        elif isinstance(item, np.ndarray) and item.shape == () and item.dtype.kind in "iu":
+            out.append(int(item))
+        elif isinstance(item, torch.Tensor) and item.shape == () and not item.dtype.is_floating_point \
+                and item.dtype != torch.bool:
+            out.append(int(item))
+        else:
+            return None
+    return tuple(out)
+
+
+def shape_answer(nb, name: str):
+    """A global that should hold a shape, as a tuple of ints where it is one; else what it is, for messages."""
+    value = getattr(nb, name)
+    if isinstance(value, Handle):
+        if value.kind != "Size":
+            return kind_of(value)
+        value = nb.torch.tensor(value)          # a torch.Size stays in the worker: bring its numbers back
+        if not isinstance(value, torch.Tensor):
+            return "torch.Size"
+        return tuple(int(v) for v in value.tolist())
+    ints = ints_of(value)
+    return ints if ints is not None else (repr(value) if type(value) in (int, float, str, bool) else kind_of(value))
+
+
+def int_answer(value):
+    """An axis answer as a Python int where it is one (not a bool)."""
+    if type(value) is int:
+        return value
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iu":
+        return int(value)
+    return None
+
+
+def bool_answer(value):
+    """A yes/no answer as a Python bool where it is one (a bool, or a 0-d bool array or tensor)."""
+    if type(value) is bool:
+        return value
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype == np.bool_:
+        return bool(value)
+    if isinstance(value, torch.Tensor) and value.shape == () and value.dtype == torch.bool:
+        return bool(value)
+    return None
+
+
+def calling(blank: str, depends: tuple[str, ...] = (), hints: dict | None = None, diagnose=None):
+    """A context for calls into the worker.
+
+    A stub of another blank (``depends``) that the call went through becomes "depends on X"; an
+    exception of the student's gets a hint (a message key) below the usual "X raised ..." message:
+    the one ``diagnose()`` names, if it names one, else that of the first key of ``hints`` found in
+    the exception's message.
+    """
+    return _Calling(blank, depends, hints or {}, diagnose)
+
+
+class _Calling:
+    def __init__(self, blank, depends, hints, diagnose):
+        self.blank, self.depends, self.hints, self.diagnose = blank, depends, hints, diagnose
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if not isinstance(exc, StudentError) or exc.timeout or exc.type == "MemoryError":
+            return False
+        if exc.not_implemented:
+            for other in self.depends:
+                if other in exc.message and self.blank not in exc.message:
+                    zh, en = split(say("not_implemented", name=other))
+                    raise Fail(say("depends_on", name=other, why_zh=zh, why_en=en)) from None
+            return False
+        key = self.diagnose() if self.diagnose is not None else None
+        if key is None:
+            key = next((k for needle, k in self.hints.items() if needle in exc.message), None)
+        if key is not None:
+            text = say("student_raised", name=self.blank, type=exc.type, message=exc.message) + "\n" + say(key)
+            if exc.traceback:
+                text += "\n" + exc.traceback
+            raise Fail(text) from None
+        return False
+
+
+def cell_conforms(nb) -> bool:
+    """Whether the student's lstm_cell computes nn.LSTMCell (for a hint in lstm_forward's messages)."""
+    x, h, c = cell_inputs(3, 4, 5)
+    weights = cell_weights(4, 5, 4)
+    try:
+        result = nb.lstm_cell(x, h, c, *weights)
+        got_h, got_c = unpack(result, "lstm_cell", ("h", "c"))
+        expected_h, expected_c = lstm_cell_reference(x, h, c, *weights)
+        return all(isinstance(g, torch.Tensor) and close(g, e)
+                   for g, e in ((got_h, expected_h), (got_c, expected_c)))
+    except (Fail, StudentError):
+        return False

@@ -1,0 +1,245 @@
+"""Mutants (realistic student mistakes) and valid variants of the 03-lstm solution.
+
+``course validate 03-lstm`` applies each one to the master notebook's solution cells and grades
+the result: every mutant must lose points on the blank it names (``loses``), every variant must keep
+full marks.  An edit ``(cell, old, new)`` replaces the text ``old``, which must occur exactly once in
+that solution cell; ``old=None`` replaces the whole cell.
+"""
+
+from autograder.validate import Mutant, Variant
+
+MUTANTS = [
+    # ------------------------------------------------------------------ book_example
+    Mutant("book-comment-believed", "believes the book's comment: batch on dimension 0, time on 1",
+           [("book_example", "batch_dim = 1 ", "batch_dim = 0 "), ("book_example", "seq_dim = 0 ", "seq_dim = 1 ")],
+           loses="book_example"),
+    Mutant("hn-follows-batch-first", "thinks h_n follows batch_first: (N, L, H)",
+           [("book_example", "hn_shape_batch_first = (2, 3, 20)", "hn_shape_batch_first = (3, 2, 20)")],
+           loses="book_example"),
+    Mutant("last-step-compares-first", "compares output[0] (the first time step) with hn[-1]",
+           [("book_example", "torch.allclose(output[-1], hn[-1])", "torch.allclose(output[0], hn[-1])")],
+           loses="book_example"),
+    Mutant("book-batch-first-model", "builds the book's model with batch_first=True",
+           [("book_example", "rnn = nn.LSTM(10, 20, 2) ", "rnn = nn.LSTM(10, 20, 2, batch_first=True) ")],
+           loses="book_example"),
+    Mutant("batch-first-input-unchanged", "thinks batch_first changes only the output",
+           [("book_example", "input_shape_batch_first = (3, 5, 10)", "input_shape_batch_first = (5, 3, 10)")],
+           loses="book_example"),
+    Mutant("book-one-layer", "nn.LSTM(10, 20) with one layer (the 2 read as something else)",
+           [("book_example", "rnn = nn.LSTM(10, 20, 2) ", "rnn = nn.LSTM(10, 20) "),
+            ("book_example", "h0 = torch.randn(2, 3, 20)", "h0 = torch.randn(1, 3, 20)"),
+            ("book_example", "c0 = torch.randn(2, 3, 20)", "c0 = torch.randn(1, 3, 20)")],
+           loses="book_example"),
+    # ------------------------------------------------------------------ lstm_cell
+    Mutant("cell-if-swapped", "the i and f chunks exchanged",
+           [("lstm_cell", "i = torch.sigmoid(gates[:, 0 * H:1 * H])", "i = torch.sigmoid(gates[:, 1 * H:2 * H])"),
+            ("lstm_cell", "f = torch.sigmoid(gates[:, 1 * H:2 * H])", "f = torch.sigmoid(gates[:, 0 * H:1 * H])")],
+           loses="lstm_cell"),
+    Mutant("cell-o-tanh", "tanh where the output gate's sigmoid belongs",
+           [("lstm_cell", "o = torch.sigmoid(", "o = torch.tanh(")], loses="lstm_cell"),
+    Mutant("cell-g-sigmoid", "sigmoid instead of tanh for the cell candidate g",
+           [("lstm_cell", "g = torch.tanh(", "g = torch.sigmoid(")], loses="lstm_cell"),
+    Mutant("cell-new-c", "c computed from c (new) instead of c_prev: the forget gate's input is lost",
+           [("lstm_cell", "    c = f * c_prev + i * g", "    c = i * g\n    c = f * c + i * g")], loses="lstm_cell"),
+    Mutant("cell-no-b-hh", "the hidden bias b_hh not added",
+           [("lstm_cell", " + h_prev @ W_hh.T + b_hh", " + h_prev @ W_hh.T")], loses="lstm_cell"),
+    Mutant("cell-no-tanh-c", "h = o ⊙ c, without the tanh",
+           [("lstm_cell", "h = o * torch.tanh(c)", "h = o * c")], loses="lstm_cell"),
+    Mutant("cell-hard-coded-h", "H hard-coded to the book's 20",
+           [("lstm_cell", "H = h_prev.shape[1]", "H = 20")], loses="lstm_cell"),
+    # ------------------------------------------------------------------ lstm_forward
+    Mutant("forward-feeds-x", "every layer reads x instead of the layer below's h",
+           [("lstm_forward", "lstm_cell(inputs[t], h, c,", "lstm_cell(x[t], h, c,")], loses="lstm_forward"),
+    Mutant("forward-layer0-weights", "the layer-0 weights for every layer",
+           [("lstm_forward", "for l, (W_ih, W_hh, b_ih, b_hh) in enumerate(layers):",
+             "for l in range(len(layers)):\n        W_ih, W_hh, b_ih, b_hh = layers[0]")], loses="lstm_forward"),
+    Mutant("forward-first-state", "every layer starts from h0[0], c0[0]",
+           [("lstm_forward", "h, c = h0[l], c0[l]", "h, c = h0[0], c0[0]")], loses="lstm_forward"),
+    Mutant("forward-first-output", "output taken from the first layer",
+           [("lstm_forward", "        inputs = outputs ", "        if l == 0:\n            first = outputs\n        inputs = outputs "),
+            ("lstm_forward", "return outputs, (h_n, c_n)", "return first, (h_n, c_n)")], loses="lstm_forward"),
+    Mutant("forward-batch-time-swapped", "loops over dimension 1, taking it for time",
+           [("lstm_forward", "for t in range(T):", "for t in range(N):"),
+            ("lstm_forward", "lstm_cell(inputs[t], h, c,", "lstm_cell(inputs[:, t], h, c,"),
+            ("lstm_forward", "outputs[t] = h", "outputs[:, t] = h")],
+           loses="lstm_forward"),
+    Mutant("peephole-o-sees-c-prev", "the output gate peeks at c_prev instead of the new c",
+           [("peephole_cell", "+ p_o * c)", "+ p_o * c_prev)")], loses="peephole_cell"),
+    Mutant("peephole-p-f-on-input", "p_f applied to the input gate (and p_i to the forget gate)",
+           [("peephole_cell", "i = torch.sigmoid(gates[:, 0 * H:1 * H] + p_i * c_prev)",
+             "i = torch.sigmoid(gates[:, 0 * H:1 * H] + p_f * c_prev)"),
+            ("peephole_cell", "f = torch.sigmoid(gates[:, 1 * H:2 * H] + p_f * c_prev)",
+             "f = torch.sigmoid(gates[:, 1 * H:2 * H] + p_i * c_prev)")], loses="peephole_cell"),
+    Mutant("peephole-ignored", "the peepholes ignored: a plain LSTM",
+           [("peephole_cell", " + p_i * c_prev)", ")"), ("peephole_cell", " + p_f * c_prev)", ")"),
+            ("peephole_cell", " + p_o * c)", ")")], loses="peephole_cell"),
+    Mutant("coupled-f-times-g", "c = f ⊙ c_prev + f ⊙ g",
+           [("coupled_cell", "c = f * c_prev + (1 - f) * g", "c = f * c_prev + f * g")], loses="coupled_cell"),
+    Mutant("coupled-gfo-order", "the chunks read as [g, f, o]",
+           [("coupled_cell", "f = torch.sigmoid(gates[:, 0 * H:1 * H])", "f = torch.sigmoid(gates[:, 1 * H:2 * H])"),
+            ("coupled_cell", "g = torch.tanh(gates[:, 1 * H:2 * H])", "g = torch.tanh(gates[:, 0 * H:1 * H])")],
+           loses="coupled_cell"),
+    Mutant("coupled-input-is-f", "c = (1 − f) ⊙ c_prev + f ⊙ g (the roles of f and 1 − f exchanged)",
+           [("coupled_cell", "c = f * c_prev + (1 - f) * g", "c = (1 - f) * c_prev + f * g")], loses="coupled_cell"),
+    # ------------------------------------------------------------------ gru_cell
+    Mutant("gru-reset-before-matmul", "n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn): r before the matmul",
+           [("gru_cell", "n = torch.tanh(gi[:, 2 * H:3 * H] + r * gh[:, 2 * H:3 * H])",
+             "n = torch.tanh(gi[:, 2 * H:3 * H] + (r * h_prev) @ W_hh[2 * H:3 * H].T + b_hh[2 * H:3 * H])")],
+           loses="gru_cell"),
+    Mutant("gru-z-swapped", "h' = z ⊙ n + (1 − z) ⊙ h",
+           [("gru_cell", "h = (1 - z) * n + z * h_prev", "h = z * n + (1 - z) * h_prev")], loses="gru_cell"),
+    Mutant("gru-b-hn-outside", "b_hn outside the reset: r ⊙ (W_hn h) + b_hn",
+           [("gru_cell", "r * gh[:, 2 * H:3 * H])", "r * (h_prev @ W_hh[2 * H:3 * H].T) + b_hh[2 * H:3 * H])")],
+           loses="gru_cell"),
+    Mutant("gru-summed-gates", "gi + gh summed first: the reset gate multiplies nothing of the hidden part",
+           [("gru_cell", "n = torch.tanh(gi[:, 2 * H:3 * H] + r * gh[:, 2 * H:3 * H])",
+             "n = torch.tanh(r * (gi[:, 2 * H:3 * H] + gh[:, 2 * H:3 * H]))")], loses="gru_cell"),
+]
+
+VARIANTS = [
+    # ------------------------------------------------------------------ book_example
+    Variant("book-computed-answers", "answers computed from a batch_first model and torch.Size / list values", [
+        ("book_example", """input_shape_batch_first = (3, 5, 10)
+output_shape_batch_first = (3, 5, 20)
+hn_shape_batch_first = (2, 3, 20)""", """rnn_bf = nn.LSTM(10, 20, 2, batch_first=True)
+x_bf = input.transpose(0, 1)
+out_bf, (hn_bf, cn_bf) = rnn_bf(x_bf, (h0, c0))
+input_shape_batch_first = x_bf.shape
+output_shape_batch_first = list(out_bf.shape)
+hn_shape_batch_first = tuple(hn_bf.size())"""),
+        ("book_example", "batch_dim = 1 ", "batch_dim = input.shape.index(3) "),
+        ("book_example", "last_step_equal = torch.allclose(output[-1], hn[-1])",
+         "last_step_equal = bool((output[-1] - hn[-1]).abs().max() < 1e-6)")]),
+    # ------------------------------------------------------------------ lstm_cell
+    Variant("cell-chunk", "gates.chunk(4, 1)", [("lstm_cell", None, '''def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    gates = x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh
+    i, f, g, o = gates.chunk(4, 1)
+    c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+''')]),
+    Variant("cell-split", "gates.split(H, dim=1), torch.mm and addition in another order", [("lstm_cell", None, '''def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    H = W_hh.shape[1]
+    gates = torch.mm(h_prev, W_hh.t()) + torch.mm(x, W_ih.t()) + (b_hh + b_ih)
+    a_i, a_f, a_g, a_o = gates.split(H, dim=1)
+    i, f, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.sigmoid(a_o)
+    g = torch.tanh(a_g)
+    c = f * c_prev + i * g
+    h = o * torch.tanh(c)
+    return (h, c)
+''')]),
+    Variant("cell-view", "gates.view(N, 4, H)", [("lstm_cell", None, '''def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    N, H = h_prev.shape
+    gates = (x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh).view(N, 4, H)
+    i = torch.sigmoid(gates[:, 0])
+    f = torch.sigmoid(gates[:, 1])
+    g = torch.tanh(gates[:, 2])
+    o = torch.sigmoid(gates[:, 3])
+    c = f * c_prev + i * g
+    return o * torch.tanh(c), c
+''')]),
+    Variant("cell-four-matmuls", "four separate matmuls on slices of the weights", [("lstm_cell", None, '''def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    H = h_prev.shape[1]
+
+    def gate(k):
+        rows = slice(k * H, (k + 1) * H)
+        return x @ W_ih[rows].T + b_ih[rows] + h_prev @ W_hh[rows].T + b_hh[rows]
+
+    i = torch.sigmoid(gate(0))
+    f = torch.sigmoid(gate(1))
+    g = torch.tanh(gate(2))
+    o = torch.sigmoid(gate(3))
+    c = f * c_prev + i * g
+    h = o * torch.tanh(c)
+    return h, c
+''')]),
+    Variant("cell-f-linear", "torch.nn.functional.linear, a list return", [("lstm_cell", None, '''import torch.nn.functional as F
+
+
+def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    gates = F.linear(x, W_ih, b_ih) + F.linear(h_prev, W_hh, b_hh)
+    i, f, g, o = torch.tensor_split(gates, 4, dim=1)
+    c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
+    h = torch.sigmoid(o) * torch.tanh(c)
+    return [h, c]
+''')]),
+    # ------------------------------------------------------------------ lstm_forward
+    Variant("forward-lists-stack", "states kept in lists, then torch.stack", [("lstm_forward", None, '''def lstm_forward(x, h0, c0, layers):
+    layer_input = x
+    hs, cs = [], []
+    for l, (W_ih, W_hh, b_ih, b_hh) in enumerate(layers):
+        h, c = h0[l], c0[l]
+        steps = []
+        for x_t in layer_input:
+            h, c = lstm_cell(x_t, h, c, W_ih, W_hh, b_ih, b_hh)
+            steps.append(h)
+        layer_input = torch.stack(steps)
+        hs.append(h)
+        cs.append(c)
+    return layer_input, (torch.stack(hs), torch.stack(cs))
+''')]),
+    Variant("forward-time-outer", "time in the outer loop, layers in the inner loop", [("lstm_forward", None, '''def lstm_forward(x, h0, c0, layers):
+    h = list(h0.unbind(0))
+    c = list(c0.unbind(0))
+    outputs = []
+    for t in range(x.size(0)):
+        inp = x[t]
+        for l, weights in enumerate(layers):
+            h[l], c[l] = lstm_cell(inp, h[l], c[l], *weights)
+            inp = h[l]
+        outputs.append(inp)
+    return torch.stack(outputs, 0), (torch.stack(h, 0), torch.stack(c, 0))
+''')]),
+    # ------------------------------------------------------------------ peephole_cell
+    Variant("peephole-chunk", "gates.chunk(4, 1), peepholes added to the chunks", [("peephole_cell", None, '''def peephole_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, p_i, p_f, p_o):
+    a_i, a_f, a_g, a_o = (x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh).chunk(4, 1)
+    i = torch.sigmoid(a_i + c_prev * p_i)
+    f = torch.sigmoid(a_f + c_prev * p_f)
+    c = f * c_prev + i * torch.tanh(a_g)
+    o = torch.sigmoid(a_o + c * p_o)
+    return o * torch.tanh(c), c
+''')]),
+    # ------------------------------------------------------------------ coupled_cell
+    Variant("coupled-sigmoid-minus", "1 − f computed as torch.sigmoid(-a)", [("coupled_cell", None, '''def coupled_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    a_f, a_g, a_o = (x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh).chunk(3, dim=1)
+    c = torch.sigmoid(a_f) * c_prev + torch.sigmoid(-a_f) * torch.tanh(a_g)
+    h = torch.sigmoid(a_o) * torch.tanh(c)
+    return h, c
+''')]),
+    Variant("coupled-lerp", "torch.lerp(g, c_prev, f)", [
+        ("coupled_cell", "    c = f * c_prev + (1 - f) * g                           # 輸入閘 = 1 − 遺忘閘",
+         "    c = torch.lerp(g, c_prev, f)")]),
+    Variant("coupled-manual-sigmoid", "sigmoid written out as 1 / (1 + exp(-a)), gates from torch.addmm", [
+        ("coupled_cell", None, '''def coupled_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    def sigmoid(a):
+        return 1 / (1 + torch.exp(-a))
+
+    H = h_prev.shape[1]
+    gates = torch.addmm(b_ih, x, W_ih.t()) + torch.addmm(b_hh, h_prev, W_hh.t())
+    f = sigmoid(gates[:, :H])
+    c = f * c_prev + (1 - f) * torch.tanh(gates[:, H:2 * H])
+    return sigmoid(gates[:, 2 * H:]) * torch.tanh(c), c
+''')]),
+    # ------------------------------------------------------------------ gru_cell
+    Variant("gru-chunk", "gi.chunk(3, 1), gh.chunk(3, 1)", [("gru_cell", None, '''def gru_cell(x, h_prev, W_ih, W_hh, b_ih, b_hh):
+    i_r, i_z, i_n = (x @ W_ih.T + b_ih).chunk(3, 1)
+    h_r, h_z, h_n = (h_prev @ W_hh.T + b_hh).chunk(3, 1)
+    r = torch.sigmoid(i_r + h_r)
+    z = torch.sigmoid(i_z + h_z)
+    n = torch.tanh(i_n + r * h_n)
+    return (1 - z) * n + z * h_prev
+''')]),
+    Variant("gru-interpolate", "h' = n + z ⊙ (h − n), F.linear", [("gru_cell", None, '''def gru_cell(x, h_prev, W_ih, W_hh, b_ih, b_hh):
+    gi = torch.nn.functional.linear(x, W_ih, b_ih)
+    gh = torch.nn.functional.linear(h_prev, W_hh, b_hh)
+    H = h_prev.size(1)
+    r = torch.sigmoid(gi[:, :H] + gh[:, :H])
+    z = torch.sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+    n = torch.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+    return n + z * (h_prev - n)
+''')]),
+    Variant("gru-manual-sigmoid", "sigmoid written out as 1 / (1 + exp(-a)) on r and z",
+            [("gru_cell", "r = torch.sigmoid(gi[:, 0 * H:1 * H] + gh[:, 0 * H:1 * H])",
+              "a_r = gi[:, 0 * H:1 * H] + gh[:, 0 * H:1 * H]\n    r = 1 / (1 + torch.exp(-a_r))"),
+             ("gru_cell", "z = torch.sigmoid(gi[:, 1 * H:2 * H] + gh[:, 1 * H:2 * H])",
+              "a_z = gi[:, 1 * H:2 * H] + gh[:, 1 * H:2 * H]\n    z = 1 / (1 + torch.exp(-a_z))")]),
+]
