@@ -30,7 +30,7 @@ def grade(course: Course, paths=(), out: Path = Path("graded"), jobs: int = 1, j
 def validate(course: Course, aids=(), jobs: int = 1) -> list[Report]:
     from autograder import validate as validating
 
-    return [validating.validate(course, a, jobs=jobs) for a in course.select(aids)]
+    return validating.validate_all(course, course.select(aids), jobs=jobs)
 
 
 def check(course: Course, notebook: Path) -> judge.Result:

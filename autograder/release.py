@@ -22,7 +22,7 @@ from nbgrader.converters import GenerateAssignment, GenerateSolution
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import (
     CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearOutput, ClearSolutions,
-    ComputeChecksums, IncludeHeaderFooter, InstantiateTests, LockCells, SaveCells,
+    ComputeChecksums, Execute, IncludeHeaderFooter, InstantiateTests, LockCells, SaveCells,
 )
 from nbgrader.preprocessors.base import NbGraderPreprocessor
 from traitlets.config import Config
@@ -39,6 +39,26 @@ class NameStubs(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
             cell.source = name_stubs(cell.source)
+        return cell, resources
+
+
+class CoalesceStreams(NbGraderPreprocessor):
+    """Join consecutive stdout (or stderr) outputs of a cell into one.
+
+    How a kernel's prints are cut into messages depends on timing; joined, the executed solutions
+    are the same bytes every time.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and cell.outputs:
+            merged = []
+            for output in cell.outputs:
+                if (merged and output.output_type == "stream" and merged[-1].output_type == "stream"
+                        and merged[-1].name == output.name):
+                    merged[-1].text += output.text
+                else:
+                    merged.append(output)
+            cell.outputs = merged
         return cell, resources
 
 
@@ -71,6 +91,8 @@ def _config(root: Path, db: Path) -> Config:
         CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests, ClearMarkScheme,
         ComputeChecksums, CheckCellMetadata,
     ]
+    config.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput, ClearMarkScheme, Execute,
+                                             CoalesceStreams]
     config.Execute.timeout = 300
     config.Execute.record_timing = False      # no timestamps: the output must be byte-stable
     config.Execute.allow_errors = False

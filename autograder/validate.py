@@ -51,7 +51,7 @@ class Attack:
 
 
 # attacks that loop or hang are stopped by these limits rather than the course's (minutes)
-ATTACK_LIMITS = {"cell_seconds": 8, "notebook_seconds": 25, "call_seconds": 6}
+ATTACK_LIMITS = {"cell_seconds": 4, "notebook_seconds": 15, "call_seconds": 3}
 
 
 @dataclass
@@ -122,64 +122,79 @@ def grade_cell_points(nb: nbformat.NotebookNode) -> float:
 
 
 def _grade(args):
-    course, assignment, path, name = args
+    course, assignment, path, key = args
+    name = key.split("\0")[-1]
     if name.startswith("attack ") or name.startswith("honest "):
         import dataclasses
 
         limits = dataclasses.replace(course.limits, **ATTACK_LIMITS)
         course = dataclasses.replace(course, limits=limits)
-    return name, judge.grade(Path(path), assignment, course, student=name)
+    return key, judge.grade(Path(path), assignment, course, student=name)
 
 
 def _outcome(result) -> list[tuple[str, str]]:
     return [(t.nodeid, t.status) for t in result.tests]
 
 
-def validate(course: Course, assignment: Assignment, jobs: int = 1, corpus: bool = True) -> Report:
-    from autograder.grade import parallel_map
+@dataclass
+class Plan:
+    """What validating one assignment grades, and how to read the grades."""
 
-    report = Report(assignment.id)
+    assignment: Assignment
+    report: Report
+    tasks: list = field(default_factory=list)         # (name, notebook path)
+    mutants: dict = field(default_factory=dict)
+    attacks: dict = field(default_factory=dict)
+    twins: dict = field(default_factory=dict)         # (base, honest edits) -> name of the twin's task
+
+
+def plan(course: Course, assignment: Assignment, scratch: Path, corpus: bool = True) -> Plan:
+    """Write every notebook to grade (solution, blank, mutants, variants, attacks and their twins)."""
     source_path = assignment.path(course.root, "source")
     source = nbformat.read(str(source_path), as_version=4)
-    graders = judge.catalogue(assignment.graders)
-    total = sum(t.max_score for t in graders)
+    work = Plan(assignment, Report(assignment.id))
+    total = sum(t.max_score for t in judge.catalogue(assignment.graders))
     cells = grade_cell_points(source)
-    report.checks.append(Check("points", total == assignment.points == cells,
-                               f"graders {total:g}, course.toml {assignment.points:g}, grade cells {cells:g}"))
+    work.report.checks.append(Check("points", total == assignment.points == cells,
+                                    f"graders {total:g}, course.toml {assignment.points:g}, grade cells {cells:g}"))
+    solutions = assignment.path(course.root, "solutions")
+    work.tasks += [("solution", solutions if solutions.is_file() else source_path),
+                   ("blank", assignment.path(course.root, "release"))]
+    folder = scratch / assignment.id
+    folder.mkdir(parents=True, exist_ok=True)
     mutants, variants = catalogue(assignment.id)
-    with tempfile.TemporaryDirectory(prefix="course-validate-") as scratch:
-        tasks = [("solution", assignment.path(course.root, "solutions")
-                  if assignment.path(course.root, "solutions").is_file() else source_path),
-                 ("blank", assignment.path(course.root, "release"))]
-        for kind, items in (("mutant", mutants), ("variant", variants)):
-            for item in items:
-                path = Path(scratch) / f"{kind}-{item.name}.ipynb"
-                nbformat.write(apply(source, item.edits), str(path))
-                tasks.append((f"{kind} {item.name}", path))
-        corpus_items = attacks(course, assignment.id) if corpus else []
-        bases = {"solution": source,
-                 "blank": nbformat.read(str(assignment.path(course.root, "release")), as_version=4)}
-        twins: dict = {}
-        for n, attack in enumerate(corpus_items):
-            path = Path(scratch) / f"attack-{n}.ipynb"
-            nbformat.write(apply(bases[attack.base], attack.edits), str(path))
-            tasks.append((f"attack {attack.name}", path))
-            key = (attack.base, repr(attack.honest))
-            if key not in twins:
-                twins[key] = f"honest {len(twins)}"
-                path = Path(scratch) / f"honest-{len(twins)}.ipynb"
-                nbformat.write(apply(bases[attack.base], attack.honest or []), str(path))
-                tasks.append((twins[key], path))
-        graded = dict(parallel_map(_grade, [(course, assignment, str(p), n) for n, p in tasks], jobs))
-    by_name = {m.name: m for m in mutants}
-    by_attack = {a.name: a for a in corpus_items}
-    for name, _ in tasks:
+    work.mutants = {m.name: m for m in mutants}
+    for kind, items in (("mutant", mutants), ("variant", variants)):
+        for item in items:
+            path = folder / f"{kind}-{item.name}.ipynb"
+            nbformat.write(apply(source, item.edits), str(path))
+            work.tasks.append((f"{kind} {item.name}", path))
+    bases = {"solution": source,
+             "blank": nbformat.read(str(assignment.path(course.root, "release")), as_version=4)}
+    for n, attack in enumerate(attacks(course, assignment.id) if corpus else []):
+        work.attacks[attack.name] = attack
+        path = folder / f"attack-{n}.ipynb"
+        nbformat.write(apply(bases[attack.base], attack.edits), str(path))
+        work.tasks.append((f"attack {attack.name}", path))
+        key = (attack.base, repr(attack.honest))
+        if key not in work.twins:
+            work.twins[key] = f"honest {len(work.twins)}"
+            path = folder / f"honest-{len(work.twins)}.ipynb"
+            nbformat.write(apply(bases[attack.base], attack.honest or []), str(path))
+            work.tasks.append((work.twins[key], path))
+    return work
+
+
+def verdicts(work: Plan, graded: dict) -> Report:
+    """Read the grades of a plan's notebooks into its report."""
+    report = work.report
+    for name, _ in work.tasks:
         result = graded[name]
         if name.startswith("honest "):
             continue
         if name.startswith("attack "):
-            attack = by_attack[name.split(" ", 1)[1]]
-            twin = graded[twins[(attack.base, repr(attack.honest))]]
+            attack = work.attacks[name.split(" ", 1)[1]]
+            twin = graded[work.twins[(attack.base, repr(attack.honest))]]
             differ = [f"{a[0]}: {a[1]} (honest: {b[1]})" for a, b in zip(_outcome(result), _outcome(twin)) if a != b]
             ok = not differ and result.score == twin.score and not result.grader_errors and not twin.grader_errors
             detail = "; ".join(differ) if differ else f"as the honest twin ({twin.score:g})"
@@ -198,10 +213,27 @@ def validate(course: Course, assignment: Assignment, jobs: int = 1, corpus: bool
             check.ok = result.score == 0 and not silent and not result.error
             check.detail = f"without a 'not implemented' message: {silent}" if silent else ""
         else:
-            mutant = by_name[name.split(" ", 1)[1]]
+            mutant = work.mutants[name.split(" ", 1)[1]]
             caught = [t.nodeid for t in result.tests if t.status != "passed" and t.blank == mutant.loses]
             check.ok = bool(caught) and result.score < result.max_score
             check.detail = f"caught by {len(caught)} grader(s) of {mutant.loses}" if caught else \
                 f"NOT caught by the graders of {mutant.loses}"
         report.checks.append(check)
     return report
+
+
+def validate_all(course: Course, assignments: list[Assignment], jobs: int = 1, corpus: bool = True) -> list[Report]:
+    """Validate several assignments with one pool of judges (each judge pays its start-up once)."""
+    from autograder.grade import parallel_map
+
+    with tempfile.TemporaryDirectory(prefix="course-validate-") as scratch:
+        plans = [plan(course, a, Path(scratch), corpus) for a in assignments]
+        work = [(course, p.assignment, str(path), f"{p.assignment.id}\0{name}") for p in plans for name, path in p.tasks]
+        # the slowest first, so that no judge is left with a long one at the end
+        work.sort(key=lambda task: not task[3].split("\0")[1].startswith(("attack", "honest")))
+        graded = dict(parallel_map(_grade, work, jobs))
+    return [verdicts(p, {name: graded[f"{p.assignment.id}\0{name}"] for name, _ in p.tasks}) for p in plans]
+
+
+def validate(course: Course, assignment: Assignment, jobs: int = 1, corpus: bool = True) -> Report:
+    return validate_all(course, [assignment], jobs, corpus)[0]

@@ -42,6 +42,26 @@ CLASS = {
                  ["onehot-np-eye", "predict-argmax-logits", "sample-string"], []),
         "frank": ("a notebook file cut off in the middle", "broken", []),
     },
+    "01-rnn-foundations": {
+        "alice": ("the reference answers: full marks", [], []),
+        "bob": ("forgot the bias in the cell, BPTT keeps only the last step", ["cell-no-bias", "bptt-last-step-only"], []),
+        "carol": ("handed in the blank release notebook", None, []),
+        "dave": ("Jordan recurrence through h, counts multiplied by T, edited the seeds (restored)",
+                 ["jordan-through-h", "count-shared-times-T"], [("imports", "torch.manual_seed(0)", "torch.manual_seed(1)")]),
+        "erin": ("different but correct: addmm, einsum BPTT, sigmoid written out",
+                 ["cell-addmm", "bptt-einsum", "jordan-exp"], []),
+        "frank": ("a notebook file cut off in the middle", "broken", []),
+    },
+    "03-lstm": {
+        "alice": ("the reference answers: full marks", [], []),
+        "bob": ("GRU reset gate before the matmul; thinks h_n follows batch_first",
+                ["gru-reset-before-matmul", "hn-follows-batch-first"], []),
+        "carol": ("handed in the blank release notebook", None, []),
+        "dave": ("LSTM gates i and f swapped, coupled cell f ⊙ g, edited the seeds (restored)",
+                 ["cell-if-swapped", "coupled-f-times-g"], [("imports", "torch.manual_seed(0)", "torch.manual_seed(1)")]),
+        "erin": ("different but correct: chunk, lists then stack", ["cell-chunk", "gru-chunk", "forward-lists-stack"], []),
+        "frank": ("a notebook file cut off in the middle", "broken", []),
+    },
 }
 
 
