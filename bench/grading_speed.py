@@ -93,7 +93,8 @@ def time_floor(paths: list[Path]) -> float:
     from autograder import notebook
 
     cells = [notebook.code_cells(notebook.read(p)) for p in paths]
-    exec(compile("\n".join(cells[0]), "<warm-up>", "exec"), {"get_ipython": lambda: None, "__name__": "__main__"})
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile("\n".join(cells[0]), "<warm-up>", "exec"), {"get_ipython": lambda: None, "__name__": "__main__"})
     started = time.monotonic()
     for code in cells:
         namespace = {"__name__": "__main__", "get_ipython": lambda: None}
