@@ -217,25 +217,75 @@ def _read_only_everywhere() -> bool:
     return ok
 
 
+# top-level folders a worker keeps: the system's programs, libraries and configuration
+SYSTEM = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc", "sys", "tmp", "run"}
+
+
+def _python_paths() -> list[str]:
+    import site
+    import sys
+
+    return sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, *site.getsitepackages(),
+                                                 os.path.dirname(os.__file__)) if os.path.isdir(p)})
+
+
+def _cover(path: str) -> bool:
+    if os.path.isdir(path) and not os.path.islink(path):
+        return _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0")
+    if os.path.isfile(path) and not os.path.islink(path):
+        return _mount("/dev/null", path, None, MS_BIND)
+    return False
+
+
+def _hide_the_rest(keep: list[str]) -> int:
+    """Cover everything outside the system folders and the Python the worker runs on.
+
+    Other checkouts of the course (and their graders), homes, /opt, /srv, /var, ...: at the top level
+    every folder not in SYSTEM is covered, and inside an ancestor of a Python path every sibling of
+    the path's next component is covered, so /root/.pyenv stays while /root/.ssh goes.
+    """
+    needed = {}                                    # folder -> the children of it that must stay
+    for path in keep:
+        parts = path.strip("/").split("/")
+        for i in range(len(parts)):
+            parent = "/" + "/".join(parts[:i])
+            needed.setdefault(parent.replace("//", "/"), set()).add(parts[i])
+    covered = 0
+    for folder, children in sorted(needed.items(), key=lambda kv: len(kv[0])):
+        if any(folder == k or folder.startswith(k.rstrip("/") + "/") for k in keep):
+            continue                               # inside a Python path: keep all of it
+        if folder == "/":
+            children = children | SYSTEM
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry not in children:
+                covered += _cover(os.path.join(folder, entry))
+    return covered
+
+
 def _hide(config: dict, done: list[str]) -> None:
     if not _mount("none", "/", None, MS_REC | MS_PRIVATE):
         return
     if _read_only_everywhere():
         done.append("read_only_fs")
-    hidden = 0
-    for path in config.get("hide", []):
-        if os.path.isdir(path):
-            hidden += _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0")
-        elif os.path.exists(path):
-            hidden += _mount("/dev/null", path, None, MS_BIND)
+    python = _python_paths()
+    hidden = sum(_cover(path) for path in config.get("hide", []))
+    hidden += _hide_the_rest(python)
+    # a private, writable /tmp and /dev/shm; where the Python itself lives under /tmp (a CI checkout),
+    # the worker's own folder becomes private instead, and /tmp stays read-only
+    private_tmp = not any(p == "/tmp" or p.startswith("/tmp/") for p in python)
+    workdir = "/tmp" if private_tmp else os.getcwd()
     private = 0
-    for path in ("/tmp", "/dev/shm"):
+    for path in (workdir, "/dev/shm"):
         if os.path.isdir(path):
             private += _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
-    if private and os.path.isdir("/tmp"):
-        os.chdir("/tmp")
-        os.environ.update({"HOME": "/tmp", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp"})
-        done.append("private_tmp")
+    if private and os.path.isdir(workdir):
+        os.chdir(workdir)
+        os.environ.update({"HOME": workdir, "TMPDIR": workdir, "MPLCONFIGDIR": workdir})
+        done.append("private_tmp" if private_tmp else "private_workdir")
     if _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC):
         done.append("own_proc")
     if hidden:
