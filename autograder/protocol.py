@@ -172,10 +172,6 @@ def _is_tensor(value) -> bool:
     return bool(_TORCH) and type(value) in (_TORCH["tensor"], _TORCH["parameter"])
 
 
-def _torch_if_loaded():
-    return sys.modules.get("torch")
-
-
 def _encode_tensor(value, buffers: list[bytes]) -> dict:
     name = str(value.dtype).removeprefix("torch.")
     if name not in _TORCH_DTYPES:

@@ -119,9 +119,7 @@ def _pids_cgroup(limit: int) -> bool:
     for base in PIDS_CGROUPS:
         if not os.path.exists(os.path.join(base, "cgroup.procs")):
             continue
-        if base == "/sys/fs/cgroup" and "pids" not in open(os.path.join(base, "cgroup.controllers")).read() \
-                if os.path.exists(os.path.join(base, "cgroup.controllers")) else False:
-            continue
+        # a hierarchy without the pids controller gives the new group no pids.max: then it is removed
         path = os.path.join(base, f"course-worker-{os.getpid()}")
         try:
             os.makedirs(path, exist_ok=True)
