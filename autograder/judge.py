@@ -168,8 +168,11 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
     source = _reference(assignment.path(course.root, "source"))
     stub = _reference(assignment.path(course.root, "release"))
     untouched: set[str] = set()
-    if source is not None:
-        nb, report = notebooks.restore(nb, source, stub)
+    # the locked cells are the same in the source and the release: a course shipped without its
+    # source (a student bundle, a Gradescope autograder) restores them from the release
+    frame = source if source is not None else stub
+    if frame is not None:
+        nb, report = notebooks.restore(nb, frame, stub)
         result.notes += restoration_notes(report)
     if stub is not None:
         untouched = notebooks.untouched(nb, stub)
