@@ -112,27 +112,36 @@ def as_completed(fn, items: list, jobs: int):
             yield future.result()
 
 
-def grade_one(course: Course, job: Job, hide=()) -> judge.Result:
+def grade_one(course: Course, job: Job, hide=(), figures: bool = False) -> judge.Result:
     if not job.path.is_file():
         result = judge.Result(student=job.student, assignment=job.assignment.id, path=str(job.path))
         result.error = say("notebook_unreadable", reason=f"找不到 {job.path.name} / {job.path.name} was not submitted")
         result.tests = [Outcome(t.nodeid, t.name, t.blank, t.max_score, 0.0, "failed", result.error)
                         for t in judge.catalogue(job.assignment.graders)]
         return result
-    return judge.grade(job.path, job.assignment, course, student=job.student, hide=hide)
+    return judge.grade(job.path, job.assignment, course, student=job.student, hide=hide, figures=figures)
 
 
 def _grade_job(args) -> judge.Result:
-    course, job, hide = args
-    return grade_one(course, job, hide)
+    return grade_one(*args)
 
 
 def result_path(out: Path, result: judge.Result) -> Path:
     return out / result.student / result.assignment / "results.json"
 
 
+def write_result(out: Path, result: judge.Result) -> None:
+    """``results.json`` and, when the notebook ran, ``executed.ipynb`` beside it (what feedback shows)."""
+    import nbformat
+
+    path = result_path(out, result)
+    if result.executed is not None:
+        results.write_atomic(path.with_name("executed.ipynb"), nbformat.writes(result.executed))
+    results.write_atomic(path, results.results_json(result))
+
+
 def grade_class(course: Course, jobs: list[Job], out: Path, workers: int = 1, progress=None,
-                resume: bool = False) -> list[judge.Result]:
+                resume: bool = False, figures: bool = False) -> list[judge.Result]:
     """Grade every job; write each results.json as it comes (atomically), then the gradebook.
 
     With ``resume``, a submission whose complete results.json is already in ``out`` is not graded
@@ -154,8 +163,8 @@ def grade_class(course: Course, jobs: list[Job], out: Path, workers: int = 1, pr
     # the class being graded and the results being written are hidden from every worker
     hide = sorted({str(out.resolve())} | {str(j.path.resolve().parent.parent.parent) for j in jobs
                                           if j.path.parent.name == j.assignment.id})
-    for result in as_completed(_grade_job, [(course, job, tuple(hide)) for job in jobs], workers):
-        results.write_atomic(result_path(out, result), results.results_json(result))
+    for result in as_completed(_grade_job, [(course, job, tuple(hide), figures) for job in jobs], workers):
+        write_result(out, result)
         graded.append(result)
         if progress is not None:
             progress(len(graded), total, result)

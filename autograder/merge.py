@@ -45,6 +45,10 @@ def merge(folders: list[Path], out: Path) -> list[Result]:
         source = Path(result.path)
         target = out / result.student / result.assignment / "results.json"
         if source.resolve() != target.resolve():
+            # what was written beside the results (executed notebook, feedback page) travels with them
+            for name in ("executed.ipynb", "feedback.html"):
+                if source.with_name(name).is_file():
+                    results.write_atomic(target.with_name(name), source.with_name(name).read_text("utf-8"))
             results.write_atomic(target, source.read_text("utf-8"))
     results.write_atomic(out / "gradebook.csv", results.gradebook_csv(merged))
     return merged

@@ -71,6 +71,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "init_hidden_zero": ("init_hidden({batch}) 應為全零、形狀 {expected}，得到形狀 {got}、最大絕對值 {norm:.3g}",
                          "init_hidden({batch}) should be zeros of shape {expected}, got shape {got}, "
                          "largest magnitude {norm:.3g}"),
+    "curve_loss_title": ("訓練損失（相同初始權重，lr={lr:g}）", "training loss (same initial weights, lr={lr:g})"),
+    "curve_yours": ("你的 train", "your train"),
+    "curve_reference": ("參考解答", "reference"),
     "train_len": ("train(..., n_epochs={n}) 應回傳 {n} 個損失，得到 {got} 個",
                   "train(..., n_epochs={n}) should return {n} losses, got {got}"),
     "train_floats": ("train 應回傳 Python float 的列表，第 {index} 個是 {got}",

@@ -172,3 +172,39 @@ def code_cells(nb: nbformat.NotebookNode) -> list[str]:
         except Exception:  # leave it as it is: the worker will report the syntax error
             out.append(source)
     return out
+
+
+def executed(nb: nbformat.NotebookNode, runs) -> nbformat.NotebookNode:
+    """The notebook as the grader ran it: each code cell with what it printed, drew and raised.
+
+    ``runs`` are the worker's :class:`~autograder.submission.CellRun` records, indexed by code cell.
+    Only streams, PNG figures and errors are ever put in: nothing the student wrote becomes HTML.
+    """
+    import base64
+
+    by_index = {run.index: run for run in runs}
+    out = nbformat.from_dict(nbformat.v4.new_notebook(metadata=dict(nb.get("metadata", {}))))
+    index = 0
+    for cell in nb.cells:
+        cell = nbformat.from_dict(dict(cell))
+        if cell.get("cell_type") == "code":
+            run = by_index.get(index)
+            outputs = []
+            if run is not None:
+                for name in ("stdout", "stderr"):
+                    if getattr(run, name):
+                        outputs.append(nbformat.v4.new_output("stream", name=name, text=getattr(run, name)))
+                for image in run.figures:
+                    outputs.append(nbformat.v4.new_output(
+                        "display_data", data={"image/png": base64.b64encode(image).decode("ascii")}))
+                if run.error is not None:
+                    error = run.error
+                    traceback = [line for line in error.get("traceback", "").splitlines() if line]
+                    outputs.append(nbformat.v4.new_output(
+                        "error", ename=error.get("type", "Error"), evalue=error.get("message", ""),
+                        traceback=traceback + [f"{error.get('type', 'Error')}: {error.get('message', '')}"]))
+            cell["outputs"] = outputs
+            cell["execution_count"] = index + 1 if run is not None and run.status != "skipped" else None
+            index += 1
+        out.cells.append(cell)
+    return out

@@ -106,6 +106,7 @@ class GradingPlugin:
         self.outcomes: dict[str, Outcome] = {}
         self.order: list[str] = []
         self.collection_errors: list[str] = []
+        self.curves: list[dict] = []              # what graders drew for feedback (see ``record_curve``)
 
     # ------------------------------------------------------------------ configuration
     def pytest_configure(self, config):
@@ -135,6 +136,20 @@ class GradingPlugin:
     @pytest.fixture(scope="session")
     def retry_seeds(self) -> tuple[int, ...]:
         return self.seeds
+
+    @pytest.fixture(scope="session")
+    def record_curve(self):
+        """``record_curve(name, title=..., x_label=..., y_label=..., series={label: values})``: a curve
+        for the feedback page (e.g. the student's losses beside the reference's); recorded once per name."""
+
+        def record(name: str, *, title: str, x_label: str, y_label: str, series: dict) -> None:
+            if any(c["name"] == name for c in self.curves):
+                return
+            self.curves.append({"name": name, "title": title, "x_label": x_label, "y_label": y_label,
+                                "series": [{"label": label, "values": [float(v) for v in values]}
+                                           for label, values in series.items()]})
+
+        return record
 
     @pytest.fixture(autouse=True)
     def _reseed(self, request):

@@ -72,6 +72,7 @@ def gradescope(result: Result) -> dict:
             "peak_memory_kib": result.peak_memory_kib,
             "nodeids": [t.nodeid for t in result.tests],
             "error": result.error,
+            "curves": result.curves,
         },
     }
 
@@ -85,7 +86,8 @@ def load(path: Path) -> Result | None:
         extra = data["extra_data"]
         result = Result(student=str(extra["student"]), assignment=str(extra["assignment"]), path=str(path),
                         notes=list(extra.get("notes", [])), seconds=float(data.get("execution_time", 0.0)),
-                        error=str(extra.get("error", "")), isolation=list(extra.get("isolation", [])))
+                        error=str(extra.get("error", "")), isolation=list(extra.get("isolation", [])),
+                        curves=list(extra.get("curves", [])))
         for nodeid, test in zip(extra["nodeids"], data["tests"], strict=True):
             result.tests.append(Outcome(nodeid=nodeid, name=test["name"], blank=(test.get("tags") or [""])[0],
                                         max_score=float(test["max_score"]), score=float(test["score"]),

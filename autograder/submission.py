@@ -59,6 +59,9 @@ class CellRun:
     index: int
     status: str                     # "ok", "error", "skipped" (killed the worker), "timeout"
     error: dict | None = None
+    stdout: str = ""                # the head of what it printed (the worker keeps at most 20000 characters)
+    stderr: str = ""
+    figures: list[bytes] = field(default_factory=list)   # PNG images of its matplotlib figures
 
 
 class OutputTail:
@@ -202,6 +205,7 @@ class Submission:
     generation: int = 0
     call_timeout: float | None = None
     hide: tuple = ()                 # paths the worker must not see
+    figures: bool = False            # keep each cell's matplotlib figures (for feedback pages)
     isolation: list = field(default_factory=list)
     peak_kib: int = 0                # the largest resident set of its workers
     _worker: WorkerProcess | None = None
@@ -237,12 +241,13 @@ class Submission:
                 for i, reason in self._skipped.items()}
         token = secrets.token_hex(16)      # a forged "ready" from a cell cannot know it
         worker.send({"op": "run", "cells": self.cells, "skip": sorted(self._skipped),
-                     "cell_timeout": self.limits.cell_seconds, "seed": self.seed, "token": token})
+                     "cell_timeout": self.limits.cell_seconds, "seed": self.seed, "token": token,
+                     "figures": self.figures})
         deadline = time.monotonic() + self.limits.notebook_seconds
         current = None
         while True:
             try:
-                header, _ = worker.receive(deadline)
+                header, buffers = worker.receive(deadline)
                 event = header.get("event")
                 if event not in ("cell", "ready") or (event == "cell" and type(header.get("index")) is not int) \
                         or (event == "ready" and header.get("token") != token):
@@ -266,7 +271,8 @@ class Submission:
             if error is not None:
                 error = _clean_error(error)
                 status = "timeout" if error.get("timeout") else "error"
-            runs[index] = CellRun(index, status, error)
+            runs[index] = CellRun(index, status, error, _text(header.get("stdout")), _text(header.get("stderr")),
+                                  [b for b in buffers if b.startswith(PNG)][:MAX_FIGURES])
             current = None
         self.runs = sorted(runs.values(), key=lambda r: r.index)
 
@@ -332,6 +338,16 @@ class Submission:
 
     def cell_errors(self) -> list[CellRun]:
         return [r for r in self.runs if r.status != "ok"]
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+MAX_FIGURES = 4
+MAX_CELL_OUTPUT = 20000
+
+
+def _text(value) -> str:
+    """A cell's captured output as the worker claims it: a string, cut to size whatever it sent."""
+    return value[:MAX_CELL_OUTPUT + 200] if isinstance(value, str) else ""
 
 
 def _clean_error(info: dict) -> dict:

@@ -13,6 +13,7 @@ goes to the process's own stdout/stderr, which the judge captures separately.
 from __future__ import annotations
 
 import builtins
+import io
 import json
 # bound now: student code may replace the builtins, and the worker must keep working
 from builtins import compile, exec, getattr, isinstance, len, repr, str, type  # noqa: A004
@@ -31,6 +32,9 @@ from autograder import protocol
 
 MAX_MESSAGE = 4000        # characters of an exception message sent back
 MAX_TRACEBACK = 8000      # characters of a traceback sent back
+MAX_CELL_OUTPUT = 20000   # characters of one cell's stdout (and of its stderr) kept for the executed notebook
+MAX_FIGURES = 4           # figures of one cell kept as PNG
+MAX_FIGURE_BYTES = 1 << 20
 
 
 class Timeout(BaseException):
@@ -42,6 +46,65 @@ class Timeout(BaseException):
 
 def _on_alarm(signum, frame):
     raise Timeout("time limit exceeded")
+
+
+class Capture:
+    """A stream that passes every write on and keeps the first ``MAX_CELL_OUTPUT`` characters.
+
+    What a cell printed goes to the process's own output, as before (the judge's bounded tail), and
+    its head goes back with the cell's result for the executed notebook that feedback shows.
+    """
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.kept: list[str] = []
+        self.room = MAX_CELL_OUTPUT
+        self.dropped = 0
+
+    def write(self, text):
+        written = self.stream.write(text)
+        if type(text) is str:
+            head = text[:self.room]
+            if head:
+                self.kept.append(head)
+                self.room -= len(head)
+            self.dropped += len(text) - len(head)
+        return written
+
+    def flush(self):
+        self.stream.flush()
+
+    def __getattr__(self, name):          # isatty, fileno, encoding, … as the real stream has them
+        return getattr(self.stream, name)
+
+    def text(self) -> str:
+        out = "".join(self.kept)
+        if self.dropped:
+            out += f"\n… [{self.dropped} 個字元已省略 / {self.dropped} characters cut]\n"
+        return out
+
+
+def _figures(limit: float) -> list[bytes]:
+    """The cell's open matplotlib figures as PNG, then closed, as Jupyter's inline backend does."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None:
+        return []
+
+    def draw():
+        images = []
+        for number in list(plt.get_fignums())[:MAX_FIGURES]:
+            buffer = io.BytesIO()
+            plt.figure(number).savefig(buffer, format="png", dpi=72, bbox_inches="tight")
+            if buffer.tell() <= MAX_FIGURE_BYTES:
+                images.append(buffer.getvalue())
+        plt.close("all")
+        return images
+
+    try:
+        return _with_alarm(limit, draw)
+    except BaseException:       # a figure that cannot be drawn is simply not shown
+        _cancel_alarm()
+        return []
 
 
 class Shell:
@@ -187,12 +250,15 @@ class Worker:
         cells = header["cells"]
         skip = set(header.get("skip", []))
         limit = float(header.get("cell_timeout", 0) or 0)
+        figures = bool(header.get("figures"))
         seed_everything(int(header.get("seed", 0)))
         for index, source in enumerate(cells):
             if index in skip:
                 continue
             self.send({"event": "cell", "index": index, "status": "start"})
             error = None
+            streams = sys.stdout, sys.stderr
+            captured = sys.stdout, sys.stderr = Capture(streams[0]), Capture(streams[1])
             try:
                 filename = f"<cell {index}>"
                 linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -204,7 +270,15 @@ class Worker:
                 error = describe(exc)
             self.restore_builtins()
             _flush()
-            self.send({"event": "cell", "index": index, "status": "error" if error else "ok", "error": error})
+            # a cell that set its own sys.stdout keeps it, as in Jupyter; ours is taken away
+            if sys.stdout is captured[0]:
+                sys.stdout = streams[0]
+            if sys.stderr is captured[1]:
+                sys.stderr = streams[1]
+            images = _figures(limit) if figures else []
+            self.send({"event": "cell", "index": index, "status": "error" if error else "ok", "error": error,
+                       "stdout": captured[0].text(), "stderr": captured[1].text(), "figures": len(images)},
+                      images)
         self.send({"event": "ready", "token": header.get("token")})
 
 

@@ -143,3 +143,30 @@ def test_magics_are_neutralised(run):
     sub = run(code)
     assert sub.lookup("z") == 3 and not os.path.exists("pwned.txt")
     assert "shell escape disabled" in sub.output()
+
+
+def test_each_cell_keeps_what_it_printed_drew_and_raised_for_the_executed_notebook():
+    import nbformat
+
+    from autograder import notebook as notebooks
+
+    cells = ["print('hello'); import sys; print('careful', file=sys.stderr)",
+             "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])",
+             "print('x' * 100_000)",
+             "raise ValueError('boom')"]
+    sub = Submission(cells, limits=FAST, figures=True)
+    try:
+        sub.start()
+    finally:
+        sub.close()
+    first, figure, flood, error = sub.runs
+    assert (first.stdout, first.stderr) == ("hello\n", "careful\n")
+    assert len(figure.figures) == 1 and figure.figures[0].startswith(b"\x89PNG")
+    assert 20_000 <= len(flood.stdout) < 20_200 and "characters cut" in flood.stdout
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("intro")]
+                                  + [nbformat.v4.new_code_cell(c) for c in cells])
+    done = notebooks.executed(nb, sub.runs)
+    nbformat.validate(done)
+    kinds = [[o.output_type for o in c.outputs] for c in done.cells if c.cell_type == "code"]
+    assert kinds == [["stream", "stream"], ["display_data"], ["stream"], ["error"]]
+    assert done.cells[4].outputs[0].ename == "ValueError" and done.cells[4].execution_count == 4
