@@ -160,17 +160,17 @@ def cmd_validate(course, args) -> int:
 def cmd_check(course, args) -> int:
     from autograder import api
 
+    from autograder.messages import say
+
     result = api.check(course, args.notebook)
     for t in result.tests:
-        mark = "通過 passed" if t.status == "passed" else "未通過 FAILED"
-        print(f"[{mark}] {t.name}")
+        print(f"[{say('check_passed' if t.status == 'passed' else 'check_failed')}] {t.name}")
         if t.output:
             print("    " + t.output.replace("\n", "\n    "))
     for note in result.notes:
-        print(f"注意 note: {note}")
+        print(f"{say('check_note')}: {note}")
     passed = sum(t.status == "passed" for t in result.tests)
-    print(f"\n{passed}/{len(result.tests)} 項公開檢查通過 / public checks passed "
-          f"(隱藏的評分會檢查更多 / the hidden graders check more)")
+    print("\n" + say("check_summary", passed=passed, total=len(result.tests)))
     return 0 if passed == len(result.tests) else 1
 
 

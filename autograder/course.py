@@ -91,6 +91,10 @@ def load(root: Path | None = None) -> Course:
         except KeyError as exc:
             raise CourseError(f"an assignment in course.toml lacks {exc}") from None
     language = info.get("language", "zh-Hant")
+    from autograder.messages import LANGUAGES
+
+    if language not in LANGUAGES:
+        raise CourseError(f"course.toml: language {language!r} is not one of {', '.join(LANGUAGES)}")
     return Course(
         root=root,
         id=info.get("id", root.name),

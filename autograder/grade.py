@@ -115,7 +115,7 @@ def as_completed(fn, items: list, jobs: int):
 def grade_one(course: Course, job: Job, hide=(), figures: bool = False) -> judge.Result:
     if not job.path.is_file():
         result = judge.Result(student=job.student, assignment=job.assignment.id, path=str(job.path))
-        result.error = say("notebook_unreadable", reason=f"找不到 {job.path.name} / {job.path.name} was not submitted")
+        result.error = say("notebook_unreadable", reason=say("not_submitted", name=job.path.name))
         result.tests = [Outcome(t.nodeid, t.name, t.blank, t.max_score, 0.0, "failed", result.error)
                         for t in judge.catalogue(job.assignment.graders)]
         return result

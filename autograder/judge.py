@@ -20,7 +20,7 @@ import pytest
 
 from autograder import notebook as notebooks
 from autograder.course import Assignment, Course, CourseError
-from autograder.messages import say, set_language
+from autograder.messages import Language, say, set_language
 from autograder.plugin import GradingPlugin, Outcome
 from autograder.submission import Submission, WorkerLost
 
@@ -81,9 +81,13 @@ def run_graders(folder: Path, submission: Submission, retry_seeds, untouched=fro
     return plugin
 
 
-@lru_cache(maxsize=None)
 def catalogue(folder: Path) -> tuple[Outcome, ...]:
     """The graders of a folder with their points, without running them (for submissions that cannot run)."""
+    return _catalogue(folder, Language.current)      # grader names are in the course's language
+
+
+@lru_cache(maxsize=None)
+def _catalogue(folder: Path, language: str) -> tuple[Outcome, ...]:
     plugin = GradingPlugin(submission=None)
     log = io.StringIO()
     with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):

@@ -3,7 +3,10 @@
 Each entry is a pair (Chinese, English) with ``str.format`` fields.  ``say(key, **fields)`` gives the
 message in the course's language with the English beside it ("中文 / English"), or English alone when
 the course's language is ``en``.  Graders use keys, never string literals, so a course can switch
-language in ``course.toml`` and a translator finds everything here.  Languages: ``zh-Hant``, ``en``.
+language in ``course.toml`` and a translator finds everything here.  Languages: ``zh-Hant`` (the
+catalogue's own), ``zh-Hans`` (converted from it: Taiwan terms to mainland ones by :data:`TERMS`, then
+character by character with ``zhconv``; applied to templates, never to the student's data in the
+fields) and ``en``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "cells_missing": ("筆記本缺少儲存格，已補回：{cells}", "cells were missing and have been put back: {cells}"),
     "cells_duplicated": ("重複的儲存格只採用第一個：{cells}",
                          "duplicated cells: only the first of each was used: {cells}"),
+    "not_submitted": ("找不到 {name}", "{name} was not submitted"),
+    "check_passed": ("通過", "passed"),
+    "check_failed": ("未通過", "FAILED"),
+    "check_note": ("注意", "note"),
+    "check_summary": ("{passed}/{total} 項公開檢查通過（隱藏的評分會檢查更多）",
+                      "{passed}/{total} public checks passed (the hidden graders check more)"),
     "total": ("總分 {score:g} / {max_score:g}", "total {score:g} / {max_score:g}"),
     # ---------------------------------------------------------------- shared by graders
     "expected_got": ("{what}：期望 {expected}，得到 {got}", "{what}: expected {expected}, got {got}"),
@@ -121,6 +130,18 @@ def register(entries: dict[str, tuple[str, str]]) -> None:
         CATALOGUE[key] = value
 
 
+LANGUAGES = ("zh-Hant", "zh-Hans", "en")
+
+# Taiwan's computing terms and the mainland's, longest first; the characters are converted after these.
+TERMS = {
+    "程式碼": "代码", "程式": "程序", "儲存格": "单元格", "資料型別": "数据类型", "型別": "类型",
+    "物件": "对象", "函式": "函数", "記憶體": "内存", "行程": "进程", "預設": "默认", "網路": "网络",
+    "例外": "异常", "陣列": "数组", "變數": "变量", "字元": "字符", "介面": "接口", "執行緒": "线程",
+    "訊息": "信息", "檔案": "文件", "資料": "数据", "模組": "模块", "回傳": "返回", "迴圈": "循环",
+    "位元組": "字节", "最佳化": "优化", "批次": "批量", "索引值": "索引",
+}
+
+
 class Language:
     """The course's language; set once per grading run."""
 
@@ -128,23 +149,51 @@ class Language:
 
 
 def set_language(language: str) -> None:
-    if language not in ("zh-Hant", "en"):
-        raise ValueError(f"unknown language {language!r}: use zh-Hant or en")
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}: use one of {', '.join(LANGUAGES)}")
     Language.current = language
+
+
+def simplified(text: str) -> str:
+    """Traditional Chinese (Taiwan) → Simplified Chinese (mainland terms)."""
+    import zhconv
+
+    for taiwan in sorted(TERMS, key=len, reverse=True):
+        text = text.replace(taiwan, TERMS[taiwan])
+    return zhconv.convert(text, "zh-hans")
+
+
+def _chinese(template: str) -> str:
+    return simplified(template) if Language.current == "zh-Hans" else template
 
 
 def pair(key: str, **fields) -> tuple[str, str]:
     """The message in Chinese and in English, separately (to nest one message in another)."""
     zh, en = CATALOGUE[key]
-    return zh.format(**fields), en.format(**fields)
+    return _chinese(zh).format(**fields), en.format(**fields)
 
 
 def join(zh: str, en: str) -> str:
+    """A Chinese text and its English in the course's language ("中文 / English", or English alone).
+
+    For a literal pair (a grader's name, a public check's message); in zh-Hans the whole Chinese
+    half is converted, data included, so prefer :func:`say` with fields where data is quoted.
+    """
+    return _both(_chinese(zh), en)
+
+
+def _both(zh: str, en: str) -> str:
     return en if Language.current == "en" else f"{zh} / {en}"
 
 
+def localize(text: str) -> str:
+    """A bilingual text written as "中文 / English" in the course's language."""
+    zh, sep, en = text.partition(" / ")
+    return join(zh, en) if sep else text
+
+
 def say(key: str, **fields) -> str:
-    return join(*pair(key, **fields))
+    return _both(*pair(key, **fields))
 
 
 def split(message: str) -> tuple[str, str]:

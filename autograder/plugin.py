@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from autograder.messages import say
+from autograder.messages import localize, say
 from autograder.submission import StudentError, Submission, WorkerLost
 
 
@@ -120,7 +120,7 @@ class GradingPlugin:
                 continue
             doc = (getattr(item.function, "__doc__", None) or item.name).strip().splitlines()[0]
             self.outcomes[item.nodeid] = Outcome(
-                nodeid=item.nodeid, name=doc, blank=marker.kwargs.get("blank", ""),
+                nodeid=item.nodeid, name=localize(doc), blank=marker.kwargs.get("blank", ""),
                 max_score=float(marker.args[0]))
             self.order.append(item.nodeid)
 

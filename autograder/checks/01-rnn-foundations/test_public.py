@@ -10,12 +10,14 @@ import pytest
 import torch
 from torch import nn
 
+from autograder.messages import join
+
 T, N, D, H, O = 5, 3, 4, 6, 2
 
 
 def expect(condition, zh, en):
     if not condition:
-        raise AssertionError(f"{zh} / {en}")
+        raise AssertionError(join(zh, en))
 
 
 def random_params(seed, recurrent_size=H, scale=0.5):

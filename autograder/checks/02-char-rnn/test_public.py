@@ -6,12 +6,14 @@ These are deliberately the visible checks only; the hidden graders ask much more
 import numpy as np
 import pytest
 
+from autograder.messages import join
+
 TEXT = ['對酒當歌', '人生幾何', '譬如朝露', '去日苦多', '慨當以慷', '憂思難忘', '何以解憂', '唯有杜康']
 
 
 def expect(condition, zh, en):
     if not condition:
-        raise AssertionError(f"{zh} / {en}")
+        raise AssertionError(join(zh, en))
 
 
 @pytest.mark.points(1, blank="GetDummies")

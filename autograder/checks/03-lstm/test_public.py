@@ -8,12 +8,14 @@ import pytest
 import torch
 from torch import nn
 
+from autograder.messages import join
+
 TOLERANCE = 1e-5
 
 
 def expect(condition, zh, en):
     if not condition:
-        raise AssertionError(f"{zh} / {en}")
+        raise AssertionError(join(zh, en))
 
 
 def expect_tensor(got, want, name, reference):
