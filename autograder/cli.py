@@ -99,12 +99,23 @@ def cmd_grade(course, args) -> int:
                        resume=args.resume, shard=args.shard)
     print(results.table(graded))
     print(f"\nresults: {args.out}/<student>/<assignment>/results.json, gradebook: {args.out / 'gradebook.csv'}")
+    step_summary(graded, f"{course.id}: grades")
     if args.fail_under is not None:
         low = [r for r in graded if r.max_score and 100 * r.score / r.max_score < args.fail_under]
         if low:
             print(f"{len(low)} submission(s) under {args.fail_under:g}%", file=sys.stderr)
             return 1
     return 0
+
+
+def step_summary(graded, title: str) -> None:
+    """On GitHub Actions, append the scores as a markdown table to the job's summary page."""
+    from autograder import results
+
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as summary:
+            summary.write(results.markdown(graded, title) + "\n")
 
 
 class Progress:
@@ -138,6 +149,7 @@ def cmd_merge(course, args) -> int:
 
     merged = api.merge(args.folders, args.out, junit=args.junit)
     print(results.table(merged))
+    step_summary(merged, f"{course.id}: grades (merged)")
     print(f"\nmerged {len(merged)} result(s) into {args.out / 'gradebook.csv'}")
     return 0
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.messages import say
+
 MAX_BYTES = 64 * 1024 * 1024     # a notebook larger than this is refused (embedded outputs of a flood)
 
 
@@ -39,28 +41,32 @@ def read(path: Path) -> nbformat.NotebookNode:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise NotebookError(f"檔案過大 ({size} bytes) / notebook file too large ({size} bytes)")
+            raise NotebookError(say("nb_too_large", size=size))
         raw = path.read_bytes()
     except OSError as exc:
-        raise NotebookError(f"無法讀取檔案 / cannot read the file: {exc.strerror}") from None
+        raise NotebookError(say("nb_unreadable", reason=exc.strerror)) from None
     if not raw.strip():
-        raise NotebookError("檔案是空的 / the file is empty")
+        raise NotebookError(say("nb_empty"))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise NotebookError("檔案不是 UTF-8 編碼 / the file is not UTF-8 text") from None
+        raise NotebookError(say("nb_not_utf8")) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise NotebookError(f"檔案不是有效的 JSON / the file is not valid JSON (line {exc.lineno})") from None
+        raise NotebookError(say("nb_not_json", line=exc.lineno)) from None
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
-        raise NotebookError("檔案不是 Jupyter 筆記本 / the file is not a Jupyter notebook")
-    if data.get("nbformat") == 4 and isinstance(data.get("cells"), list):
+        raise NotebookError(say("nb_not_notebook"))
+    if data.get("nbformat") != 4:
+        # nbformat 3 and older (IPython 2): refused rather than converted, so that what is graded is
+        # exactly what the student's Jupyter shows once saved in today's format
+        raise NotebookError(say("nb_old_format", version=data.get("nbformat")))
+    if isinstance(data.get("cells"), list):
         return nbformat.from_dict(_repair(data))
     try:
         return nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises a variety of errors for broken structure
-        raise NotebookError(f"無法解析筆記本 / cannot parse the notebook: {type(exc).__name__}") from None
+        raise NotebookError(say("nb_unparseable", type=type(exc).__name__)) from None
 
 
 def _repair(data: dict) -> dict:

@@ -151,6 +151,29 @@ def junit_xml(results: list[Result]) -> str:
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
+def markdown(results: list[Result], title: str = "Grades") -> str:
+    """A markdown table of the scores, for a CI job's summary page (GitHub's ``GITHUB_STEP_SUMMARY``)."""
+    lines = [f"### {title}", "", "| student | assignment | score | % | failed graders | note |",
+             "|---|---|---:|---:|---:|---|"]
+    for r in sorted(results, key=lambda r: (r.student, r.assignment)):
+        percent = 100 * r.score / r.max_score if r.max_score else 0.0
+        failed = sum(t.status != "passed" for t in r.tests)
+        note = r.error.split(" / ")[-1] if r.error else "; ".join(r.notes)
+        lines.append(f"| {_cell(r.student)} | {r.assignment} | {_num(r.score)}/{_num(r.max_score)} | {percent:.0f} "
+                     f"| {failed} | {_cell(note[:120])} |")
+    scores = [r.score / r.max_score for r in results if r.max_score]
+    if scores:
+        lines += ["", f"{len(results)} submission(s), mean {100 * sum(scores) / len(scores):.1f}%"]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a markdown table cell (a student's name could hold a pipe or markup)."""
+    import html
+
+    return html.escape(text).replace("|", "&#124;").replace("\n", " ")
+
+
 def table(results: list[Result]) -> str:
     """A plain text table for the terminal."""
     rows = [("student", "assignment", "score", "time", "note")]

@@ -37,5 +37,8 @@ def example_grades(tmp_path_factory):
     """The embedded class graded once by `course grade` (the README's main job)."""
     out = tmp_path_factory.mktemp("graded")
     junit = out / "junit.xml"
-    proc = run_course("grade", "--out", out, "--jobs", "2", "--junit", junit)
+    summary = out / "summary.md"                 # as on GitHub Actions: earlier steps wrote there already
+    summary.write_text("earlier step\n", "utf-8")
+    proc = run_course("grade", "--out", out, "--jobs", "2", "--junit", junit,
+                      env={"GITHUB_STEP_SUMMARY": str(summary)})
     return proc, out

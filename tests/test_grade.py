@@ -78,6 +78,15 @@ def test_gradebook_csv_has_one_row_per_submission(example_grades):
     assert "model.recurrent" in rows[0] and "train.follows_reference" in rows[0]
 
 
+def test_github_step_summary_gets_a_markdown_table_appended(example_grades):
+    _, out = example_grades
+    lines = (out / "summary.md").read_text("utf-8").splitlines()
+    assert lines[0] == "earlier step" and lines[1].startswith("### ")
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| student")]
+    assert len(rows) == len(CLASS)
+    assert "| bob | 02-char-rnn | 26/50 | 52 |" in "\n".join(rows)
+
+
 def test_junit_xml_has_a_case_per_grader_with_points(example_grades):
     _, out = example_grades
     suites = ET.parse(out / "junit.xml").getroot()

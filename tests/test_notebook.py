@@ -53,13 +53,13 @@ def test_missing_and_oversized_files(tmp_path, monkeypatch):
         notebook.read(path)
 
 
-def test_nbformat_3_is_converted(tmp_path):
+def test_nbformat_3_is_refused_with_what_to_do(tmp_path):
     v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [
         {"cell_type": "code", "input": "x = 1", "language": "python", "outputs": [], "metadata": {}}]}]}
     path = tmp_path / "old.ipynb"
     path.write_text(json.dumps(v3))
-    nb = notebook.read(path)
-    assert nb.nbformat == 4 and notebook.code_cells(nb) == ["x = 1\n"]
+    with pytest.raises(NotebookError, match="nbformat 3: open it in Jupyter, save it"):
+        notebook.read(path)
 
 
 def test_restore_puts_back_edited_locked_cells_and_keeps_answers():
