@@ -264,6 +264,50 @@ def _hide_the_rest(keep: list[str]) -> int:
     return covered
 
 
+def _open_the_way(keep: list[str]) -> int:
+    """Make the Python paths reachable for an unprivileged uid, in this mount namespace only.
+
+    A Python installed under a folder others may not traverse (pyenv under /root, mode 700) cannot be
+    imported by another uid. Such a folder is covered by a tmpfs others may traverse, holding only the
+    children on the way to the Python paths, bind-mounted back (read-only) from descriptors opened
+    before the cover. The host's folder keeps its mode.
+    """
+    needed: dict[str, set[str]] = {}
+    for path in keep:
+        parts = path.strip("/").split("/")
+        for i in range(1, len(parts)):
+            folder = "/" + "/".join(parts[:i])
+            try:
+                closed = not os.stat(folder).st_mode & 0o001
+            except OSError:
+                closed = False
+            if closed:
+                needed.setdefault(folder, set()).add(parts[i])
+    opened = 0
+    for folder, children in sorted(needed.items(), key=lambda kv: len(kv[0])):
+        handles = {}
+        try:
+            for child in children:
+                handles[child] = os.open(os.path.join(folder, child), os.O_PATH | os.O_DIRECTORY)
+        except OSError:
+            for fd in handles.values():
+                os.close(fd)
+            continue
+        try:
+            if not _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=16k,mode=0755"):
+                continue
+            for child, fd in handles.items():
+                target = os.path.join(folder, child)
+                os.mkdir(target, 0o755)
+                if _mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC):
+                    _mount("none", target, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+            opened += _mount("none", folder, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        finally:
+            for fd in handles.values():
+                os.close(fd)
+    return opened
+
+
 def _hide(config: dict, done: list[str]) -> None:
     if not _mount("none", "/", None, MS_REC | MS_PRIVATE):
         return
@@ -272,6 +316,8 @@ def _hide(config: dict, done: list[str]) -> None:
     python = _python_paths()
     hidden = sum(_cover(path) for path in config.get("hide", []))
     hidden += _hide_the_rest(python)
+    if os.geteuid() == 0 and config.get("uid") and _open_the_way(python):
+        done.append("python_reachable")
     # a private, writable /tmp and /dev/shm; where the Python itself lives under /tmp (a CI checkout),
     # the worker's own folder becomes private instead, and /tmp stays read-only
     private_tmp = not any(p == "/tmp" or p.startswith("/tmp/") for p in python)

@@ -25,7 +25,9 @@ def probed():
         "        open(p, 'w').write('x')\n        res[p] = 'written'\n    except OSError as e:\n        res[p] = e.strerror\n"
         "probe['writes'] = res\n",
         "probe['pid'] = os.getpid()\nprobe['ppid'] = os.getppid()\nprobe['uid'] = os.getuid()\n"
-        "probe['env'] = sorted(os.environ)\nprobe['processes'] = sorted(p for p in os.listdir('/proc') if p.isdigit())\n",
+        "probe['env'] = sorted(os.environ)\nprobe['processes'] = sorted(p for p in os.listdir('/proc') if p.isdigit())\n"
+        "try:\n    probe['home'] = sorted(os.listdir(os.path.expanduser('~root')))\n"
+        "except OSError:\n    probe['home'] = None\n",
         "import resource\nprobe['data_limit'] = resource.getrlimit(resource.RLIMIT_DATA)[0]\n"
         "probe['fsize_limit'] = resource.getrlimit(resource.RLIMIT_FSIZE)[0]\n",
     ]
@@ -68,6 +70,19 @@ def test_only_its_private_tmp_is_writable(probed):
     assert writes["here.txt"] == "written"
     assert writes[f"{ROOT}/probe.txt"] != "written" and writes["/probe.txt"] != "written"
     assert "read_only_fs" in isolation or "uid" in isolation
+
+
+@ROOT_ONLY
+def test_graded_as_root_it_runs_as_a_uid_of_its_own(probed):
+    import sys
+
+    probe, isolation = probed
+    assert "uid" in isolation and probe["uid"] >= 100000 and "no_new_privs" in isolation
+    # root's home, if the Python lives there (pyenv), shows the worker only the way to the Python
+    python = os.path.realpath(sys.base_prefix)
+    home = os.path.realpath(os.path.expanduser("~root"))
+    if python.startswith(home + "/"):
+        assert probe["home"] == [python[len(home) + 1:].split("/")[0]]
 
 
 @ROOT_ONLY
