@@ -19,8 +19,7 @@ import sys
 from pathlib import Path
 
 from autograder import course as courses
-from autograder.course import CourseError
-from autograder.judge import GraderSetupError
+from autograder.course import CourseError, GraderSetupError
 
 
 def _jobs(value: str) -> int:
@@ -91,6 +90,10 @@ def cmd_release(course, args) -> int:
 
 
 def cmd_grade(course, args) -> int:
+    if args.jobs == 1 or len(args.paths) == 1 and args.paths[0].is_file():
+        from autograder import spawn
+
+        spawn.prestart()          # this process grades: its workers' server warms up while it imports
     from autograder import api, results
 
     progress = None if args.quiet else Progress(sys.stderr)

@@ -15,6 +15,10 @@ class CourseError(Exception):
     """The course's configuration or layout is wrong (an instructor's problem, not a student's)."""
 
 
+class GraderSetupError(Exception):
+    """The hidden graders themselves are broken (collection failed, points missing): not a student's fault."""
+
+
 @dataclass(frozen=True)
 class Assignment:
     id: str

@@ -88,7 +88,12 @@ def _pool(workers: int):
     from concurrent.futures import ProcessPoolExecutor
 
     # spawned, not forked: each judge process starts clean (no torch threads inherited mid-state)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    from autograder import spawn
+
+    # each judge process starts its workers' fork server first thing, so that it warms up while the
+    # judge imports torch and pytest
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=spawn.prestart)
 
 
 def parallel_map(fn, items: list, jobs: int):

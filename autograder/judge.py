@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 from autograder import notebook as notebooks
-from autograder.course import Assignment, Course, CourseError
+from autograder.course import Assignment, Course, CourseError, GraderSetupError
 from autograder.messages import Language, say, set_language
 from autograder.plugin import GradingPlugin, Outcome
 from autograder.submission import Submission, WorkerLost
@@ -53,10 +53,6 @@ class Result:
     @property
     def grader_errors(self) -> list[Outcome]:
         return [t for t in self.tests if t.grader_error]
-
-
-class GraderSetupError(Exception):
-    """The hidden graders themselves are broken (collection failed, points missing): not a student's fault."""
 
 
 def _pytest_args(folder: Path) -> list[str]:
@@ -154,6 +150,14 @@ def hidden_paths(course: Course, submission: Path, extra=()) -> list[Path]:
     return keep
 
 
+def _one_thread() -> None:
+    """The graders' tensors are tiny: threads only add overhead and fight the worker for the cores."""
+    import torch
+
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
 def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
           folder: Path | None = None, hide=(), figures: bool = False) -> Result:
     """Grade one notebook file against the assignment's hidden graders (or ``folder``'s).
@@ -161,6 +165,7 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
     ``figures``: keep the notebook's matplotlib figures in ``Result.executed`` (about 0.08 s a figure).
     """
     set_language(course.language)
+    _one_thread()
     folder = folder or assignment.graders
     if not folder.is_dir():
         raise CourseError(f"no graders for {assignment.id} at {folder}")

@@ -145,12 +145,28 @@ class ForkServer:
 
 _server: ForkServer | None = None
 _server_pid: int | None = None       # the judge process that owns it (a pool child must start its own)
+_starting: threading.Thread | None = None
+
+
+def prestart() -> None:
+    """Start the fork server now, in the background, while the judge is still importing torch and
+    pytest: on two cores the two imports overlap, and a cold ``course grade one.ipynb`` pays torch's
+    import about once instead of twice."""
+    global _starting
+    if os.environ.get("COURSE_NO_FORKSERVER") or _starting is not None or _server_pid == os.getpid():
+        return
+    _starting = threading.Thread(target=server, daemon=True)
+    _starting.start()
 
 
 def server() -> ForkServer | None:
-    global _server, _server_pid
+    global _server, _server_pid, _starting
     if os.environ.get("COURSE_NO_FORKSERVER"):
         return None
+    starting = _starting
+    if starting is not None and starting is not threading.current_thread():
+        _starting = None
+        starting.join()
     if _server is None or _server_pid != os.getpid() or not _server.alive():
         try:
             _server, _server_pid = ForkServer(), os.getpid()

@@ -212,6 +212,7 @@ class Submission:
     _workdir: tempfile.TemporaryDirectory | None = None
     _skipped: dict = field(default_factory=dict)   # cell index -> why it killed the worker
     _outputs: list[str] = field(default_factory=list)
+    _names: dict = field(default_factory=dict)     # (generation, name or (module id, attribute)) -> value
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> None:
@@ -229,6 +230,7 @@ class Submission:
 
     def _spawn(self) -> WorkerProcess:
         self.generation += 1
+        self._names.clear()
         worker = WorkerProcess(self.limits, self._workdir.name, self.hide)
         self.isolation = worker.isolation
         return worker
@@ -325,7 +327,23 @@ class Submission:
         self.request({"op": "seed", "seed": int(seed)})
 
     def lookup(self, name: str):
-        return self.request({"op": "global", "name": name})
+        """A global of the notebook. Functions, classes, modules and immutable scalars are asked for once
+        per worker: graders name ``nb.predict`` or ``nb.device`` hundreds of times, and a notebook does not
+        rebind them while being graded. Mutable data (lists, dicts, tensors) is asked for every time."""
+        key = (self.generation, name)
+        if key in self._names:
+            return self._names[key]
+        value = self.request({"op": "global", "name": name})
+        if isinstance(value, Handle) or type(value) in (str, int, float, bool, type(None)):
+            self._names[key] = value
+        return value
+
+    def module_attribute(self, module: "Handle", name: str):
+        """``module.name`` for a module of the worker (``torch.as_tensor``), asked for once per worker."""
+        key = (self.generation, (module._ref.id, name))
+        if key not in self._names:
+            self._names[key] = self.request({"op": "getattr", "target": module._target(), "name": name})
+        return self._names[key]
 
     @contextlib.contextmanager
     def time_limit(self, seconds: float):
@@ -379,6 +397,8 @@ class Handle:
     def __getattr__(self, name: str):
         if name.startswith("__"):
             raise AttributeError(name)
+        if self._ref.kind == "module":
+            return self._submission.module_attribute(self, name)
         return self._submission.request({"op": "getattr", "target": self._target(), "name": name})
 
     def __call__(self, *args, **kwargs):

@@ -25,7 +25,10 @@ def poem(nb) -> Poem:
 
 @pytest.fixture(scope="session")
 def trained(nb, poem, retry_seeds):
-    """Student's Model trained by student's train, one per retry seed, built on demand and kept."""
+    """Student's Model trained by student's train, one per retry seed, built on demand and kept.
+
+    ``trained(seed)`` is the model; ``trained.losses[seed]`` what train returned for it (100 epochs).
+    """
     cache: dict[int, Handle] = {}
 
     def get(seed: int) -> Handle:
@@ -35,8 +38,9 @@ def trained(nb, poem, retry_seeds):
             x = on_device(nb, poem.onehot(poem.inputs))
             y = on_device(nb, torch.from_numpy(poem.targets))
             with nb.time_limit(120):
-                nb.train(model, x, y, n_epochs=100, lr=0.01)
+                get.losses[seed] = nb.train(model, x, y, n_epochs=100, lr=0.01)
             cache[seed] = model
         return cache[seed]
 
+    get.losses = {}
     return get
