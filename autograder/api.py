@@ -18,13 +18,44 @@ def release(course: Course, aids=(), check: bool = False) -> list[str]:
 
 
 def grade(course: Course, paths=(), out: Path = Path("graded"), jobs: int = 1, junit: Path | None = None,
-          progress=None, resume: bool = False, shard: str | None = None) -> list[judge.Result]:
-    """Grade notebooks or classes; write results.json files, gradebook.csv and optionally JUnit XML."""
+          progress=None, resume: bool = False, shard: str | None = None, feedback: bool = False,
+          gradebook: Path | str | None = None) -> list[judge.Result]:
+    """Grade notebooks or classes; write results.json files, gradebook.csv and optionally JUnit XML,
+    feedback pages (with the notebooks' figures) and nbgrader's gradebook.db."""
     jobs_list = grading.shard(grading.discover(course, [Path(p) for p in paths]), shard)
-    graded = grading.grade_class(course, jobs_list, Path(out), workers=jobs, progress=progress, resume=resume)
+    graded = grading.grade_class(course, jobs_list, Path(out), workers=jobs, progress=progress, resume=resume,
+                                 figures=feedback)
     if junit is not None:
         results.write_atomic(Path(junit), results.junit_xml(graded))
+    if feedback:
+        write_feedback(course, Path(out))
+    if gradebook is not None:
+        write_gradebook(course, gradebook, graded)
     return graded
+
+
+def write_feedback(course: Course, out: Path) -> list[Path]:
+    """A feedback page (feedback.html) beside every results.json under ``out``."""
+    from autograder import feedback
+
+    return feedback.write_all(Path(out), course)
+
+
+def write_gradebook(course: Course, db, graded: list[judge.Result]) -> None:
+    """Every grader's score into nbgrader's gradebook.db (a path or an SQLAlchemy URL), through its API."""
+    from autograder import gradebook
+
+    gradebook.write(db, course, graded)
+
+
+def export(course: Course, kind: str, aid: str, out: Path = Path("dist")) -> Path:
+    """``gradescope``: the autograder zip for Gradescope; ``student``: what students get (no graders)."""
+    from autograder import export as exporting
+
+    builders = {"gradescope": exporting.gradescope, "student": exporting.student}
+    if kind not in builders:
+        raise CourseError(f"unknown export {kind!r}: use gradescope or student")
+    return builders[kind](course, aid, Path(out))
 
 
 def validate(course: Course, aids=(), jobs: int = 1) -> list[Report]:

@@ -2,7 +2,10 @@
 
     course release [AID...] [--check]
     course grade [PATH...] [--out DIR] [--jobs N] [--junit FILE] [--fail-under SCORE] [--shard K/N] [--resume]
-    course merge DIR... [--out DIR] [--junit FILE]
+                 [--feedback] [--gradebook DB]
+    course merge DIR... [--out DIR] [--junit FILE] [--gradebook DB]
+    course feedback [DIR]
+    course export {gradescope,student} AID [--out DIR]
     course validate [AID...] [--jobs N]
     course check NOTEBOOK
 
@@ -49,11 +52,24 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--shard", metavar="K/N", help="grade only the K-th of N deterministic slices (CI matrices)")
     g.add_argument("--resume", action="store_true",
                    help="keep the complete results already in --out; grade only what has none")
+    g.add_argument("--feedback", action="store_true",
+                   help="also write feedback.html for each submission (with the notebook's figures)")
+    g.add_argument("--gradebook", metavar="DB",
+                   help="also write the scores into nbgrader's gradebook.db (a path or sqlite:/// URL)")
 
     m = sub.add_parser("merge", help="combine the results of several runs (CI shards) into one gradebook")
     m.add_argument("folders", nargs="+", type=Path, metavar="DIR")
     m.add_argument("--out", type=Path, default=Path("graded"))
     m.add_argument("--junit", type=Path)
+    m.add_argument("--gradebook", metavar="DB", help="also write the scores into nbgrader's gradebook.db")
+
+    f = sub.add_parser("feedback", help="write feedback.html beside every results.json of a grading run")
+    f.add_argument("folder", nargs="?", type=Path, default=Path("graded"), metavar="DIR")
+
+    e = sub.add_parser("export", help="build the Gradescope autograder zip or the students' bundle")
+    e.add_argument("kind", choices=["gradescope", "student"])
+    e.add_argument("assignment", metavar="AID")
+    e.add_argument("--out", type=Path, default=Path("dist"), help="folder of the zip (default: ./dist)")
 
     v = sub.add_parser("validate", help="prove the graders: solution, blank, mutants, variants")
     v.add_argument("assignments", nargs="*", metavar="AID")
@@ -99,7 +115,7 @@ def cmd_grade(course, args) -> int:
     progress = None if args.quiet else Progress(sys.stderr)
 
     graded = api.grade(course, args.paths, out=args.out, jobs=args.jobs, junit=args.junit, progress=progress,
-                       resume=args.resume, shard=args.shard)
+                       resume=args.resume, shard=args.shard, feedback=args.feedback, gradebook=args.gradebook)
     print(results.table(graded))
     print(f"\nresults: {args.out}/<student>/<assignment>/results.json, gradebook: {args.out / 'gradebook.csv'}")
     step_summary(graded, f"{course.id}: grades")
@@ -151,9 +167,35 @@ def cmd_merge(course, args) -> int:
     from autograder import api, results
 
     merged = api.merge(args.folders, args.out, junit=args.junit)
+    if args.gradebook:
+        api.write_gradebook(course, args.gradebook, merged)
     print(results.table(merged))
     step_summary(merged, f"{course.id}: grades (merged)")
     print(f"\nmerged {len(merged)} result(s) into {args.out / 'gradebook.csv'}")
+    return 0
+
+
+def cmd_feedback(course, args) -> int:
+    from autograder import api
+
+    from autograder.feedback import FeedbackError
+
+    try:
+        pages = api.write_feedback(course, args.folder)
+    except FeedbackError as exc:
+        print(f"course: {exc}", file=sys.stderr)
+        return 2
+    if not pages:
+        print(f"course: no results.json under {args.folder}", file=sys.stderr)
+        return 1
+    print(f"{len(pages)} feedback page(s): {args.folder}/<student>/<assignment>/feedback.html")
+    return 0
+
+
+def cmd_export(course, args) -> int:
+    from autograder import api
+
+    print(api.export(course, args.kind, args.assignment, args.out))
     return 0
 
 
@@ -189,8 +231,8 @@ def cmd_check(course, args) -> int:
     return 0 if passed == len(result.tests) else 1
 
 
-COMMANDS = {"release": cmd_release, "grade": cmd_grade, "merge": cmd_merge, "validate": cmd_validate,
-            "check": cmd_check}
+COMMANDS = {"release": cmd_release, "grade": cmd_grade, "merge": cmd_merge, "feedback": cmd_feedback,
+            "export": cmd_export, "validate": cmd_validate, "check": cmd_check}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -191,8 +191,10 @@ def executed(nb: nbformat.NotebookNode, runs) -> nbformat.NotebookNode:
     by_index = {run.index: run for run in runs}
     out = nbformat.from_dict(nbformat.v4.new_notebook(metadata=dict(nb.get("metadata", {}))))
     index = 0
-    for cell in nb.cells:
+    out["nbformat_minor"] = max(int(nb.get("nbformat_minor", 5)), 5)
+    for number, cell in enumerate(nb.cells):
         cell = nbformat.from_dict(dict(cell))
+        cell.setdefault("id", f"cell-{number}")          # nbformat 4.5 wants one (cells a student added may lack it)
         if cell.get("cell_type") == "code":
             run = by_index.get(index)
             outputs = []

@@ -65,6 +65,18 @@ def base_environment() -> dict:
             "LC_ALL": "C.UTF-8", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
+ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))    # the folder holding this package
+
+# ``python -c BOOT ENGINE MODULE ARGS...``: run MODULE of this very copy of the engine, whatever else
+# is installed (a Gradescope zip beside a course checkout): judge and worker must speak one protocol.
+BOOT = ("import runpy, sys; sys.path.insert(0, sys.argv[1]); module = sys.argv[2]; "
+        "sys.argv = [module] + sys.argv[3:]; runpy.run_module(module, run_name='__main__', alter_sys=True)")
+
+
+def engine_command(module: str, *args: str) -> list[str]:
+    return [sys.executable, "-s", "-c", BOOT, ENGINE, module, *args]
+
+
 class ForkServer:
     """The judge's client of :mod:`autograder.forkserver`."""
 
@@ -74,7 +86,7 @@ class ForkServer:
         if "CUDA_VISIBLE_DEVICES" in os.environ:
             env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
         self.popen = subprocess.Popen(
-            [sys.executable, "-s", "-m", "autograder.forkserver", str(theirs.fileno())],
+            engine_command("autograder.forkserver", str(theirs.fileno())),
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, env=env, cwd="/", start_new_session=True)
         theirs.close()
@@ -191,7 +203,7 @@ def start(limits: Limits, workdir: str, env: dict, hide=()) -> tuple[Process, so
             process: Process = forker.fork(header, child.fileno(), write_fd)
         else:
             popen = subprocess.Popen(
-                [sys.executable, "-s", "-m", "autograder.worker", str(child.fileno()), json.dumps(sandbox)],
+                engine_command("autograder.worker", str(child.fileno()), json.dumps(sandbox)),
                 pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd,
                 cwd=workdir, env=env, start_new_session=True, preexec_fn=limits.apply)
             process = Popened(popen)
