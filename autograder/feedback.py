@@ -27,7 +27,7 @@ import nbformat
 from markupsafe import Markup
 
 from autograder import messages, results
-from autograder.course import Course
+from autograder.course import Course, CourseError
 from autograder.messages import say
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -78,7 +78,7 @@ messages.register({
 })
 
 
-class FeedbackError(Exception):
+class FeedbackError(CourseError):
     """A folder's results.json is missing or not a complete one (an instructor's problem)."""
 
 

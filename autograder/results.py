@@ -108,21 +108,21 @@ def gradebook_csv(results: list[Result]) -> str:
     columns: list[str] = []
     for r in results:
         for t in r.tests:
-            key = _short(t.nodeid)
+            key = grader_key(t.nodeid)
             if key not in columns:
                 columns.append(key)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["student", "assignment", "score", "max_score", "status"] + columns)
     for r in sorted(results, key=lambda r: (r.student, r.assignment)):
-        scores = {_short(t.nodeid): t.score for t in r.tests}
+        scores = {grader_key(t.nodeid): t.score for t in r.tests}
         status = "error" if r.error else "graded"
         writer.writerow([r.student, r.assignment, _num(r.score), _num(r.max_score), status]
                         + [_num(scores[c]) if c in scores else "" for c in columns])
     return out.getvalue()
 
 
-def _short(nodeid: str) -> str:
+def grader_key(nodeid: str) -> str:
     """``test_model.py::test_recurrent`` → ``model.recurrent``."""
     path, _, name = nodeid.partition("::")
     module = Path(path).stem.removeprefix("test_")
@@ -140,7 +140,7 @@ def junit_xml(results: list[Result]) -> str:
                               tests=str(len(r.tests)), failures=str(sum(t.status != "passed" for t in r.tests)),
                               time=f"{r.seconds:.3f}")
         for t in r.tests:
-            case = ET.SubElement(suite, "testcase", classname=f"{r.student}.{r.assignment}", name=_short(t.nodeid))
+            case = ET.SubElement(suite, "testcase", classname=f"{r.student}.{r.assignment}", name=grader_key(t.nodeid))
             props = ET.SubElement(case, "properties")
             ET.SubElement(props, "property", name="score", value=_num(t.score))
             ET.SubElement(props, "property", name="max_score", value=_num(t.max_score))

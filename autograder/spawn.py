@@ -96,11 +96,17 @@ class ForkServer:
         self.peaks: dict[int, int] = {}          # pid -> largest resident set, KiB
         self.replies: list[dict] = []
         self.cond = threading.Condition()
-        ready = self._read(timeout=120)
-        if "ready" not in ready:
-            raise OSError(f"fork server did not start: {ready}")
-        self.reader = threading.Thread(target=self._listen, daemon=True)
-        self.reader.start()
+        self.reader: threading.Thread | None = None
+
+    def wait_ready(self) -> "ForkServer":
+        """Wait for the server's warm-up to end (it started with the object)."""
+        if self.reader is None:
+            ready = self._read(timeout=120)
+            if "ready" not in ready:
+                raise OSError(f"fork server did not start: {ready}")
+            self.reader = threading.Thread(target=self._listen, daemon=True)
+            self.reader.start()
+        return self
 
     def _read(self, timeout: float | None = None) -> dict:
         self.sock.settimeout(timeout)
@@ -157,34 +163,37 @@ class ForkServer:
 
 _server: ForkServer | None = None
 _server_pid: int | None = None       # the judge process that owns it (a pool child must start its own)
-_starting: threading.Thread | None = None
+_refused_pid: int | None = None      # the judge process whose server could not start: no second try
 
 
 def prestart() -> None:
-    """Start the fork server now, in the background, while the judge is still importing torch and
-    pytest: on two cores the two imports overlap, and a cold ``course grade one.ipynb`` pays torch's
-    import about once instead of twice."""
-    global _starting
-    if os.environ.get("COURSE_NO_FORKSERVER") or _starting is not None or _server_pid == os.getpid():
+    """Start the fork server now, while the judge is still importing torch and pytest: on two cores
+    the two imports overlap, and a cold ``course grade one.ipynb`` pays torch's import about once
+    instead of twice. Called from the thread that grades (the server dies with the thread that
+    started it, by its parent-death signal)."""
+    global _server, _server_pid
+    if os.environ.get("COURSE_NO_FORKSERVER") or _refused_pid == os.getpid() or \
+            (_server is not None and _server_pid == os.getpid()):
         return
-    _starting = threading.Thread(target=server, daemon=True)
-    _starting.start()
+    try:
+        _server, _server_pid = ForkServer(), os.getpid()
+    except OSError:
+        _server = None
 
 
 def server() -> ForkServer | None:
-    global _server, _server_pid, _starting
-    if os.environ.get("COURSE_NO_FORKSERVER"):
+    """This judge's fork server, ready, or None where it cannot run (then workers are plain processes)."""
+    global _server, _server_pid, _refused_pid
+    if os.environ.get("COURSE_NO_FORKSERVER") or _refused_pid == os.getpid():
         return None
-    starting = _starting
-    if starting is not None and starting is not threading.current_thread():
-        _starting = None
-        starting.join()
     if _server is None or _server_pid != os.getpid() or not _server.alive():
-        try:
-            _server, _server_pid = ForkServer(), os.getpid()
-        except (OSError, EOFError, ValueError):
-            _server = None
-    return _server
+        _server = None
+        prestart()
+    try:
+        return _server.wait_ready() if _server is not None else None
+    except (OSError, EOFError, ValueError):
+        _server, _refused_pid = None, os.getpid()
+        return None
 
 
 def start(limits: Limits, workdir: str, env: dict, hide=()) -> tuple[Process, socket.socket, object]:

@@ -39,6 +39,6 @@ def example_grades(tmp_path_factory):
     junit = out / "junit.xml"
     summary = out / "summary.md"                 # as on GitHub Actions: earlier steps wrote there already
     summary.write_text("earlier step\n", "utf-8")
-    proc = run_course("grade", "--out", out, "--jobs", "2", "--junit", junit,
+    proc = run_course("grade", "--out", out, "--jobs", "2", "--junit", junit, "--gradebook", out / "gradebook.db",
                       env={"GITHUB_STEP_SUMMARY": str(summary)})
     return proc, out

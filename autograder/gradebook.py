@@ -1,0 +1,186 @@
+"""Grades into nbgrader's gradebook database, so nbgrader's formgrader and ``nbgrader export`` see them.
+
+Everything goes through nbgrader's own :class:`nbgrader.api.Gradebook` (and, where it has no method,
+its ORM classes in the gradebook's own session), so the database is exactly what nbgrader would write:
+
+- an *assignment* per assignment id, holding one *notebook* named as nbgrader names notebooks (the
+  notebook file's stem, ``char-rnn``);
+- one auto-graded *grade cell* per hidden grader, named by the grader's short id
+  (``test_model.py::test_recurrent`` → ``model.recurrent``, as in ``gradebook.csv``), its ``max_score``
+  the grader's points;
+- a *student* per student and a *submission* per (student, assignment), each grader's score its grade's
+  ``auto_score``.
+
+Regrading updates rows in place: a second write changes scores, never adds rows. A grader that no
+longer exists loses its grade cell (and its grades), so nbgrader's totals stay those of the current
+graders. A submission that could not be graded (``Result.error``) still gets a zero for every grader.
+An instructor's manual score is never touched; as in nbgrader's own autograder, a grade that has one
+is flagged for review.
+
+An assignment that ``nbgrader generate_assignment`` put in the database (its notebook has solution,
+task or source cells, from the notebook's own nbgrader metadata) is refused with
+:class:`GradebookError` before anything is written: its grade cells are the notebook's
+visible test cells (``check-Model``, 12 points), ours are the hidden graders, so adding ours beside
+them would count the assignment twice (100 points for 50), replacing them would break a later
+``nbgrader autograde``, and the two cannot be mapped onto each other. Such a course keeps the
+database nbgrader grades into and gives ``course grade`` one of its own (``course release`` already
+keeps its nbgrader database in a scratch folder, so the course's own database only ever holds ours).
+
+nbgrader's formgrader lists these submissions (as autograded, with our scores) when it runs with
+``CourseDirectory.root`` at the course (its ``source/<aid>/`` folders name the assignments) and
+``CourseDirectory.db_url`` at this database.
+
+nbgrader commits after every ``update_or_create_*``; a write that fails half way leaves a database
+that the next write completes, since every step is idempotent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from autograder.course import Course, CourseError
+from autograder.judge import Result, catalogue
+from autograder.results import grader_key
+
+
+class GradebookError(CourseError):
+    """The database holds something we must not overwrite (an assignment of nbgrader's own)."""
+
+
+def db_url(db: str | Path) -> str:
+    """A database URL as nbgrader takes it: a URL stays as it is, a path becomes ``sqlite:///<abs path>``
+    (its folder made, as SQLite makes the file but not the folder)."""
+    text = str(db)
+    if "://" in text:
+        return text
+    path = Path(text).expanduser().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def cell_name(nodeid: str) -> str:
+    """The grade cell of a grader: its short, stable id (``model.recurrent``)."""
+    return grader_key(nodeid)
+
+
+def write(db: str | Path, course: Course, results: list[Result]) -> None:
+    """Write every grader's score of ``results`` into nbgrader's gradebook at ``db`` (a path or a URL)."""
+    from nbgrader.api import Gradebook
+
+    by_assignment: dict[str, list[Result]] = {}
+    for result in results:
+        by_assignment.setdefault(result.assignment, []).append(result)
+    with warnings.catch_warnings(), _alembic_on_path(), Gradebook(db_url(db), course_id=course.id) as gb:
+        # nbgrader's add_submission builds its rows before adding them to the session, which SQLAlchemy
+        # warns about on every new submission (nbgrader autograde prints the same); the rows are right
+        warnings.filterwarnings("ignore", message="Object of type <Submitted", category=Warning)
+        # refuse before writing anything, so a refused write leaves the database as it was
+        for aid in by_assignment:
+            _refuse_foreign(gb, aid)
+        for aid, graded in sorted(by_assignment.items()):
+            notebook = Path(course.assignment(aid).notebook).stem
+            cells = _cells(course, aid, graded)
+            _write_structure(gb, aid, notebook, cells)
+            for result in graded:
+                _write_submission(gb, aid, notebook, cells, result)
+
+
+@contextlib.contextmanager
+def _alembic_on_path():
+    """nbgrader stamps a new database with the version that its ``alembic`` command prints, found on
+    PATH: put this environment's ``bin`` first, as ``course`` may run from a venv that is not activated."""
+    saved = os.environ.get("PATH")
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), saved or os.defpath])
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = saved
+
+
+def _refuse_foreign(gb, aid: str) -> None:
+    from nbgrader.api import MissingEntry
+
+    try:
+        assignment = gb.find_assignment(aid)
+    except MissingEntry:
+        return
+    for nb in assignment.notebooks:
+        if nb.solution_cells or nb.task_cells or nb.source_cells:
+            raise GradebookError(
+                f"the gradebook's assignment {aid!r} was made by nbgrader generate_assignment (notebook "
+                f"{nb.name!r} has grade cells {sorted(c.name for c in nb.grade_cells)} from its own metadata); "
+                f"writing the hidden graders beside them would count the assignment twice: "
+                f"give `course grade --gradebook` a database of its own")
+
+
+def _cells(course: Course, aid: str, graded: list[Result]) -> dict[str, float]:
+    """Grade cell name → points, in the graders' order, from the results (or the graders themselves)."""
+    cells: dict[str, float] = {}
+    tests = [t for r in graded for t in r.tests] or list(catalogue(course.assignment(aid).graders))
+    for t in tests:
+        name = cell_name(t.nodeid)
+        if name in cells and cells[name] != t.max_score:
+            raise GradebookError(f"{aid}: grader {name} is worth {cells[name]:g} in one result and "
+                                 f"{t.max_score:g} in another (results of different grader versions?)")
+        cells[name] = t.max_score
+    return cells
+
+
+def _write_structure(gb, aid: str, notebook: str, cells: dict[str, float]) -> None:
+    """The assignment, its one notebook and one grade cell per grader; stale ones of ours removed."""
+    assignment = gb.update_or_create_assignment(aid)
+    for nb in list(assignment.notebooks):
+        if nb.name != notebook:          # the notebook was renamed in course.toml
+            gb.remove_notebook(nb.name, aid)
+    nb = gb.update_or_create_notebook(notebook, aid)
+    for name, points in cells.items():
+        gb.update_or_create_grade_cell(name, notebook, aid, max_score=points, cell_type="code")
+    for cell in [c for c in nb.grade_cells if c.name not in cells]:    # a grader removed or renamed
+        for grade in list(cell.grades):
+            gb.db.delete(grade)
+        gb.db.delete(cell)
+    gb.db.commit()
+    # nbgrader mirrors the grade cells into a submission only when the submission is first made: the
+    # submissions of earlier writes get a grade row for a grader added since (ungraded: nbgrader
+    # counts it zero and its formgrader asks for a look) until they are regraded
+    for submitted in nb.submissions:
+        _grades(gb, submitted)
+    gb.db.commit()
+
+
+def _grades(gb, submitted) -> dict:
+    """Grade cell name → the submitted notebook's grade, one made for every cell that has none."""
+    from nbgrader.api import Grade
+
+    grades = {g.cell.name: g for g in submitted.grades}
+    for cell in submitted.notebook.grade_cells:
+        if cell.name not in grades:
+            grades[cell.name] = Grade(cell_id=cell.id, notebook=submitted)
+            gb.db.add(grades[cell.name])
+    return grades
+
+
+def _write_submission(gb, aid: str, notebook: str, cells: dict[str, float], result: Result) -> None:
+    from nbgrader.api import SubmittedNotebook
+
+    gb.update_or_create_student(result.student)
+    submission = gb.update_or_create_submission(aid, result.student)
+    submitted = next((n for n in submission.notebooks if n.name == notebook), None)
+    if submitted is None:                # a submission of a notebook since renamed
+        submitted = SubmittedNotebook(notebook=gb.find_notebook(notebook, aid), assignment=submission)
+        gb.db.add(submitted)
+    grades = _grades(gb, submitted)
+    scores = {cell_name(t.nodeid): t.score for t in result.tests}
+    for name in cells:
+        grade = grades[name]
+        grade.auto_score = float(scores.get(name, 0.0))    # not graded (Result.error): zero
+        # as nbgrader's autograder does: an instructor's manual score stands, and is flagged for review
+        grade.needs_manual_grade = grade.manual_score is not None
+    gb.db.commit()
