@@ -58,10 +58,11 @@ def export(course: Course, kind: str, aid: str, out: Path = Path("dist")) -> Pat
     return builders[kind](course, aid, Path(out))
 
 
-def validate(course: Course, aids=(), jobs: int = 1) -> list[Report]:
+def validate(course: Course, aids=(), jobs: int = 1, out: Path | None = None) -> list[Report]:
+    """Prove the graders (see :mod:`autograder.validate`); with ``out``, keep every grade it made."""
     from autograder import validate as validating
 
-    return validating.validate_all(course, course.select(aids), jobs=jobs)
+    return validating.validate_all(course, course.select(aids), jobs=jobs, out=out)
 
 
 def check(course: Course, notebook: Path) -> judge.Result:

@@ -6,7 +6,7 @@
     course merge DIR... [--out DIR] [--junit FILE] [--gradebook DB]
     course feedback [DIR]
     course export {gradescope,student} AID [--out DIR]
-    course validate [AID...] [--jobs N]
+    course validate [AID...] [--jobs N] [--out DIR]
     course check NOTEBOOK
 
 Exit status: 0 when the command did its job (grading finished, whatever the scores); 1 when it
@@ -74,6 +74,7 @@ def parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="prove the graders: solution, blank, mutants, variants")
     v.add_argument("assignments", nargs="*", metavar="AID")
     v.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1)
+    v.add_argument("--out", type=Path, help="keep every notebook's results here (DIR/<name>/<aid>/, gradebook.csv)")
 
     c = sub.add_parser("check", help="a student's self-check: the public checks only")
     c.add_argument("notebook", type=Path)
@@ -197,7 +198,7 @@ def cmd_validate(course, args) -> int:
     from autograder import api
 
     ok = True
-    for report in api.validate(course, args.assignments, jobs=args.jobs):
+    for report in api.validate(course, args.assignments, jobs=args.jobs, out=args.out):
         print(f"== {report.assignment}")
         for check in report.checks:
             mark = "ok  " if check.ok else "FAIL"

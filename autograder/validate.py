@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import judge
+from autograder import judge, results
 from autograder.course import PACKAGE, Assignment, Course, CourseError
 from autograder.notebook import grade_id
 
@@ -129,7 +129,7 @@ def _grade(args):
 
         limits = dataclasses.replace(course.limits, **ATTACK_LIMITS)
         course = dataclasses.replace(course, limits=limits)
-    return key, judge.grade(Path(path), assignment, course, student=name)
+    return key, judge.grade(Path(path), assignment, course, student=name.replace(" ", "-"))
 
 
 def _outcome(result) -> list[tuple[str, str]]:
@@ -222,9 +222,15 @@ def verdicts(work: Plan, graded: dict) -> Report:
     return report
 
 
-def validate_all(course: Course, assignments: list[Assignment], jobs: int = 1, corpus: bool = True) -> list[Report]:
-    """Validate several assignments with one pool of judges (each judge pays its start-up once)."""
-    from autograder.grade import parallel_map
+def validate_all(course: Course, assignments: list[Assignment], jobs: int = 1, corpus: bool = True,
+                 out: Path | None = None) -> list[Report]:
+    """Validate several assignments with one pool of judges (each judge pays its start-up once).
+
+    With ``out``, every graded notebook's results are kept as a class would be: ``out/<name>/<aid>/``
+    (``attack-fork-bomb``, ``mutant-no-step``, ...) and ``out/gradebook.csv``, to read a failure or to
+    compare with another grading of the same notebooks.
+    """
+    from autograder.grade import parallel_map, write_result
 
     with tempfile.TemporaryDirectory(prefix="course-validate-") as scratch:
         plans = [plan(course, a, Path(scratch), corpus) for a in assignments]
@@ -232,6 +238,10 @@ def validate_all(course: Course, assignments: list[Assignment], jobs: int = 1, c
         # the slowest first, so that no judge is left with a long one at the end
         work.sort(key=lambda task: not task[3].split("\0")[1].startswith(("attack", "honest")))
         graded = dict(parallel_map(_grade, work, jobs))
+    if out is not None:
+        for result in graded.values():
+            write_result(Path(out), result)
+        results.write_atomic(Path(out) / "gradebook.csv", results.gradebook_csv(list(graded.values())))
     return [verdicts(p, {name: graded[f"{p.assignment.id}\0{name}"] for name, _ in p.tasks}) for p in plans]
 
 

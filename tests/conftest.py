@@ -42,3 +42,12 @@ def example_grades(tmp_path_factory):
     proc = run_course("grade", "--out", out, "--jobs", "2", "--junit", junit, "--gradebook", out / "gradebook.db",
                       env={"GITHUB_STEP_SUMMARY": str(summary)})
     return proc, out
+
+
+@pytest.fixture(scope="session")
+def validation(tmp_path_factory):
+    """`course validate` over every assignment, once, keeping its grades (the environment carries a secret
+    it must not leak). Returns the process and the folder of its results."""
+    out = tmp_path_factory.mktemp("validated")
+    proc = run_course("validate", "--jobs", "2", "--out", out, env={"SECRET_TOKEN": "hunter2", "GITHUB_TOKEN": "ghp_x"})
+    return proc, out

@@ -1,4 +1,12 @@
-"""The attack corpus graded as a class, twice: identical gradebooks, and no file outside the results touched."""
+"""The whole attack corpus graded twice: once by `course validate`, once as a class by `course grade`.
+
+The two gradings must give identical gradebook rows, grader by grader; and no attack may leave a file
+anywhere outside the results.
+"""
+
+import csv
+import io
+import re
 
 import nbformat
 
@@ -6,28 +14,40 @@ from autograder import validate
 
 from conftest import AID, ROOT, run_course
 
-# the quick ones (those that loop are in the validation run, with its short limits)
-QUICK = ["kill-parent", "segfault", "write-judge-socket"]
+
+def rows(gradebook, prefix="attack-"):
+    """The attacks' rows, each grader's score by name (validate's gradebook has other assignments' columns)."""
+    return {r["student"]: {k: v for k, v in r.items() if v != ""}
+            for r in csv.DictReader(io.StringIO(gradebook.read_text("utf-8"))) if r["student"].startswith(prefix)}
 
 
-def test_the_corpus_graded_twice_gives_identical_gradebooks(course, tmp_path):
-    source = nbformat.read(str(ROOT / "source" / AID / "char-rnn.ipynb"), as_version=4)
-    release = nbformat.read(str(ROOT / "release" / AID / "char-rnn.ipynb"), as_version=4)
-    attacks = {a.name: a for a in validate.attacks(course, AID)}
+def test_the_corpus_graded_twice_gives_identical_gradebooks(validation, course, tmp_path):
+    _, validated = validation
+    # a course of its own with validate's short limits, on this course's source and release
+    text = (ROOT / "course.toml").read_text("utf-8")
+    for key, value in validate.ATTACK_LIMITS.items():
+        text, count = re.subn(rf"(?m)^{key} = \d+", f"{key} = {value}", text)
+        assert count == 1, key
+    home = tmp_path / "course"
+    home.mkdir()
+    (home / "course.toml").write_text(text, "utf-8")
+    for area in ("source", "release"):
+        (home / area).symlink_to(ROOT / area)
+    bases = {"solution": nbformat.read(str(ROOT / "source" / AID / "char-rnn.ipynb"), as_version=4),
+             "blank": nbformat.read(str(ROOT / "release" / AID / "char-rnn.ipynb"), as_version=4)}
     klass = tmp_path / "submitted"
-    for name in QUICK:
-        attack = attacks[name]
-        folder = klass / name / AID
+    corpus = validate.attacks(course, AID)
+    for attack in corpus:
+        folder = klass / f"attack-{attack.name}" / AID
         folder.mkdir(parents=True)
-        base = source if attack.base == "solution" else release
-        nbformat.write(validate.apply(base, attack.edits), str(folder / "char-rnn.ipynb"))
+        nbformat.write(validate.apply(bases[attack.base], attack.edits), str(folder / "char-rnn.ipynb"))
     before = sorted(p.name for p in ROOT.iterdir())
-    books = []
-    for run in ("first", "second"):
-        proc = run_course("grade", klass, "--out", tmp_path / run, "--jobs", "2", "--quiet")
-        assert proc.returncode == 0, proc.stderr
-        books.append((tmp_path / run / "gradebook.csv").read_text("utf-8"))
-    assert books[0] == books[1]
-    assert sorted(p.name for p in ROOT.iterdir()) == before          # nothing written into the course
-    for name in QUICK:                                                # and the fakes did not land anywhere
-        assert not (tmp_path / name).exists()
+
+    proc = run_course("--course", home, "grade", klass, "--out", tmp_path / "graded", "--jobs", "2", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+
+    first, second = rows(validated / "gradebook.csv"), rows(tmp_path / "graded" / "gradebook.csv")
+    assert len(first) == len(second) == len(corpus) >= 25
+    assert first == second
+    assert sorted(p.name for p in ROOT.iterdir()) == before            # nothing written into the course
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["course", "graded", "submitted"]   # nor beside it
