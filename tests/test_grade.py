@@ -97,22 +97,6 @@ def test_junit_xml_has_a_case_per_grader_with_points(example_grades):
     assert set(props) == {"score", "max_score"}
 
 
-def test_grading_is_deterministic_whatever_the_shell_hash_seed(example_grades, tmp_path):
-    _, out = example_grades
-    for seed in ("1", "4242"):
-        again = tmp_path / seed
-        proc = run_course("grade", ROOT / "examples" / "submitted" / "bob" / AID, "--out", again, "--jobs", "1",
-                          env={"PYTHONHASHSEED": seed})
-        assert proc.returncode == 0, proc.stderr
-        for aid in (AID,):
-            first, second = load_results(out, "bob", aid), load_results(again, "bob", aid)
-            for data in (first, second):
-                data.pop("execution_time")
-                data["extra_data"].pop("peak_memory_kib")
-                data["extra_data"].pop("isolation")          # how many paths were hidden depends on the class
-            assert first == second, aid
-
-
 def test_a_single_notebook_and_fail_under(tmp_path):
     nb = ROOT / "examples" / "submitted" / "dave" / AID / "char-rnn.ipynb"
     proc = run_course("grade", nb, "--out", tmp_path, "--fail-under", "50")
@@ -165,14 +149,14 @@ def test_shards_merge_into_the_gradebook_of_a_single_run(example_grades, tmp_pat
     _, out = example_grades
     klass = [ROOT / "examples" / "submitted" / s for s in ("carol", "frank")]     # 6 quick submissions
     shards = []
-    for k in (1, 2, 3):
+    for k in (1, 2):
         folder = tmp_path / f"shard{k}"
-        proc = run_course("grade", *klass, "--shard", f"{k}/3", "--out", folder, "--jobs", "1", "--quiet")
+        proc = run_course("grade", *klass, "--shard", f"{k}/2", "--out", folder, "--jobs", "1", "--quiet")
         assert proc.returncode == 0, proc.stderr
         shards.append(folder)
     graded = [sorted(str(p.parent.relative_to(s)) for p in s.glob("*/*/results.json")) for s in shards]
     assert sorted(sum(graded, [])) == sorted(f"{st}/{aid}" for st, aid in CLASS if st in ("carol", "frank"))
-    assert all(len(g) == 2 for g in graded)
+    assert all(len(g) == 3 for g in graded)
     merged = tmp_path / "merged"
     proc = run_course("merge", *shards, shards[0], "--out", merged)          # a shard twice: idempotent
     assert proc.returncode == 0, proc.stderr
@@ -195,3 +179,26 @@ def test_merge_refuses_conflicting_results(example_grades, tmp_path):
     assert not (tmp_path / "merged" / "gradebook.csv").exists()
     proc = run_course("grade", "--shard", "4/3")
     assert proc.returncode == 2 and "--shard" in proc.stderr
+
+
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_elsewhere():
+    from autograder.cli import Progress
+    from autograder.judge import Result
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    graded = [Result("alice", AID, "a.ipynb", seconds=1.0), Result("frank", AID, "f.ipynb", error="broken / broken")]
+    for stream in (Terminal(), io.StringIO()):
+        progress = Progress(stream)
+        for done, result in enumerate(graded, start=1):
+            progress(done, len(graded), result)
+        text = stream.getvalue()
+        if stream.isatty():
+            frames = text.split("\r")[1:]
+            assert len(frames) == 2 and frames[0].startswith("[" + "#" * 15 + " " * 15 + "] 1/2  failures 0")
+            assert frames[1].startswith("[" + "#" * 30 + "] 2/2  failures 1") and text.endswith("\n")
+        else:
+            lines = text.splitlines()
+            assert lines[0].startswith("[1/2] alice/02-char-rnn: 0/0 (1.0s") and lines[1].startswith("[2/2] frank/")
