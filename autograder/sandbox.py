@@ -84,7 +84,9 @@ def enter(config: dict) -> list[str]:
     if "mountns" in done:
         _hide(config, done)
     # 2. limits
-    _limits(limits, root and bool(uid), done)
+    # RLIMIT_NPROC counts a uid's processes: meaningful for a uid of the worker's own, and inside a user
+    # namespace of its own (since Linux 5.14 the count is kept per namespace), not for root or a shared uid
+    _limits(limits, (root and bool(uid)) or "userns" in done, done)
     # 3. identity: a uid of its own where Python stays readable to it, else root with no capabilities
     if root and uid and _readable_by_others():
         try:
