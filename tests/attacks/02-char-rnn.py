@@ -41,8 +41,8 @@ ATTACKS = [
     Attack("infinite-loop-in-function", "sample() never returns",
            [("sample", "    model.eval()\n", "    while True:\n        pass\n")],
            honest=[("sample", "    model.eval()\n", "    raise RuntimeError('broken')\n")]),
-    Attack("memory-bomb", "allocates without end",
-           [("+", None, "blocks = []\nwhile True:\n    blocks.append(bytearray(256 * 1024 * 1024))")]),
+    Attack("memory-bomb", "allocates without end, a GiB at a time (the 2 GiB limit, not the clock, stops it)",
+           [("+", None, "blocks = []\nwhile True:\n    blocks.append(bytearray(1024 * 1024 * 1024))")]),
     Attack("fork-bomb", "forks hundreds of sleeping children",
            [("+", None, "import os, time\nfor i in range(500):\n    try:\n        if os.fork() == 0:\n"
                         "            time.sleep(60)\n            os._exit(0)\n    except OSError:\n        break\n")]),
