@@ -50,6 +50,7 @@ class Course:
     seed: int
     retry_seeds: tuple[int, ...]
     assignments: tuple[Assignment, ...] = field(default_factory=tuple)
+    title: str = ""
 
     def assignment(self, aid: str) -> Assignment:
         for a in self.assignments:
@@ -107,4 +108,5 @@ def load(root: Path | None = None) -> Course:
         seed=int(grading.get("seed", 0)),
         retry_seeds=tuple(int(s) for s in grading.get("retry_seeds", [0, 1, 2])),
         assignments=tuple(assignments),
+        title=str(info.get("title", "")),
     )

@@ -99,7 +99,7 @@ def page(folder: Path, course: Course) -> str:
         language=course.language,
         page_title=say("feedback_title", student=extra["student"], assignment=aid),
         styles=[Markup(css) for css in _styles()],
-        course_title=_course_title(course),
+        course_title=course.title or course.id,
         assignment_title=(assignment.title if assignment and assignment.title else aid),
         student=str(extra["student"]),
         assignment=aid,
@@ -135,10 +135,14 @@ def write_all(out: Path, course: Course) -> list[Path]:
 
 
 def _results(path: Path) -> dict:
-    """The results.json as data, once :func:`results.load` agrees it is complete."""
-    if results.load(path) is None:
+    """The results.json as data, once :func:`results.parse` agrees it is complete."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        data = None
+    if data is None or results.parse(data, path) is None:
         raise FeedbackError(f"{path} is missing or not a complete results.json")
-    return json.loads(path.read_text("utf-8"))
+    return data
 
 
 def _test_row(test: dict) -> dict:
@@ -152,16 +156,6 @@ def _test_row(test: dict) -> dict:
         "status_text": status_text,
         "output": str(test.get("output") or ""),
     }
-
-
-def _course_title(course: Course) -> str:
-    """``[course] title`` of course.toml (Course keeps only the id)."""
-    import tomllib
-
-    try:
-        return str(tomllib.loads((course.root / "course.toml").read_text("utf-8"))["course"]["title"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return course.id
 
 
 # ---------------------------------------------------------------------------------------------- curves

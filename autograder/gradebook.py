@@ -62,11 +62,6 @@ def db_url(db: str | Path) -> str:
     return f"sqlite:///{path}"
 
 
-def cell_name(nodeid: str) -> str:
-    """The grade cell of a grader: its short, stable id (``model.recurrent``)."""
-    return grader_key(nodeid)
-
-
 def write(db: str | Path, course: Course, results: list[Result]) -> None:
     """Write every grader's score of ``results`` into nbgrader's gradebook at ``db`` (a path or a URL)."""
     from nbgrader.api import Gradebook
@@ -125,7 +120,7 @@ def _cells(course: Course, aid: str, graded: list[Result]) -> dict[str, float]:
     cells: dict[str, float] = {}
     tests = [t for r in graded for t in r.tests] or list(catalogue(course.assignment(aid).graders))
     for t in tests:
-        name = cell_name(t.nodeid)
+        name = grader_key(t.nodeid)
         if name in cells and cells[name] != t.max_score:
             raise GradebookError(f"{aid}: grader {name} is worth {cells[name]:g} in one result and "
                                  f"{t.max_score:g} in another (results of different grader versions?)")
@@ -177,7 +172,7 @@ def _write_submission(gb, aid: str, notebook: str, cells: dict[str, float], resu
         submitted = SubmittedNotebook(notebook=gb.find_notebook(notebook, aid), assignment=submission)
         gb.db.add(submitted)
     grades = _grades(gb, submitted)
-    scores = {cell_name(t.nodeid): t.score for t in result.tests}
+    scores = {grader_key(t.nodeid): t.score for t in result.tests}
     for name in cells:
         grade = grades[name]
         grade.auto_score = float(scores.get(name, 0.0))    # not graded (Result.error): zero

@@ -152,6 +152,9 @@ TERMS = {
 }
 
 
+_LONGEST_FIRST = sorted(TERMS, key=len, reverse=True)    # 程式碼 before 程式
+
+
 class Language:
     """The course's language; set once per grading run."""
 
@@ -168,7 +171,7 @@ def simplified(text: str) -> str:
     """Traditional Chinese (Taiwan) → Simplified Chinese (mainland terms)."""
     import zhconv
 
-    for taiwan in sorted(TERMS, key=len, reverse=True):
+    for taiwan in _LONGEST_FIRST:
         text = text.replace(taiwan, TERMS[taiwan])
     return zhconv.convert(text, "zh-hans")
 

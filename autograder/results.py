@@ -79,10 +79,18 @@ def gradescope(result: Result) -> dict:
 
 def load(path: Path) -> Result | None:
     """A complete results.json read back (for --resume and merging), or None if it is not one."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return parse(data, path)
+
+
+def parse(data, path: Path) -> Result | None:
+    """The Result a results.json's data holds, or None if it is not a complete one."""
     from autograder.plugin import Outcome
 
     try:
-        data = json.loads(path.read_text("utf-8"))
         extra = data["extra_data"]
         result = Result(student=str(extra["student"]), assignment=str(extra["assignment"]), path=str(path),
                         notes=list(extra.get("notes", [])), seconds=float(data.get("execution_time", 0.0)),
@@ -92,7 +100,7 @@ def load(path: Path) -> Result | None:
             result.tests.append(Outcome(nodeid=nodeid, name=test["name"], blank=(test.get("tags") or [""])[0],
                                         max_score=float(test["max_score"]), score=float(test["score"]),
                                         status=test["status"], output=test.get("output", "")))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return None
     if abs(result.score - float(data.get("score", -1))) > 1e-9 or not result.tests:
         return None

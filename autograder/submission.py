@@ -212,7 +212,7 @@ class Submission:
     _workdir: tempfile.TemporaryDirectory | None = None
     _skipped: dict = field(default_factory=dict)   # cell index -> why it killed the worker
     _outputs: list[str] = field(default_factory=list)
-    _names: dict = field(default_factory=dict)     # (generation, name or (module id, attribute)) -> value
+    _names: dict = field(default_factory=dict)     # this worker's: name or (module id, attribute) -> value
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> None:
@@ -330,17 +330,16 @@ class Submission:
         """A global of the notebook. Functions, classes, modules and immutable scalars are asked for once
         per worker: graders name ``nb.predict`` or ``nb.device`` hundreds of times, and a notebook does not
         rebind them while being graded. Mutable data (lists, dicts, tensors) is asked for every time."""
-        key = (self.generation, name)
-        if key in self._names:
-            return self._names[key]
+        if name in self._names:
+            return self._names[name]
         value = self.request({"op": "global", "name": name})
         if isinstance(value, Handle) or type(value) in (str, int, float, bool, type(None)):
-            self._names[key] = value
+            self._names[name] = value
         return value
 
     def module_attribute(self, module: "Handle", name: str):
         """``module.name`` for a module of the worker (``torch.as_tensor``), asked for once per worker."""
-        key = (self.generation, (module._ref.id, name))
+        key = (module._ref.id, name)
         if key not in self._names:
             self._names[key] = self.request({"op": "getattr", "target": module._target(), "name": name})
         return self._names[key]

@@ -193,7 +193,7 @@ def test_every_grader_is_a_grade_cell_and_every_student_a_submission(graded, wri
             notebook = gb.find_notebook(Path(a.notebook).stem, a.id)
             graders = next(r for r in loaded if r.assignment == a.id and r.student == "alice").tests
             assert {c.name: c.max_score for c in notebook.grade_cells} == {
-                gradebook.cell_name(t.nodeid): t.max_score for t in graders}
+                results.grader_key(t.nodeid): t.max_score for t in graders}
             assert all(c.cell_type == "code" for c in notebook.grade_cells)
         assert "model.recurrent" in {c.name for c in gb.find_notebook("char-rnn", AID).grade_cells}
         # frank's notebooks are not JSON: graded as errors, every grader a zero, nothing left to review
@@ -244,9 +244,9 @@ def test_a_renamed_grader_replaces_its_grade_cell(graded, course, empty_db, tmp_
     before = rows_of(db)
     alice = next(r for r in char_rnn if r.student == "alice")
     tests = list(alice.tests)
-    old = gradebook.cell_name(tests[-1].nodeid)
+    old = results.grader_key(tests[-1].nodeid)
     tests[-1] = dataclasses.replace(tests[-1], nodeid=tests[-1].nodeid + "_renamed")
-    new = gradebook.cell_name(tests[-1].nodeid)
+    new = results.grader_key(tests[-1].nodeid)
     gradebook.write(db, course, [dataclasses.replace(alice, tests=tests)])
     assert rows_of(db) == before
     with opened(db) as gb:
