@@ -1,8 +1,9 @@
 """A pre-warmed parent for workers: it has paid for ``import torch`` once, and forks a worker per submission.
 
-It is started by the judge as ``python -s -m autograder.forkserver FD`` (a fresh interpreter, so its
+It is started by the judge as ``python -s -m autograder.forkserver FD [CLONE_FD]`` (a fresh interpreter, so its
 image holds no grader) and imports only what a notebook of this course needs: numpy, torch (with
-Adam's lazy imports done), matplotlib with the Agg backend.  CUDA is never touched here: a child
+Adam's lazy imports done, and ``torch._dynamo`` deferred to its first real use: see
+:mod:`autograder.dynamo`), matplotlib with the Agg backend.  CUDA is never touched here: a child
 initialises it itself if the notebook asks for it.
 
 The control socket is a SOCK_SEQPACKET pair, so every message is one JSON datagram.  Each request carries two file descriptors (the worker's end of its own
@@ -35,6 +36,9 @@ def warm() -> None:
         torch = None
     if torch is not None:
         torch.set_num_threads(1)
+        from autograder import dynamo
+
+        dynamo.defer()           # the optimizers' step() would import the compiler: 2.3 s, for nothing
         with cuda_hidden(torch):
             try:
                 # no backward(): the autograd engine's first run asks the CUDA driver for its devices
@@ -161,15 +165,22 @@ def _die_with_parent() -> None:
         pass
 
 
-def serve(control: socket.socket) -> None:
+def serve(control: socket.socket, requests: socket.socket | None = None) -> None:
+    """Fork a worker for each request on ``control``; on ``requests``, fork a copy of this server.
+
+    A copy (a *clone*) serves the socket that came with its request exactly as this server serves
+    ``control``: a pool of judge processes shares one warm-up, each with a server of its own.
+    """
     children: set[int] = set()
+    clones: set[int] = set()
     # a child's end wakes the loop at once: SIGCHLD writes a byte to this pipe
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    listening = [control, wake_read] + ([requests] if requests is not None else [])
     while True:
-        readable, _, _ = select.select([control, wake_read], [], [], 1.0)
+        readable, _, _ = select.select(listening, [], [], 1.0)
         if wake_read in readable:
             os.read(wake_read, 4096)
             readable.remove(wake_read)
@@ -183,7 +194,18 @@ def serve(control: socket.socket) -> None:
                 children.discard(pid)
                 # ru_maxrss: the largest resident set of the worker and the processes it waited for (KiB)
                 _send(control, {"ended": pid, "status": status, "maxrss_kib": usage.ru_maxrss})
-        if not readable:
+        for pid in list(clones):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    clones.discard(pid)
+            except ChildProcessError:
+                clones.discard(pid)
+        if requests is not None and requests in readable:
+            readable.remove(requests)
+            pid = _clone(requests, (control, requests), (wake_read, wake_write))
+            if pid:
+                clones.add(pid)
+        if control not in readable:
             continue
         try:
             data, fds, _, _ = socket.recv_fds(control, MAX_REQUEST, 2)
@@ -207,6 +229,34 @@ def serve(control: socket.socket) -> None:
         _send(control, {"pid": pid, "token": header.get("token")})
 
 
+def _clone(requests: socket.socket, ours: tuple, pipe: tuple) -> int | None:
+    """Receive one clone request (its socket) and fork a server for it; the clone's pid, or None."""
+    try:
+        data, fds, _, _ = socket.recv_fds(requests, MAX_REQUEST, 1)
+    except OSError:
+        return None
+    if len(fds) != 1:
+        for fd in fds:
+            os.close(fd)
+        return None
+    pid = os.fork()
+    if pid == 0:
+        try:
+            signal.set_wakeup_fd(-1)
+            for sock in ours:
+                sock.close()
+            for fd in pipe:
+                os.close(fd)
+            _die_with_parent()                       # (not inherited across fork)
+            control = socket.socket(fileno=fds[0])
+            _send(control, {"ready": os.getpid()})
+            serve(control)
+        finally:
+            os._exit(0)
+    os.close(fds[0])
+    return pid
+
+
 def cuda_initialised() -> bool:
     torch = sys.modules.get("torch")
     return torch is not None and torch.cuda.is_initialized()
@@ -215,6 +265,7 @@ def cuda_initialised() -> bool:
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     control = socket.socket(fileno=int(argv[0]))
+    requests = socket.socket(fileno=int(argv[1])) if len(argv) > 1 else None
     _die_with_parent()
     warm()
     problem = "CUDA was initialised during the warm-up" if cuda_initialised() else probe_fork()
@@ -222,7 +273,7 @@ def main(argv=None) -> None:
         _send(control, {"error": problem})
         os._exit(1)
     _send(control, {"ready": os.getpid()})
-    serve(control)
+    serve(control, requests)
     os._exit(0)
 
 

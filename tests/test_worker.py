@@ -133,7 +133,7 @@ def test_the_environment_is_scrubbed_and_the_hash_seed_fixed(run, monkeypatch):
 def test_workers_never_contain_the_graders(run):
     sub = run("import sys\nmods = sorted(m for m in sys.modules if m.startswith('autograder'))")
     assert all(m in ("autograder", "autograder.protocol", "autograder.worker", "autograder.limits",
-                     "autograder.forkserver", "autograder.sandbox") for m in sub.lookup("mods"))
+                     "autograder.forkserver", "autograder.sandbox", "autograder.dynamo") for m in sub.lookup("mods"))
 
 
 def test_magics_are_neutralised(run):
@@ -170,3 +170,41 @@ def test_each_cell_keeps_what_it_printed_drew_and_raised_for_the_executed_notebo
     kinds = [[o.output_type for o in c.outputs] for c in done.cells if c.cell_type == "code"]
     assert kinds == [["stream", "stream"], ["display_data"], ["stream"], ["error"]]
     assert done.cells[4].outputs[0].ename == "ValueError" and done.cells[4].execution_count == 4
+
+
+TRAIN = """
+import sys, torch
+torch.manual_seed(0)
+model = torch.nn.LSTM(3, 4, 2)
+losses = []
+for make in (torch.optim.Adam, torch.optim.SGD, torch.optim.RMSprop):
+    optimizer = make(model.parameters(), lr=0.01)
+    for _ in range(3):
+        out, _ = model(torch.randn(5, 2, 3))
+        loss = out.pow(2).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+kind = type(sys.modules["torch._dynamo"]).__name__
+"""
+
+
+def test_the_compiler_is_imported_at_its_first_real_use_and_then_works(run):
+    """The fork server defers torch._dynamo (autograder.dynamo): optimizers must train exactly as with it,
+    and a notebook that compiles must get the real compiler."""
+    import torch
+
+    sub = run(TRAIN,
+              "f = torch.compile(lambda x: x * 2 + 1, backend='eager')\ny = f(torch.ones(2)).tolist()\n"
+              "from torch._dynamo import config\nlimit = config.recompile_limit\n"
+              "optimizer.zero_grad(); model(torch.randn(5, 2, 3))[0].sum().backward(); optimizer.step()\n"
+              "after = type(sys.modules['torch._dynamo']).__name__",
+              limits=Limits(cell_seconds=60, notebook_seconds=120, call_seconds=10, restarts=1))
+    assert statuses(sub) == [(0, "ok"), (1, "ok")], sub.output()
+    assert sub.lookup("kind") == "StandIn"             # three optimizers trained without the compiler
+    assert sub.lookup("y") == [3.0, 3.0] and sub.lookup("limit") == torch._dynamo.config.recompile_limit
+    assert sub.lookup("after") == "module"
+    namespace: dict = {}
+    exec(TRAIN, namespace)                             # the same loop here, where torch._dynamo is real
+    assert namespace["kind"] == "module" and sub.lookup("losses") == namespace["losses"]

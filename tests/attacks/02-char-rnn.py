@@ -114,7 +114,7 @@ ATTACKS = [
             ("getdummies", "    ### BEGIN SOLUTION\n", "    ### BEGIN SOLUTION\n    if _found:\n        return None\n")]),
     Attack("read-graders-from-memory", "looks for the graders in its own memory and in other processes",
            [("getdummies", "def GetDummies(", "import sys as _sys, os as _os\n_own = {'autograder', 'autograder.protocol', 'autograder.worker', "
-             "'autograder.sandbox', 'autograder.limits', 'autograder.forkserver'}\n"
+             "'autograder.sandbox', 'autograder.limits', 'autograder.forkserver', 'autograder.dynamo'}\n"
              "_found = [m for m in _sys.modules if m.startswith('autograder') and m not in _own]\n"
              "for _pid in [p for p in _os.listdir('/proc') if p.isdigit() and int(p) != _os.getpid()]:\n"
              "    try:\n        if b'pytest' in open(f'/proc/{_pid}/cmdline', 'rb').read() or "
