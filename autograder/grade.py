@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import judge, results
+from autograder.pool import as_completed
 from autograder.course import Assignment, Course, CourseError
 from autograder.messages import say, set_language
 from autograder.plugin import Outcome
@@ -81,40 +82,6 @@ def _folder_jobs(course: Course, folder: Path) -> list[Job]:
     if not jobs:
         raise CourseError(f"no submissions in {folder} (expected <student>/<assignment>/<notebook>.ipynb)")
     return jobs
-
-
-def _pool(workers: int):
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    # spawned, not forked: each judge process starts clean (no torch threads inherited mid-state)
-    from autograder import spawn
-
-    # each judge process starts its workers' fork server first thing, so that it warms up while the
-    # judge imports torch and pytest
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=spawn.prestart)
-
-
-def parallel_map(fn, items: list, jobs: int):
-    """``map(fn, items)`` in ``jobs`` processes, in order; inline for one job."""
-    if jobs <= 1 or len(items) <= 1:
-        return [fn(item) for item in items]
-    with _pool(min(jobs, len(items))) as pool:
-        return list(pool.map(fn, items))
-
-
-def as_completed(fn, items: list, jobs: int):
-    """Yield ``fn(item)`` for every item as each finishes, in ``jobs`` processes."""
-    if jobs <= 1 or len(items) <= 1:
-        for item in items:
-            yield fn(item)
-        return
-    from concurrent.futures import as_completed as completed
-
-    with _pool(min(jobs, len(items))) as pool:
-        for future in completed([pool.submit(fn, item) for item in items]):
-            yield future.result()
 
 
 def grade_one(course: Course, job: Job, hide=(), figures: bool = False) -> judge.Result:

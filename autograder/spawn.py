@@ -2,8 +2,9 @@
 
 Both give a :class:`Process` (pid, ``poll``, ``wait``), the judge's end of the worker's socket, and
 the read end of its output pipe.  The fork server is started once per judge process, lazily, and
-serves every submission that judge grades; if it cannot be started the judge falls back to plain
-interpreters (slower, same behaviour).
+serves every submission that judge grades; the processes of a judge pool each get a clone of their
+parent's server instead (one warm-up for the whole class).  If no server can be had, the judge falls
+back to plain interpreters (slower, same behaviour).
 """
 
 from __future__ import annotations
@@ -80,17 +81,27 @@ def engine_command(module: str, *args: str) -> list[str]:
 class ForkServer:
     """The judge's client of :mod:`autograder.forkserver`."""
 
-    def __init__(self):
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = base_environment()
-        if "CUDA_VISIBLE_DEVICES" in os.environ:
-            env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
-        self.popen = subprocess.Popen(
-            engine_command("autograder.forkserver", str(theirs.fileno())),
-            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, env=env, cwd="/", start_new_session=True)
-        theirs.close()
-        self.sock = ours
+    def __init__(self, sock: socket.socket | None = None):
+        """Start a server (``sock`` None), or adopt ``sock``, the socket of a clone already asked for."""
+        self.popen: subprocess.Popen | None = None
+        self.requests: socket.socket | None = None       # where clones of this server are asked for
+        if sock is None:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            self.requests, clone_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            env = base_environment()
+            if "CUDA_VISIBLE_DEVICES" in os.environ:
+                env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+            fds = [theirs.fileno(), clone_end.fileno()]
+            self.popen = subprocess.Popen(
+                engine_command("autograder.forkserver", *map(str, fds)),
+                pass_fds=fds, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, env=env, cwd="/", start_new_session=True)
+            theirs.close()
+            clone_end.close()
+            sock = ours
+        self.sock = sock
+        self.pid: int | None = None                      # the server's, once it said it is ready
+        self.gone = False
         self.lock = threading.Lock()
         self.ended: dict[int, int] = {}
         self.peaks: dict[int, int] = {}          # pid -> largest resident set, KiB
@@ -98,12 +109,23 @@ class ForkServer:
         self.cond = threading.Condition()
         self.reader: threading.Thread | None = None
 
+    @classmethod
+    def clone(cls, requests: socket.socket) -> "ForkServer":
+        """Ask the server behind ``requests`` for a copy of itself, already warm, serving this process."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            socket.send_fds(requests, [b"{}"], [theirs.fileno()])
+        finally:
+            theirs.close()
+        return cls(ours)
+
     def wait_ready(self) -> "ForkServer":
         """Wait for the server's warm-up to end (it started with the object)."""
         if self.reader is None:
             ready = self._read(timeout=120)
             if "ready" not in ready:
                 raise OSError(f"fork server did not start: {ready}")
+            self.pid = int(ready["ready"])
             self.reader = threading.Thread(target=self._listen, daemon=True)
             self.reader.start()
         return self
@@ -121,6 +143,7 @@ class ForkServer:
                 message = self._read()
             except (OSError, EOFError, ValueError):
                 with self.cond:
+                    self.gone = True
                     self.replies.append({"error": "fork server ended"})
                     self.cond.notify_all()
                 return
@@ -133,7 +156,7 @@ class ForkServer:
                 self.cond.notify_all()
 
     def alive(self) -> bool:
-        return self.popen.poll() is None
+        return not self.gone and (self.popen is None or self.popen.poll() is None)
 
     def status(self, pid: int) -> int | None:
         with self.cond:
@@ -153,12 +176,19 @@ class ForkServer:
 
     def close(self):
         try:
+            try:    # shut down first: a close alone leaves the reader thread's recv holding the socket open
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self.sock.close()
+            if self.requests is not None:
+                self.requests.close()
         finally:
-            try:
-                self.popen.wait(5)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
+            if self.popen is not None:
+                try:
+                    self.popen.wait(5)
+                except subprocess.TimeoutExpired:
+                    self.popen.kill()
 
 
 _server: ForkServer | None = None
@@ -179,6 +209,30 @@ def prestart() -> None:
         _server, _server_pid = ForkServer(), os.getpid()
     except OSError:
         _server = None
+
+
+def clone_requests() -> socket.socket | None:
+    """Where judge processes of a pool ask this process's server for warm clones (None: no server).
+
+    The pool's processes get it through :func:`attach`, so the class pays the server's warm-up
+    (torch, matplotlib: seconds of CPU) once, not once per judge process."""
+    prestart()
+    if _server is None or _server_pid != os.getpid():
+        return None
+    return _server.requests
+
+
+def attach(requests: socket.socket | None) -> None:
+    """A pool process's initializer: a clone of the parent's server, or a server of its own."""
+    global _server, _server_pid
+    if requests is None or os.environ.get("COURSE_NO_FORKSERVER"):
+        prestart()
+        return
+    try:
+        _server, _server_pid = ForkServer.clone(requests), os.getpid()
+    except OSError:
+        _server = None
+        prestart()
 
 
 def server() -> ForkServer | None:

@@ -230,7 +230,8 @@ def validate_all(course: Course, assignments: list[Assignment], jobs: int = 1, c
     (``attack-fork-bomb``, ``mutant-no-step``, ...) and ``out/gradebook.csv``, to read a failure or to
     compare with another grading of the same notebooks.
     """
-    from autograder.grade import parallel_map, write_result
+    from autograder.grade import write_result
+    from autograder.pool import parallel_map
 
     with tempfile.TemporaryDirectory(prefix="course-validate-") as scratch:
         plans = [plan(course, a, Path(scratch), corpus) for a in assignments]

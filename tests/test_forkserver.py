@@ -1,0 +1,97 @@
+"""The workers' fork server: one warm-up for a pool of judges (clones), and what happens when a server is gone."""
+
+import os
+import time
+
+import pytest
+
+from autograder import spawn
+from autograder.submission import Submission
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+
+def ended(pid: int, seconds: float = 10) -> bool:
+    """Whether ``pid`` is gone (or a zombie) within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def master():
+    server = spawn.ForkServer()
+    server.wait_ready()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def use(monkeypatch):
+    """Make ``server`` this (judge) process's fork server for the test."""
+    monkeypatch.setattr(spawn, "_refused_pid", None)
+
+    def install(server):
+        monkeypatch.setattr(spawn, "_server", server)
+        monkeypatch.setattr(spawn, "_server_pid", os.getpid())
+    return install
+
+
+def worker_of(server, use) -> tuple[int, float]:
+    """(the parent of, a value computed by) a worker forked by ``server``."""
+    use(server)
+    sub = Submission(["import torch\nx = torch.ones(2).sum().item()"])
+    try:
+        sub.start()
+        return parent_of(sub._worker.proc.pid), sub.lookup("x")
+    finally:
+        sub.close()
+
+
+def test_clones_of_one_server_each_serve_a_judge(master, use):
+    clones = [spawn.ForkServer.clone(master.requests).wait_ready() for _ in range(2)]
+    try:
+        assert len({master.pid, *(c.pid for c in clones)}) == 3
+        assert all(parent_of(c.pid) == master.pid for c in clones)      # forked, warm, by the one server
+        for clone in clones:
+            assert worker_of(clone, use) == (clone.pid, 2.0)
+    finally:
+        for clone in clones:
+            clone.close()
+
+
+def test_a_clone_ends_with_its_judge_and_the_server_goes_on(master, use):
+    clone = spawn.ForkServer.clone(master.requests).wait_ready()
+    clone.close()                              # its judge is gone: the socket closes
+    assert ended(clone.pid)
+    other = spawn.ForkServer.clone(master.requests).wait_ready()
+    try:
+        assert worker_of(other, use)[1] == 2.0
+    finally:
+        other.close()
+
+
+def test_a_judge_whose_server_is_gone_starts_its_own(use):
+    dead = spawn.ForkServer()
+    dead.popen.kill()
+    dead.popen.wait()
+    use(None)
+    spawn.attach(dead.requests)               # the clone request finds nobody: a server of its own
+    try:
+        own = spawn.server()
+        assert own is not None and own.popen is not None and own.alive() and own is not dead
+        assert worker_of(own, use)[1] == 2.0
+    finally:
+        if spawn._server is not None:
+            spawn._server.close()
+        dead.close()
