@@ -21,7 +21,7 @@ import pytest
 from autograder import notebook as notebooks
 from autograder.course import Assignment, Course, CourseError, GraderSetupError
 from autograder.messages import Language, say, set_language
-from autograder.plugin import GradingPlugin, Outcome
+from autograder.plugin import BriefReports, GradingPlugin, Outcome
 from autograder.submission import Submission, WorkerLost
 
 
@@ -72,7 +72,7 @@ def run_graders(folder: Path, submission: Submission, retry_seeds, untouched=fro
     plugin = GradingPlugin(submission, retry_seeds, untouched)
     log = io.StringIO()
     with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-        code = pytest.main(_pytest_args(folder), plugins=[plugin])
+        code = pytest.main(_pytest_args(folder), plugins=[plugin, BriefReports()])
     if plugin.collection_errors or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR,
                                             pytest.ExitCode.NO_TESTS_COLLECTED):
         raise GraderSetupError("\n".join(plugin.collection_errors) + "\n" + log.getvalue()[-4000:])
