@@ -10,19 +10,12 @@ The package comes first: its ``__init__`` keeps ``rfc3987_syntax`` out of nbform
 """
 
 import atexit
+import importlib
 import os
+import pkgutil
+import sys
 
 import autograder  # noqa: F401  (first: see above)
-import nbformat  # noqa: F401
-import numpy  # noqa: F401
-import pytest  # noqa: F401
-import torch  # noqa: F401
-
-import autograder.grading  # noqa: F401
-import autograder.graders.char_rnn  # noqa: F401
-import autograder.graders.lstm  # noqa: F401
-import autograder.graders.rnn_foundations  # noqa: F401
-import autograder.judge  # noqa: F401
 
 _SERVER = os.getpid()
 
@@ -36,4 +29,33 @@ def _leave_at_once() -> None:
         os._exit(0)
 
 
-atexit.register(_leave_at_once)
+def _imported_by_the_fork_server() -> bool:
+    """Whether multiprocessing's fork server is importing this (anyone else keeps an ordinary exit)."""
+    from multiprocessing import forkserver
+
+    frame = sys._getframe()
+    while frame is not None and frame.f_code is not forkserver.main.__code__:
+        frame = frame.f_back
+    return frame is not None
+
+
+if _imported_by_the_fork_server():
+    atexit.register(_leave_at_once)
+
+import nbformat  # noqa: E402,F401
+import numpy  # noqa: E402,F401
+import pytest  # noqa: E402,F401
+import torch  # noqa: E402,F401
+
+import autograder.grading  # noqa: E402,F401
+import autograder.graders  # noqa: E402
+import autograder.judge  # noqa: E402,F401
+
+# the graders' shared modules (references, helpers), whatever this course has: one that cannot be
+# imported here is not preloaded, and its graders report the error in the judge, as without this
+for _module in pkgutil.iter_modules(autograder.graders.__path__, "autograder.graders."):
+    if not _module.ispkg:
+        try:
+            importlib.import_module(_module.name)
+        except Exception:
+            pass
