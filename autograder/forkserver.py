@@ -1,7 +1,7 @@
 """A pre-warmed parent for workers: it has paid for ``import torch`` once, and forks a worker per submission.
 
 It is started by the judge as ``python -s -m autograder.forkserver FD [CLONE_FD]`` (a fresh interpreter, so its
-image holds no grader) and imports only what a notebook of this course needs: numpy, torch (with
+image holds no grader) and imports only what a notebook of this course needs: numpy, IPython.display, torch (with
 Adam's lazy imports done, and ``torch._dynamo`` deferred to its first real use: see
 :mod:`autograder.dynamo`), matplotlib with the Agg backend.  CUDA is never touched here: a child
 initialises it itself if the notebook asks for it.
@@ -11,6 +11,10 @@ socket, and the write end of its output pipe) and a JSON header (working directo
 limits).  The server forks; the child becomes the worker exactly as ``python -m autograder.worker``
 would; the server answers with the child's pid.  When a child ends, the server reports its wait
 status, so the judge can say "killed by SIGSEGV" without being its parent.
+
+On the second socket (CLONE_FD), each message carries one descriptor: the server forks a *clone* of
+itself, already warm, that serves that socket as this one serves the first.  The grading process
+hands this socket to its pool of judges (and to nothing else), so a class pays the warm-up once.
 """
 
 from __future__ import annotations
@@ -57,6 +61,10 @@ def warm() -> None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot  # noqa: F401
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import IPython.display  # noqa: F401  (display, clear_output in training loops: 0.14 s)
     except ImportError:  # pragma: no cover
         pass
     import autograder.worker  # noqa: F401
