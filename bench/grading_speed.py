@@ -5,7 +5,8 @@
 The batch is the embedded example class (its five readable notebooks) repeated to ``--count``.
 Printed, side by side from one run on this machine:
 - nbgrader autograde (its own CLI, a fresh kernel per notebook, one at a time), seconds per submission;
-- `course grade --jobs N` (a cold process, fork server included), seconds per submission, and the ratio;
+- `course grade --jobs N` (a cold process, fork server included), seconds per submission, and the ratio,
+  with the start-up (until the first result) apart from the rest;
 - the floor: executing the same notebooks' code in an already-warm Python process, per submission,
   and our per-submission time against it;
 - the peak resident memory of a worker (from the fork server's wait4) and of the judge.
@@ -45,13 +46,22 @@ def batch(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def time_course(folder: Path, jobs: int) -> tuple[float, list[dict]]:
+def time_course(folder: Path, jobs: int) -> tuple[float, float, list[dict]]:
+    """(total seconds, seconds until the first result, results): `course grade` as a new process."""
     out = folder / "course-out"
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "autograder.cli", "grade", str(folder / "submitted"), "--out", str(out),
-                    "--jobs", str(jobs), "--quiet"], cwd=ROOT, check=True, capture_output=True)
+    first = None
+    proc = subprocess.Popen([sys.executable, "-m", "autograder.cli", "grade", str(folder / "submitted"), "--out",
+                             str(out), "--jobs", str(jobs)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:                  # not a terminal: one progress line per submission
+        if first is None and line.startswith("[1/"):
+            first = time.monotonic() - started
+    if proc.wait() != 0:
+        raise SystemExit(f"course grade failed with exit {proc.returncode}")
     seconds = time.monotonic() - started
-    return seconds, [json.loads(p.read_text("utf-8")) for p in sorted(out.glob(f"*/{AID}/results.json"))]
+    return seconds, first or seconds, [json.loads(p.read_text("utf-8"))
+                                       for p in sorted(out.glob(f"*/{AID}/results.json"))]
 
 
 def time_nbgrader(folder: Path, count: int) -> float:
@@ -116,7 +126,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="course-bench-") as scratch:
         folder = Path(scratch)
         paths = batch(folder, args.count)
-        ours, results = time_course(folder, args.jobs)
+        ours, first, results = time_course(folder, args.jobs)
         theirs = None if args.skip_nbgrader else time_nbgrader(folder, args.count)
         floor = time_floor(paths)
     n = args.count
@@ -125,6 +135,8 @@ def main(argv=None) -> int:
         print(f"nbgrader autograde          {theirs:7.1f} s   {theirs / n:6.2f} s/submission")
     print(f"course grade --jobs {args.jobs:<2}      {ours:7.1f} s   {ours / n:6.2f} s/submission"
           + (f"   ({theirs / ours:.1f}x nbgrader's throughput)" if theirs else ""))
+    print(f"  of which start-up (until the first result) {first:.1f} s, then "
+          f"{(ours - first) / max(n - 1, 1):.2f} s per further submission")
     print(f"floor (warm exec, 1 core)   {floor:7.1f} s   {floor / n:6.2f} s/submission")
     print(f"ours against the floor: {ours / floor:.1f}x wall clock; {ours * args.jobs / floor:.1f}x core-seconds")
     peaks = [r["extra_data"].get("peak_memory_kib", 0) for r in results]
