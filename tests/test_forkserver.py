@@ -95,3 +95,22 @@ def test_a_judge_whose_server_is_gone_starts_its_own(use):
         if spawn._server is not None:
             spawn._server.close()
         dead.close()
+
+
+def _judge_and_its_server(_):
+    time.sleep(1)                              # hold this judge, so that the other task goes to the other
+    server = spawn.server()
+    return os.getpid(), server.popen is None, server.pid, parent_of(server.pid)
+
+
+def test_a_pool_of_judges_shares_the_warm_up_of_one_server():
+    """What `course grade --jobs 2` sets up: two judges, each with a clone of this process's one server."""
+    from autograder import pool
+
+    with pool.judges(2) as judges:
+        found = list(judges.map(_judge_and_its_server, range(2)))
+    master = spawn.server()
+    assert len({judge for judge, *_ in found}) == 2, found
+    assert all(cloned for _, cloned, _, _ in found), found             # no judge started a server of its own
+    assert len({pid for _, _, pid, _ in found}) == 2
+    assert {parent for *_, parent in found} == {master.pid}
