@@ -42,9 +42,10 @@ class StandIn(types.ModuleType):
         self.graph_break = graph_break
 
     def __getattr__(self, name: str):
-        # dunder lookups (pickle, inspect, copy probing for __reduce__ and friends) are answered
-        # "absent" as for any module; the import system's own questions import the real module
-        if name.startswith("__") and name not in ("__path__", "__file__", "__all__", "__version__"):
+        # dunder lookups (inspect.getmodule asks every module for __file__; copy and pickle probe for
+        # __reduce__ and friends) are answered "absent", as by a built-in module; only importing from
+        # it (a submodule needs __path__, a star import __all__) needs the real module
+        if name.startswith("__") and name not in ("__path__", "__all__"):
             raise AttributeError(name)
         return getattr(load(), name)
 
