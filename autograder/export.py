@@ -15,12 +15,14 @@ two scripts Gradescope runs, 0644 for the rest), so exporting twice gives the sa
 from __future__ import annotations
 
 import ast
+import io
 import re
 import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import results
 from autograder.course import PACKAGE, Assignment, Course, CourseError
 
 DEFAULT_OUT = Path("dist")
@@ -188,24 +190,20 @@ def _target(out: Path, default_name: str) -> Path:
 
 
 def write_zip(path: Path, entries: list[Entry]) -> Path:
-    """Write the entries, sorted, with fixed times and modes; atomically (a temporary file, then rename)."""
+    """Write the entries, sorted, with fixed times and modes; atomically (see :func:`results.write_atomic`)."""
     names = [e.name for e in entries]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise CourseError(f"two files for one path in the zip: {', '.join(duplicates)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-            for entry in sorted(entries, key=lambda e: e.name):
-                info = zipfile.ZipInfo(entry.name, date_time=ZIP_EPOCH)
-                info.create_system = 3                                   # Unix: unzip honours the modes
-                info.external_attr = (0o100755 if entry.executable else 0o100644) << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, entry.data)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for entry in sorted(entries, key=lambda e: e.name):
+            info = zipfile.ZipInfo(entry.name, date_time=ZIP_EPOCH)
+            info.create_system = 3                                   # Unix: unzip honours the modes
+            info.external_attr = (0o100755 if entry.executable else 0o100644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, entry.data)
+    results.write_atomic(path, buffer.getvalue())
     return path
 
 

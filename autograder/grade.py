@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import judge, results
-from autograder.pool import as_completed
 from autograder.course import Assignment, Course, CourseError
 from autograder.messages import say, set_language
 from autograder.plugin import Outcome
@@ -135,6 +134,8 @@ def grade_class(course: Course, jobs: list[Job], out: Path, workers: int = 1, pr
     # the class being graded and the results being written are hidden from every worker
     hide = sorted({str(out.resolve())} | {str(j.path.resolve().parent.parent.parent) for j in jobs
                                           if j.path.parent.name == j.assignment.id})
+    from autograder.pool import as_completed      # (multiprocessing: not for commands that grade inline)
+
     for result in as_completed(_grade_job, [(course, job, tuple(hide), figures) for job in jobs], workers):
         write_result(out, result)
         graded.append(result)

@@ -13,6 +13,7 @@ reader never sees half a file.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -24,12 +25,31 @@ from autograder.judge import Result
 from autograder.messages import say
 
 
-def write_atomic(path: Path, text: str) -> None:
+@functools.lru_cache(maxsize=1)
+def file_mode() -> int:
+    """The mode ``open()`` gives a new file here: 0666 less the process's umask."""
+    try:
+        with open("/proc/self/status") as status:     # reads the umask without changing it
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write ``data`` (text as UTF-8) to ``path`` through a temporary file and a rename: a reader
+    never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
+        os.fchmod(fd, file_mode())     # mkstemp's 0600 would keep a TA's account or a web server out
+        with (os.fdopen(fd, "wb") if isinstance(data, bytes) else
+              os.fdopen(fd, "w", encoding="utf-8", newline="")) as out:
+            out.write(data)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -225,7 +225,7 @@ def clone_requests() -> socket.socket | None:
 def attach(requests: socket.socket | None) -> None:
     """A pool process's initializer: a clone of the parent's server, or a server of its own."""
     global _server, _server_pid
-    if requests is None or os.environ.get("COURSE_NO_FORKSERVER"):
+    if requests is None:                # (with COURSE_NO_FORKSERVER the parent has none to give)
         prestart()
         return
     try:

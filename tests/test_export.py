@@ -120,6 +120,15 @@ def check_with_bundle(bundle: Path, notebook: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def graded(runs, name: str) -> tuple[dict, str]:
+    """The results.json that run_autograder wrote for ``name`` (checked against the schema) and its log;
+    run_autograder must have exited 0, as Gradescope expects whatever the grade."""
+    roots, finished = runs
+    code, output = finished[name]
+    assert code == 0, output
+    return results_of(roots[name]), output
+
+
 def results_of(root: Path) -> dict:
     data = json.loads((root / "results" / "results.json").read_text("utf-8"))
     jsonschema.validate(data, RESULTS_SCHEMA)
@@ -213,10 +222,8 @@ def test_setup_sh_is_bash_and_installs_the_pinned_cpu_torch(zips, tmp_path):
 
 
 def test_full_marks_from_a_renamed_notebook_graded_by_the_zips_engine(runs):
-    roots, finished = runs
-    code, output = finished["alice"]
-    assert code == 0, output
-    data = results_of(roots["alice"])
+    roots, _ = runs
+    data, output = graded(runs, "alice")
     assert data["score"] == 50 and sum(t["score"] for t in data["tests"]) == 50
     assert sum(t["max_score"] for t in data["tests"]) == 50
     assert all(t["status"] == "passed" for t in data["tests"]), data["output"]
@@ -227,20 +234,14 @@ def test_full_marks_from_a_renamed_notebook_graded_by_the_zips_engine(runs):
 
 
 def test_partial_credit(runs):
-    roots, finished = runs
-    code, output = finished["bob"]
-    assert code == 0, output
-    data = results_of(roots["bob"])
+    data, _ = graded(runs, "bob")
     assert data["score"] == 26 and sum(t["score"] for t in data["tests"]) == 26
     assert {t["status"] for t in data["tests"]} == {"passed", "failed"}
     assert "請命名為" not in data["output"]                                   # named right: no note
 
 
 def test_empty_submission_scores_zero_and_says_why(runs):
-    roots, finished = runs
-    code, output = finished["empty"]
-    assert code == 0, output
-    data = results_of(roots["empty"])
+    data, _ = graded(runs, "empty")
     assert data["score"] == 0
     assert data["tests"] and all(t["score"] == 0 and t["status"] == "failed" for t in data["tests"])
     assert sum(t["max_score"] for t in data["tests"]) == 50

@@ -69,6 +69,15 @@ def test_the_blank_and_the_broken_notebook_score_zero_with_reasons(example_grade
         assert "not valid JSON" in frank["output"] and all(t["score"] == 0 for t in frank["tests"])
 
 
+def test_results_are_files_with_the_mode_an_ordinary_write_gives(example_grades, tmp_path):
+    """Written atomically through a temporary file, yet not left 0600: a TA's account or a web server reads them."""
+    _, out = example_grades
+    (tmp_path / "ordinary").write_text("")
+    ordinary = (tmp_path / "ordinary").stat().st_mode & 0o777
+    for path in (out / "alice" / AID / "results.json", out / "alice" / AID / "executed.ipynb", out / "gradebook.csv"):
+        assert path.stat().st_mode & 0o777 == ordinary, (path, oct(path.stat().st_mode))
+
+
 def test_gradebook_csv_has_one_row_per_submission(example_grades):
     _, out = example_grades
     rows = list(csv.DictReader(io.StringIO((out / "gradebook.csv").read_text("utf-8"))))
