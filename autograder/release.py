@@ -10,6 +10,7 @@ that ``--check`` can compare without touching the repository and a failed run le
 from __future__ import annotations
 
 import filecmp
+import json
 import logging
 import os
 import re
@@ -151,9 +152,56 @@ def stale(course: Course, assignments: list[Assignment], generated: Path) -> lis
                     problems.append(f"missing: {where}")
                 elif name not in ours:
                     problems.append(f"not generated from source: {where}")
-                elif not filecmp.cmp(ours[name], theirs[name], shallow=False):
+                elif not same(ours[name], theirs[name]):
                     problems.append(f"stale: {where}")
     return problems
+
+
+# Executed notebooks hold what the processor decided: a float's last bits (oneDNN and MKL pick kernels by
+# instruction set), so a printed "max error 2.98e-08" on one CPU is 5.96e-08 on another, and a figure's
+# PNG differs in its bytes. A notebook is compared on what a change to the sources would change: cells'
+# sources, types and metadata, the notebook's metadata, every output's kind, stream and MIME types, and
+# its text with each number compared to a tolerance; never the bytes of an image.
+NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+ABSOLUTE, RELATIVE = 1e-5, 2e-3          # last-bit noise in printed errors and 4-digit values, not a change
+
+
+def same(ours: Path, theirs: Path) -> bool:
+    """Whether two generated files say the same: notebooks as above, anything else byte for byte."""
+    if ours.suffix != ".ipynb":
+        return filecmp.cmp(ours, theirs, shallow=False)
+    try:
+        a, b = (json.loads(p.read_text("utf-8")) for p in (ours, theirs))
+    except (OSError, ValueError):
+        return filecmp.cmp(ours, theirs, shallow=False)
+    (shape_a, numbers_a), (shape_b, numbers_b) = _comparable(a), _comparable(b)
+    return shape_a == shape_b and len(numbers_a) == len(numbers_b) and all(
+        abs(x - y) <= ABSOLUTE + RELATIVE * max(abs(x), abs(y)) for x, y in zip(numbers_a, numbers_b))
+
+
+def _comparable(nb: dict) -> tuple[str, list[float]]:
+    """A notebook's text with every number in its outputs taken out (and returned apart), images as their
+    MIME type only."""
+    numbers: list[float] = []
+
+    def text(value) -> str:
+        joined = "".join(value) if isinstance(value, list) else str(value)
+        numbers.extend(float(m) for m in NUMBER.findall(joined))
+        return NUMBER.sub("#", joined)
+
+    cells = []
+    for cell in nb.get("cells", []):
+        outputs = []
+        for out in cell.get("outputs", []):
+            data = {mime: ("<image>" if mime.startswith("image/") else text(value))
+                    for mime, value in out.get("data", {}).items()}
+            outputs.append({"type": out.get("output_type"), "name": out.get("name"), "data": data,
+                            "text": text(out["text"]) if "text" in out else None,
+                            "error": [out.get("ename"), text(out.get("evalue", "")), text(out.get("traceback", []))]
+                            if out.get("output_type") == "error" else None})
+        cells.append({k: v for k, v in cell.items() if k != "outputs"} | {"outputs": outputs})
+    shape = json.dumps({"metadata": nb.get("metadata"), "cells": cells}, sort_keys=True, ensure_ascii=False)
+    return shape, numbers
 
 
 def release(course: Course, assignments: list[Assignment], check: bool = False) -> list[str]:

@@ -1,6 +1,7 @@
 """`course release`: nbgrader-generated student notebooks and executed solutions, byte-stable."""
 
 import json
+import re
 import shutil
 
 import nbformat
@@ -59,3 +60,49 @@ def test_check_reports_a_stale_or_missing_file(course, tmp_path):
     problems = release.stale(course, [course.assignment(AID)], generated)
     assert f"stale: release/{AID}/char-rnn.ipynb" in problems
     assert f"not generated from source: solutions/{AID}/char-rnn.ipynb" in problems
+
+
+def test_a_notebook_is_compared_on_what_a_source_change_would_change(tmp_path):
+    """Another CPU moves a float's last bits and a figure's bytes: not stale. Any other change is."""
+    from autograder.release import same
+
+    nb = json.loads((ROOT / "solutions" / "03-lstm" / "lstm.ipynb").read_text("utf-8"))
+
+    def write(name, edit):
+        data = json.loads(json.dumps(nb))
+        edit(data)
+        path = tmp_path / f"{name}.ipynb"
+        path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+        return path
+
+    original = write("original", lambda d: None)
+    printed = next(c for c in nb["cells"] if any("最大誤差" in "".join(o.get("text", "")) for o in c.get("outputs", [])))
+    index = nb["cells"].index(printed)
+
+    def other_cpu(d):
+        for cell in d["cells"]:
+            for out in cell.get("outputs", []):
+                for mime in list(out.get("data", {})):
+                    if mime.startswith("image/"):
+                        out["data"][mime] = out["data"][mime][::-1]            # other bytes, same figure
+        out = d["cells"][index]["outputs"][0]
+        out["text"] = [re.sub(r"\d\.\d\de-0[78]", "5.96e-08", line) for line in out["text"]]
+
+    def edited_source(d):
+        d["cells"][index]["source"] = "".join(d["cells"][index]["source"]) + "\n# edited"
+
+    def other_text(d):
+        d["cells"][index]["outputs"][0]["text"][0] = d["cells"][index]["outputs"][0]["text"][0].replace("(3, 20)", "(20, 3)")
+
+    def other_value(d):
+        d["cells"][index]["outputs"][0]["text"] = [re.sub(r"\d\.\d\de-0[78]", "0.0123", line)
+                                                   for line in d["cells"][index]["outputs"][0]["text"]]
+
+    def no_figure(d):
+        for cell in d["cells"]:
+            for out in cell.get("outputs", []):
+                out.get("data", {}).pop("image/png", None)
+
+    assert same(write("cpu", other_cpu), original)
+    for name, edit in [("source", edited_source), ("text", other_text), ("value", other_value), ("figure", no_figure)]:
+        assert not same(write(name, edit), original), name
