@@ -25,6 +25,7 @@ import select
 import signal
 import socket
 import sys
+import time
 
 MAX_REQUEST = 1 << 20
 
@@ -148,7 +149,7 @@ def _child(header: dict, worker_fd: int, output_fd: int, control: socket.socket)
         sys.stderr = os.fdopen(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
         from autograder import worker
 
-        worker.main([str(worker_fd)], config=header.get("sandbox", {}))
+        worker.main([str(worker_fd)], config=dict(header.get("sandbox", {}), reaped=REAPER))
     finally:
         os._exit(70)
 
@@ -192,22 +193,13 @@ def serve(control: socket.socket, requests: socket.socket | None = None) -> None
         if wake_read in readable:
             os.read(wake_read, 4096)
             readable.remove(wake_read)
-        for pid in list(children):                   # report children that ended
-            try:
-                done, status, usage = os.wait4(pid, os.WNOHANG)
-            except ChildProcessError:
+        for pid, status, usage in _reap():
+            if pid in children:
                 children.discard(pid)
-                continue
-            if done:
-                children.discard(pid)
+                _kill_leftovers(children | clones)
                 # ru_maxrss: the largest resident set of the worker and the processes it waited for (KiB)
                 _send(control, {"ended": pid, "status": status, "maxrss_kib": usage.ru_maxrss})
-        for pid in list(clones):
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0]:
-                    clones.discard(pid)
-            except ChildProcessError:
-                clones.discard(pid)
+            clones.discard(pid)
         if requests is not None and requests in readable:
             readable.remove(requests)
             pid = _clone(requests, (control, requests), (wake_read, wake_write))
@@ -237,6 +229,55 @@ def serve(control: socket.socket, requests: socket.socket | None = None) -> None
         _send(control, {"pid": pid, "token": header.get("token")})
 
 
+def _reap():
+    """Every child that has ended, as (pid, wait status, resource usage): workers, clones, and the
+    processes that workers left behind, which this server adopts as their subreaper."""
+    while True:
+        try:
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if not pid:
+            return
+        yield pid, status, usage
+
+
+def _kill_leftovers(keep: set[int]) -> None:
+    """Kill every child of this server but ``keep`` (the live workers and clones): what an ended worker
+    left behind (daemons it double-forked come here, as to their subreaper), until none is left.
+    Killed processes' own children come here in turn; a killed process cannot fork again."""
+    from autograder import sandbox
+
+    me, deadline = os.getpid(), time.monotonic() + 5
+    while time.monotonic() < deadline:
+        left = [task.pid for task in sandbox.processes() if task.ppid == me and task.pid not in keep]
+        if not left:
+            return
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in left:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
+REAPER = False                   # whether this server is its workers' subreaper
+
+
+def _become_reaper() -> bool:
+    """Adopt every orphan a worker leaves (PR_SET_CHILD_SUBREAPER; not inherited by a fork)."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
 def _clone(requests: socket.socket, ours: tuple, pipe: tuple) -> int | None:
     """Receive one clone request (its socket) and fork a server for it; the clone's pid, or None."""
     try:
@@ -256,6 +297,8 @@ def _clone(requests: socket.socket, ours: tuple, pipe: tuple) -> int | None:
             for fd in pipe:
                 os.close(fd)
             _die_with_parent()                       # (not inherited across fork)
+            global REAPER
+            REAPER = _become_reaper()
             control = socket.socket(fileno=fds[0])
             _send(control, {"ready": os.getpid()})
             serve(control)
@@ -275,6 +318,8 @@ def main(argv=None) -> None:
     control = socket.socket(fileno=int(argv[0]))
     requests = socket.socket(fileno=int(argv[1])) if len(argv) > 1 else None
     _die_with_parent()
+    global REAPER
+    REAPER = _become_reaper()
     warm()
     problem = "CUDA was initialised during the warm-up" if cuda_initialised() else probe_fork()
     if problem:                  # children could not use CUDA: the judge starts plain workers instead

@@ -1,22 +1,25 @@
 """The worker's sandbox, entered by the worker process itself before any student code runs.
 
-What it does, as far as the machine allows (each step that works is named in the report the worker
-sends the judge first, before student code can say anything):
+Each measure that takes effect is named in the report the worker sends the judge first, before
+student code can say anything; :mod:`autograder.isolation` decides whether they add up to what
+grading requires. A step that fails is skipped here, and judged there.
 
-- ``uid``: as root, the worker becomes an unprivileged user of its own (uid 100000 + a slot), so it
-  cannot read root's processes' memory, signal them, or write the instructor's files;
-- ``userns``: not as root, a user namespace stands in for that (the worker is "root" only over its
-  own namespaces);
-- ``netns``: a network namespace with no interface up: no socket reaches anything;
-- ``mountns``: a mount namespace in which the hidden graders, the course's sources, solutions and
-  examples, the submissions and the results being written are covered by empty read-only tmpfs, and
-  /tmp, /dev/shm are fresh and private (the worker's working directory is its own /tmp);
-- ``pidns``: a PID namespace whose init is the worker: it sees and can signal only its own
-  children, and when it dies every process it started dies with it (fork bombs included);
-- ``rlimits``: memory (data segment), CPU seconds, processes, file size, open files, no core dumps;
-- ``no_new_privs``: no setuid program can give privileges back.
-
-Run in the worker between fork and student code; a step that fails is skipped, never fatal.
+- ``pids_cgroup``: as root, a pids cgroup bounds the worker's processes (RLIMIT_NPROC does not bind root);
+- ``mountns``, ``netns``, ``pidns`` (as root with CAP_SYS_ADMIN, or ``userns`` first for an ordinary
+  user where the kernel allows it): every mount read-only (``read_only_fs``); the hidden paths and
+  everything outside the system folders and the Python covered (``hidden_by_mounts``); /tmp and
+  /dev/shm private (``private_tmp``); no network interface; the worker is PID 1 of its own namespace,
+  and everything it started dies with it;
+- ``uid``: as root, a uid of its own (100000 + the worker's pid) with a working folder only it may
+  enter; ``hidden_by_permissions`` when no hidden path is readable by other users anyway;
+- ``no_capabilities``: root that could not change uid keeps no capability;
+- ``rlimits``: memory (data segment), CPU seconds, file size, open files, no core dumps (and
+  processes for a uid of its own), reported only when all are in force;
+- ``no_new_privs``; then ``landlock_fs`` (read only the system and the Python, write only its own
+  folder; ``hidden_by_landlock`` when no hidden path lies under those), ``landlock_net`` (no TCP),
+  ``landlock_scopes`` (no signal nor abstract socket out of its own processes), and ``seccomp``
+  (no socket but Unix ones, no ptrace, no namespaces or mounts: see :mod:`autograder.seccomp`);
+- ``reaped``: its fork server adopts and kills whatever it leaves behind.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ import ctypes
 import os
 import resource
 import signal
+import stat
+from dataclasses import dataclass
+
+from autograder import landlock, seccomp
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -56,14 +63,18 @@ def _write(path: str, text: str) -> bool:
 
 
 def enter(config: dict) -> list[str]:
-    """Enter the sandbox described by ``config``; return the names of the measures in force."""
+    """Enter the sandbox described by ``config``; return the names of the measures in force.
+
+    ``config``: ``limits`` (see :meth:`Limits.rlimits`), ``hide`` (paths the worker must not read),
+    ``uid`` ("auto": as root, a uid of its own, 100000 + this process's pid, which the judge uses to
+    kill whatever that uid leaves behind), ``namespaces`` (default true), ``reaped`` (set by the fork
+    server, which kills whatever a worker leaves behind).
+    """
     done: list[str] = []
     root = os.geteuid() == 0
-    uid = config.get("uid") or 0
-    if uid == "auto":                       # a uid of its own: 100000 + a slot taken from the pid
-        uid = 100000 + os.getpid() % 100000
-    uid = int(uid)
+    uid = 100000 + os.getpid() if config.get("uid") == "auto" else int(config.get("uid") or 0)
     outer_uid, outer_gid = os.getuid(), os.getgid()
+    hide = [str(p) for p in config.get("hide", [])]
 
     # 0. a pids cgroup: as root, RLIMIT_NPROC does not apply, and a fork bomb must still be bounded
     limits = config.get("limits", {})
@@ -83,26 +94,75 @@ def enter(config: dict) -> list[str]:
         _become_init()                     # only the new namespace's first child returns from here
     if "mountns" in done:
         _hide(config, done)
+    if config.get("reaped"):
+        done.append("reaped")
     # 2. limits
     # RLIMIT_NPROC counts a uid's processes: meaningful for a uid of the worker's own, and inside a user
     # namespace of its own (since Linux 5.14 the count is kept per namespace), not for root or a shared uid
     _limits(limits, (root and bool(uid)) or "userns" in done, done)
-    # 3. identity: a uid of its own where Python stays readable to it, else root with no capabilities
-    if root and uid and _readable_by_others():
+    # 3. identity: a uid of its own where Python stays reachable to it, else root with no capabilities
+    if root and uid and ("python_reachable" in done or _reachable_by_others(_python_paths())):
+        if all(_closed_to_others(path) for path in hide):
+            done.append("hidden_by_permissions")
         try:
+            if "mountns" not in done:      # its own working folder, the only one it may write to
+                os.chown(os.getcwd(), uid, uid)
+                os.chmod(os.getcwd(), 0o700)
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
             done.append("uid")
         except OSError:
-            pass
+            done = [d for d in done if d != "hidden_by_permissions"]
     if root and "uid" not in done and _drop_capabilities():
         done.append("no_capabilities")
     if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0:
         done.append("no_new_privs")
+        # 4. what needs no privilege at all: Landlock (files, TCP, signals), then seccomp (calls)
+        done += _landlock(hide, done)
+        if seccomp.confine():
+            done.append("seccomp")
     if "pidns" in done:         # a change of credentials clears the parent-death signal: set it again
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     return done
+
+
+# what a worker may read (besides the Python it runs on): the system's programs, libraries, configuration
+SYSTEM_READ = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/proc", "/sys")
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+
+
+def _landlock(hide: list[str], done: list[str]) -> list[str]:
+    """Landlock: read only the system and the Python, write only the worker's own folder, no TCP, no
+    signal or abstract socket out of the worker's processes. ``hidden_by_landlock`` when no hidden
+    path lies under what stays readable (an engine installed inside site-packages would)."""
+    reads = [*SYSTEM_READ, *_python_paths()]
+    rules = landlock.Ruleset()
+    for path in reads:
+        rules.allow(path, landlock.READ)
+    for path in DEVICES + tuple(f"/dev/{d}" for d in _listdir("/dev") if d.startswith("nvidia")):
+        rules.allow(path, landlock.READ_FILE | landlock.WRITE_FILE | landlock.IOCTL_DEV)
+    writable = [os.getcwd()]
+    if "mountns" in done:                  # private to this worker there: /tmp and /dev/shm
+        writable += ["/tmp", "/dev/shm"]
+    for path in writable:
+        rules.allow(path, landlock.READ | landlock.WRITE)
+    measures = rules.restrict()
+    if measures and not any(_beneath(h, r) for h in hide for r in reads + writable):
+        measures.append("hidden_by_landlock")
+    return measures
+
+
+def _beneath(path: str, folder: str) -> bool:
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _listdir(folder: str) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
 
 
 PIDS_CGROUPS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")    # cgroup v1's pids hierarchy, or v2
@@ -136,23 +196,34 @@ def _pids_cgroup(limit: int) -> bool:
     return False
 
 
-def _readable_by_others() -> bool:
-    """Can an unprivileged uid still import from this interpreter (its stdlib and site-packages)?"""
-    import site
-    import sys
-
-    for top in {sys.base_prefix, sys.prefix, *site.getsitepackages(), os.path.dirname(os.__file__)}:
-        path = os.path.realpath(top)
-        parts = path.split(os.sep)
+def _reachable_by_others(paths: list[str]) -> bool:
+    """Can an unprivileged uid still reach every one of ``paths`` (the Python it must import from)?"""
+    for path in paths:
+        parts = os.path.realpath(path).split(os.sep)
         for i in range(2, len(parts) + 1):
-            folder = os.sep.join(parts[:i]) or os.sep
             try:
-                mode = os.stat(folder).st_mode
+                if not os.stat(os.sep.join(parts[:i])).st_mode & 0o001:     # others may not traverse it
+                    return False
             except OSError:
                 return False
-            if not mode & 0o001:               # others may not traverse it
-                return False
     return True
+
+
+def _closed_to_others(path: str) -> bool:
+    """Is ``path`` out of an unprivileged uid's reach by its permissions alone: a folder on the way to
+    it (or it, a folder) that others may not enter, or a file others may not read? (Hiding a path of a
+    folder others may enter but not list is not enough: the graders' names are no secret.)"""
+    parts = os.path.realpath(path).split(os.sep)
+    for i in range(2, len(parts) + 1):
+        try:
+            mode = os.stat(os.sep.join(parts[:i])).st_mode
+        except OSError:
+            return True                     # not there: nothing to read
+        if stat.S_ISDIR(mode) and not mode & 0o001:
+            return True
+        if not stat.S_ISDIR(mode) and not mode & 0o004:
+            return True
+    return False
 
 
 class _CapHeader(ctypes.Structure):
@@ -316,8 +387,11 @@ def _hide(config: dict, done: list[str]) -> None:
     if _read_only_everywhere():
         done.append("read_only_fs")
     python = _python_paths()
-    hidden = sum(_cover(path) for path in config.get("hide", []))
-    hidden += _hide_the_rest(python)
+    hide = [p for p in config.get("hide", []) if os.path.exists(p)]
+    covered = [_cover(path) for path in hide]
+    _hide_the_rest(python)
+    if all(covered):
+        done.append("hidden_by_mounts")
     if os.geteuid() == 0 and config.get("uid") and _open_the_way(python):
         done.append("python_reachable")
     # a private, writable /tmp and /dev/shm; where the Python itself lives under /tmp (a CI checkout),
@@ -334,11 +408,42 @@ def _hide(config: dict, done: list[str]) -> None:
         done.append("private_tmp" if private_tmp else "private_workdir")
     if _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC):
         done.append("own_proc")
-    if hidden:
-        done.append(f"hidden_paths={hidden}")
+
+
+@dataclass(frozen=True)
+class Task:
+    """A process as /proc/<pid>/status shows it."""
+
+    pid: int
+    uid: int            # real uid
+    ppid: int
+    state: str          # R, S, D, Z, ...
+    threads: int
+
+
+def processes() -> list[Task]:
+    """Every process this one can see."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+            found.append(Task(int(entry), int(fields["Uid"].split()[0]), int(fields["PPid"]),
+                              fields["State"].strip()[:1], int(fields.get("Threads", "1"))))
+        except (OSError, ValueError, KeyError):
+            continue                       # it ended while being read
+    return found
+
+
+def _tasks_of(uid: int) -> int:
+    """The tasks (processes and threads) that ``uid`` runs now: what RLIMIT_NPROC counts."""
+    return sum(task.threads for task in processes() if task.uid == uid)
 
 
 def _limits(limits: dict, own_uid: bool, done: list[str]) -> None:
+    """``rlimits`` only when every limit asked for is in force."""
     table = [
         (resource.RLIMIT_CORE, 0),
         (resource.RLIMIT_DATA, limits.get("memory_bytes")),
@@ -346,13 +451,18 @@ def _limits(limits: dict, own_uid: bool, done: list[str]) -> None:
         (resource.RLIMIT_FSIZE, limits.get("file_bytes")),
         (resource.RLIMIT_NOFILE, limits.get("open_files")),
     ]
-    if own_uid:                             # counts the uid's processes: meaningful only for a uid of its own
-        table.append((resource.RLIMIT_NPROC, limits.get("processes")))
+    processes = limits.get("processes")
+    if processes and own_uid:               # counts the uid's processes (threads included)
+        table.append((resource.RLIMIT_NPROC, processes))
+    elif processes and os.geteuid() != 0:   # a uid shared with the judge: what it runs now, and no more than that many more
+        table.append((resource.RLIMIT_NPROC, _tasks_of(os.getuid()) + int(processes)))
+    ok = True
     for which, value in table:
         if value is None:
             continue
         try:
             resource.setrlimit(which, (int(value), int(value)))
         except (ValueError, OSError):
-            continue
-    done.append("rlimits")
+            ok = False
+    if ok:
+        done.append("rlimits")

@@ -133,7 +133,8 @@ def test_the_environment_is_scrubbed_and_the_hash_seed_fixed(run, monkeypatch):
 def test_workers_never_contain_the_graders(run):
     sub = run("import sys\nmods = sorted(m for m in sys.modules if m.startswith('autograder'))")
     assert all(m in ("autograder", "autograder.protocol", "autograder.worker", "autograder.limits",
-                     "autograder.forkserver", "autograder.sandbox", "autograder.dynamo") for m in sub.lookup("mods"))
+                     "autograder.forkserver", "autograder.sandbox", "autograder.dynamo", "autograder.landlock",
+                     "autograder.seccomp") for m in sub.lookup("mods"))
 
 
 def test_magics_are_neutralised(run):
