@@ -7,6 +7,7 @@ from pathlib import Path
 from autograder import grade as grading
 from autograder import judge, results
 from autograder.course import Course, CourseError
+from autograder.isolation import Policy
 from autograder.validate import Report
 
 
@@ -17,14 +18,24 @@ def release(course: Course, aids=(), check: bool = False) -> list[str]:
     return releasing.release(course, course.select(aids), check=check)
 
 
+def policy(course: Course, trust: bool = False, embedded: bool = False) -> Policy:
+    """Whether grading demands isolated workers: not when the instructor trusts the submissions
+    (``trust``, or ``trust_submissions`` in course.toml), nor for the ``embedded`` example class,
+    which ships with the course."""
+    return Policy(trusted=trust or course.trust_submissions or embedded)
+
+
 def grade(course: Course, paths=(), out: Path = Path("graded"), jobs: int = 1, junit: Path | None = None,
           progress=None, resume: bool = False, shard: str | None = None, feedback: bool = False,
-          gradebook: Path | str | None = None) -> list[judge.Result]:
+          gradebook: Path | str | None = None, trust: bool = False, on_isolation=None) -> list[judge.Result]:
     """Grade notebooks or classes; write results.json files, gradebook.csv and optionally JUnit XML,
-    feedback pages (with the notebooks' figures) and nbgrader's gradebook.db."""
+    feedback pages (with the notebooks' figures) and nbgrader's gradebook.db.
+
+    Raises :class:`~autograder.isolation.IsolationRefused`, having written nothing, where this machine
+    cannot isolate workers and the submissions are not trusted (see :func:`policy`)."""
     jobs_list = grading.shard(grading.discover(course, [Path(p) for p in paths]), shard)
     graded = grading.grade_class(course, jobs_list, Path(out), workers=jobs, progress=progress, resume=resume,
-                                 figures=feedback)
+                                 figures=feedback, policy=policy(course, trust, embedded=not paths), on_isolation=on_isolation)
     if junit is not None:
         results.write_atomic(Path(junit), results.junit_xml(graded))
     if feedback:
@@ -58,11 +69,14 @@ def export(course: Course, kind: str, aid: str, out: Path = Path("dist")) -> Pat
     return builders[kind](course, aid, Path(out))
 
 
-def validate(course: Course, aids=(), jobs: int = 1, out: Path | None = None) -> list[Report]:
-    """Prove the graders (see :mod:`autograder.validate`); with ``out``, keep every grade it made."""
+def validate(course: Course, aids=(), jobs: int = 1, out: Path | None = None, trust: bool = False,
+             attack_root: str = "/") -> list[Report]:
+    """Prove the graders (see :mod:`autograder.validate`); with ``out``, keep every grade it made.
+    ``attack_root``: where the attack corpus's file-system attacks look (tests confine them)."""
     from autograder import validate as validating
 
-    return validating.validate_all(course, course.select(aids), jobs=jobs, out=out)
+    return validating.validate_all(course, course.select(aids), jobs=jobs, out=out,
+                                   policy=policy(course, trust), attack_root=attack_root)
 
 
 def check(course: Course, notebook: Path) -> judge.Result:
@@ -71,7 +85,9 @@ def check(course: Course, notebook: Path) -> judge.Result:
     folder = job.assignment.checks
     if not folder.is_dir():
         raise CourseError(f"{job.assignment.id} has no public checks")
-    return judge.grade(job.path, job.assignment, course, student=job.student, folder=folder)
+    # a student's own notebook on their own machine: the sandbox does what it can, and nothing is refused
+    return judge.grade(job.path, job.assignment, course, student=job.student, folder=folder,
+                       policy=Policy(trusted=True))
 
 
 def merge(folders, out: Path, junit: Path | None = None) -> list[judge.Result]:

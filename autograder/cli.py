@@ -23,6 +23,7 @@ from pathlib import Path
 
 from autograder import course as courses
 from autograder.course import CourseError, GraderSetupError
+from autograder.isolation import IsolationRefused
 
 
 def _jobs(value: str) -> int:
@@ -56,6 +57,9 @@ def parser() -> argparse.ArgumentParser:
                    help="also write feedback.html for each submission (with the notebook's figures)")
     g.add_argument("--gradebook", metavar="DB",
                    help="also write the scores into nbgrader's gradebook.db (a path or sqlite:/// URL)")
+    g.add_argument("--trust-submissions", action="store_true",
+                   help="grade even where student code cannot be isolated (every result then says so); "
+                        "only for submissions you trust")
 
     m = sub.add_parser("merge", help="combine the results of several runs (CI shards) into one gradebook")
     m.add_argument("folders", nargs="+", type=Path, metavar="DIR")
@@ -75,6 +79,10 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("assignments", nargs="*", metavar="AID")
     v.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1)
     v.add_argument("--out", type=Path, help="keep every notebook's results here (DIR/<name>/<aid>/, gradebook.csv)")
+    v.add_argument("--trust-submissions", action="store_true",
+                   help="validate even where workers cannot be isolated (the attack corpus is then not run)")
+    v.add_argument("--attack-root", default="/", metavar="DIR",
+                   help="where the attack corpus's file-system attacks look (default: /)")
 
     c = sub.add_parser("check", help="a student's self-check: the public checks only")
     c.add_argument("notebook", type=Path)
@@ -86,7 +94,7 @@ def main(argv=None) -> int:
     try:
         course = courses.load(args.course)
         return COMMANDS[args.command](course, args)
-    except (CourseError, GraderSetupError) as exc:
+    except (CourseError, GraderSetupError, IsolationRefused) as exc:
         print(f"course: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -116,7 +124,8 @@ def cmd_grade(course, args) -> int:
     progress = None if args.quiet else Progress(sys.stderr)
 
     graded = api.grade(course, args.paths, out=args.out, jobs=args.jobs, junit=args.junit, progress=progress,
-                       resume=args.resume, shard=args.shard, feedback=args.feedback, gradebook=args.gradebook)
+                       resume=args.resume, shard=args.shard, feedback=args.feedback, gradebook=args.gradebook,
+                       trust=args.trust_submissions, on_isolation=announce)
     print(results.table(graded))
     print(f"\nresults: {args.out}/<student>/<assignment>/results.json, gradebook: {args.out / 'gradebook.csv'}")
     step_summary(graded, f"{course.id}: grades")
@@ -126,6 +135,13 @@ def cmd_grade(course, args) -> int:
             print(f"{len(low)} submission(s) under {args.fail_under:g}%", file=sys.stderr)
             return 1
     return 0
+
+
+def announce(measures, isolated: bool) -> None:
+    """What protects this run, said before it starts (the table ends with it again)."""
+    from autograder import isolation
+
+    print(isolation.notice(measures, isolated), file=sys.stderr)
 
 
 def step_summary(graded, title: str) -> None:
@@ -198,7 +214,8 @@ def cmd_validate(course, args) -> int:
     from autograder import api
 
     ok = True
-    for report in api.validate(course, args.assignments, jobs=args.jobs, out=args.out):
+    for report in api.validate(course, args.assignments, jobs=args.jobs, out=args.out,
+                               trust=args.trust_submissions, attack_root=args.attack_root):
         print(f"== {report.assignment}")
         for check in report.checks:
             mark = "ok  " if check.ok else "FAIL"

@@ -51,6 +51,7 @@ class Course:
     retry_seeds: tuple[int, ...]
     assignments: tuple[Assignment, ...] = field(default_factory=tuple)
     title: str = ""
+    trust_submissions: bool = False      # [grading] trust_submissions: grade even where workers cannot be isolated
 
     def assignment(self, aid: str) -> Assignment:
         for a in self.assignments:
@@ -109,4 +110,5 @@ def load(root: Path | None = None) -> Course:
         retry_seeds=tuple(int(s) for s in grading.get("retry_seeds", [0, 1, 2])),
         assignments=tuple(assignments),
         title=str(info.get("title", "")),
+        trust_submissions=grading.get("trust_submissions", False) is True,
     )

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import math
 import warnings
 from pathlib import Path
@@ -94,7 +93,7 @@ def page(folder: Path, course: Course) -> str:
     tests = [_test_row(t) for t in data["tests"]]
     failed = sum(t["status"] != "passed" for t in data["tests"])
     passed = failed == 0 and not extra.get("error")
-    notebook_html, no_notebook = _notebook_html(folder / "executed.ipynb")
+    notebook_html, no_notebook = _notebook_html(folder / "executed.ipynb", data)
     return _environment().get_template("feedback.html.j2").render(
         language=course.language,
         page_title=say("feedback_title", student=extra["student"], assignment=aid),
@@ -135,13 +134,12 @@ def write_all(out: Path, course: Course) -> list[Path]:
 
 
 def _results(path: Path) -> dict:
-    """The results.json as data, once :func:`results.parse` agrees it is complete."""
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        data = None
+    """The results.json as data, once it verifies as the engine's and :func:`results.parse` agrees it
+    is complete."""
+    data = results.read_signed(path)
     if data is None or results.parse(data, path) is None:
-        raise FeedbackError(f"{path} is missing or not a complete results.json")
+        raise FeedbackError(f"{path} is missing, not a complete results.json, or not written by the engine "
+                            f"(its signature does not verify with {results.KEY_FILE} of its run)")
     return data
 
 
@@ -217,12 +215,16 @@ def _plot(series: list[tuple[str, list[float]]], x_label: str, y_label: str, sal
 # ---------------------------------------------------------------------------------------------- notebook
 
 
-def _notebook_html(path: Path) -> tuple[Markup | None, str]:
-    """The executed notebook's cells as sanitised HTML, or None and the sentence saying why not."""
+def _notebook_html(path: Path, data: dict) -> tuple[Markup | None, str]:
+    """The executed notebook's cells as sanitised HTML, or None and the sentence saying why not.
+    Only the notebook that the (verified) results ``data`` were written with is shown."""
     if not path.is_file():
         return None, say("feedback_no_notebook")
     try:
-        nb = nbformat.reads(path.read_text("utf-8"), as_version=4)
+        text = path.read_text("utf-8")
+        if not results.executed_matches(data, text):
+            return None, say("feedback_bad_executed", reason="signature")
+        nb = nbformat.reads(text, as_version=4)
     except Exception as exc:     # a damaged executed.ipynb must not stop the page: say so instead
         return None, say("feedback_bad_executed", reason=type(exc).__name__)
     html, _ = _exporter().from_notebook_node(_safe_outputs(nb))

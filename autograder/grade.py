@@ -12,8 +12,10 @@ from pathlib import Path
 
 from autograder import judge, results
 from autograder.course import Assignment, Course, CourseError
+from autograder.isolation import Policy
 from autograder.messages import say, set_language
 from autograder.plugin import Outcome
+from autograder.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -83,64 +85,82 @@ def _folder_jobs(course: Course, folder: Path) -> list[Job]:
     return jobs
 
 
-def grade_one(course: Course, job: Job, hide=(), figures: bool = False) -> judge.Result:
+def grade_one(course: Course, job: Job, hide=(), figures: bool = False, folder: Path | None = None,
+              policy: Policy = Policy()) -> judge.Result:
+    """``folder``: the assignment's graders in the run's snapshot (default: a copy taken for this call)."""
     if not job.path.is_file():
         result = judge.Result(student=job.student, assignment=job.assignment.id, path=str(job.path))
         result.error = say("notebook_unreadable", reason=say("not_submitted", name=job.path.name))
         result.tests = [Outcome(t.nodeid, t.name, t.blank, t.max_score, 0.0, "failed", result.error)
-                        for t in judge.catalogue(job.assignment.graders)]
+                        for t in judge.catalogue(folder or job.assignment.graders)]
         return result
-    return judge.grade(job.path, job.assignment, course, student=job.student, hide=hide, figures=figures)
+    return judge.grade(job.path, job.assignment, course, student=job.student, hide=hide, figures=figures,
+                       folder=folder, policy=policy)
 
 
 def _grade_job(args) -> judge.Result:
     return grade_one(*args)
 
 
-def result_path(out: Path, result: judge.Result) -> Path:
-    return out / result.student / result.assignment / "results.json"
+def result_path(out: Path, student: str, assignment: str) -> Path:
+    return out / student / assignment / "results.json"
 
 
 def write_result(out: Path, result: judge.Result) -> None:
-    """``results.json`` and, when the notebook ran, ``executed.ipynb`` beside it (what feedback shows)."""
+    """``results.json`` and, when the notebook ran, ``executed.ipynb`` beside it (what feedback shows),
+    signed with ``out``'s key (see :func:`results.sign`)."""
     import nbformat
 
-    path = result_path(out, result)
+    path = result_path(out, result.student, result.assignment)
+    executed = None
     if result.executed is not None:
-        results.write_atomic(path.with_name("executed.ipynb"), nbformat.writes(result.executed))
-    results.write_atomic(path, results.results_json(result))
+        executed = nbformat.writes(result.executed)
+        results.write_atomic(path.with_name("executed.ipynb"), executed)
+    results.write_atomic(path, results.results_json(result, results.key(out), executed))
 
 
 def grade_class(course: Course, jobs: list[Job], out: Path, workers: int = 1, progress=None,
-                resume: bool = False, figures: bool = False) -> list[judge.Result]:
+                resume: bool = False, figures: bool = False, policy: Policy = Policy(),
+                on_isolation=None) -> list[judge.Result]:
     """Grade every job; write each results.json as it comes (atomically), then the gradebook.
 
-    With ``resume``, a submission whose complete results.json is already in ``out`` is not graded
-    again: an interrupted batch (Ctrl-C, a killed process, a full disk) picks up where it stopped.
+    With ``resume``, a submission whose complete results.json is already in ``out`` (and was written by
+    the engine: see :func:`results.load`) is not graded again: an interrupted batch (Ctrl-C, a killed
+    process, a full disk) picks up where it stopped.
+
+    Before anything is graded or written, one worker is started as grading would start it: where its
+    isolation falls short of :mod:`autograder.isolation`'s minimum and ``policy`` does not trust the
+    submissions, :class:`IsolationRefused` is raised. ``on_isolation(measures, isolated)`` hears
+    what protected the run.
     """
     set_language(course.language)
     graded: list[judge.Result] = []
-    total = len(jobs)
     if resume:
         todo = []
         for job in jobs:
-            done = results.load(out / job.student / job.assignment.id / "results.json")
+            done = results.load(result_path(out, job.student, job.assignment.id))
             if done is not None and done.student == job.student and done.assignment == job.assignment.id:
                 graded.append(done)
             else:
                 todo.append(job)
         jobs = todo
     total = len(graded) + len(jobs)
-    # the class being graded and the results being written are hidden from every worker
-    hide = sorted({str(out.resolve())} | {str(j.path.resolve().parent.parent.parent) for j in jobs
-                                          if j.path.parent.name == j.assignment.id})
-    from autograder.pool import as_completed      # (multiprocessing: not for commands that grade inline)
+    with Snapshot({job.assignment.graders for job in jobs}) as graders:
+        # the class being graded, the results being written and the graders' copies are hidden from every worker
+        hide = sorted({str(out.resolve()), str(graders.root)} |
+                      {str(j.path.resolve().parent.parent.parent) for j in jobs if j.path.parent.name == j.assignment.id})
+        if jobs:
+            measures, isolated = judge.probe(course, judge.hidden_paths(course, jobs[0].path, hide), policy)
+            if on_isolation is not None:
+                on_isolation(measures, isolated)
+        from autograder.pool import as_completed      # (multiprocessing: not for commands that grade inline)
 
-    for result in as_completed(_grade_job, [(course, job, tuple(hide), figures) for job in jobs], workers):
-        write_result(out, result)
-        graded.append(result)
-        if progress is not None:
-            progress(len(graded), total, result)
+        tasks = [(course, job, tuple(hide), figures, graders[job.assignment.graders], policy) for job in jobs]
+        for result in as_completed(_grade_job, tasks, workers):
+            write_result(out, result)
+            graded.append(result)
+            if progress is not None:
+                progress(len(graded), total, result)
     graded.sort(key=lambda r: (r.student, r.assignment))
     results.write_atomic(out / "gradebook.csv", results.gradebook_csv(graded))
     return graded

@@ -19,7 +19,9 @@ import nbformat
 import pytest
 
 from autograder import notebook as notebooks
+from autograder import snapshot
 from autograder.course import Assignment, Course, CourseError, GraderSetupError
+from autograder.isolation import Policy
 from autograder.messages import Language, say, set_language
 from autograder.plugin import BriefReports, GradingPlugin, Outcome
 from autograder.submission import Submission, WorkerLost
@@ -38,6 +40,7 @@ class Result:
     output: str = ""                                     # the tail of what the submission printed
     error: str = ""                                      # the submission could not be graded at all
     isolation: list[str] = field(default_factory=list)   # the sandbox measures the worker ran under
+    isolated: bool = True                                # they gave every property isolation needs
     peak_memory_kib: int = 0                             # the largest resident set of its workers
     executed: dict | None = None                         # the notebook as run, with outputs (for feedback)
     curves: list[dict] = field(default_factory=list)     # series the graders recorded (loss curves)
@@ -57,8 +60,7 @@ class Result:
 
 def _pytest_args(folder: Path) -> list[str]:
     return [
-        str(folder), "-q", "--assert=plain", "-p", "no:cacheprovider", "-p", "no:stepwise",
-        "--rootdir", str(folder), "-o", "addopts=", "-o", "python_files=test_*.py",
+        *snapshot.pytest_args(folder), "-q", "--assert=plain", "-o", "addopts=", "-o", "python_files=test_*.py",
         "--import-mode=importlib", "-W", "ignore::DeprecationWarning",
         # these two run a full gc.collect() at the end of every session: 0.6 s a submission for nothing
         "-p", "no:unraisableexception", "-p", "no:threadexception",
@@ -152,6 +154,21 @@ def hidden_paths(course: Course, submission: Path, extra=()) -> list[Path]:
     return keep
 
 
+def probe(course: Course, hide=(), policy: Policy = Policy()) -> tuple[list[str], bool]:
+    """What this machine grants a worker, found by starting one exactly as grading would (and running
+    nothing in it): its measures, and whether they make it isolated. Raises
+    :class:`~autograder.isolation.IsolationRefused` where they do not and ``policy`` does not trust
+    the submissions, before anything is graded."""
+    import tempfile
+
+    from autograder.submission import WorkerProcess
+
+    with tempfile.TemporaryDirectory(prefix="course-probe-") as workdir:
+        worker = WorkerProcess(course.limits, workdir, hide, policy)
+        worker.close()
+    return worker.isolation, worker.isolated
+
+
 def _one_thread() -> None:
     """The graders' tensors are tiny: threads only add overhead and fight the worker for the cores."""
     import torch
@@ -161,16 +178,22 @@ def _one_thread() -> None:
 
 
 def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
-          folder: Path | None = None, hide=(), figures: bool = False) -> Result:
+          folder: Path | None = None, hide=(), figures: bool = False, policy: Policy = Policy()) -> Result:
     """Grade one notebook file against the assignment's hidden graders (or ``folder``'s).
 
+    ``folder``: graders copied by the run's :class:`~autograder.snapshot.Snapshot`; any other folder (by
+    default the assignment's graders) is copied by this call before the notebook runs.
     ``figures``: keep the notebook's matplotlib figures in ``Result.executed`` (about 0.08 s a figure).
+    ``policy``: whether the worker must be isolated (it raises :class:`IsolationRefused` if not).
     """
+    folder = folder or assignment.graders
+    if not snapshot.is_copy(folder):
+        if not folder.is_dir():
+            raise CourseError(f"no graders for {assignment.id} at {folder}")
+        with snapshot.Snapshot([folder]) as graders:
+            return grade(path, assignment, course, student, graders[folder], hide, figures, policy)
     set_language(course.language)
     _one_thread()
-    folder = folder or assignment.graders
-    if not folder.is_dir():
-        raise CourseError(f"no graders for {assignment.id} at {folder}")
     started = time.monotonic()
     result = Result(student=student or path.stem, assignment=assignment.id, path=str(path))
     try:
@@ -192,8 +215,9 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
         result.notes += restoration_notes(report)
     if stub is not None:
         untouched = notebooks.untouched(nb, stub)
+    hidden = hidden_paths(course, path, (*hide, folder.parent.parent))     # the graders' copies too
     submission = Submission(notebooks.code_cells(nb), limits=course.limits, seed=course.seed,
-                            hide=tuple(hidden_paths(course, path, hide)), figures=figures)
+                            hide=tuple(hidden), figures=figures, policy=policy)
     try:
         try:
             submission.start()
@@ -208,9 +232,9 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
             plugin = run_graders(folder, submission, course.retry_seeds, untouched)
             result.tests = [plugin.outcomes[n] for n in plugin.order]
             result.curves = plugin.curves
-        result.isolation = list(submission.isolation)
+        result.isolation, result.isolated = list(submission.isolation), submission.isolated
     finally:
-        submission.close()
+        submission.close()          # the worker and everything it started are gone before a result exists
     result.output = submission.output()[-20000:]
     result.peak_memory_kib = submission.peak_kib
     result.seconds = time.monotonic() - started

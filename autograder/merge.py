@@ -23,7 +23,8 @@ def collect(folders: list[Path]) -> list[Result]:
         for path in sorted(folder.glob("*/*/results.json")):
             result = results.load(path)
             if result is None:
-                raise CourseError(f"{path} is not a complete results.json (regrade it with --resume)")
+                raise CourseError(f"{path} is not a complete results.json written by the engine (a missing "
+                                  f"or wrong signature: {results.KEY_FILE} of its run); regrade it with --resume")
             key = (result.student, result.assignment)
             if key in found:
                 if _verdict(found[key][0]) != _verdict(result):
@@ -40,15 +41,21 @@ def _verdict(result: Result) -> list:
 
 
 def merge(folders: list[Path], out: Path) -> list[Result]:
+    """Every verified result of ``folders`` into ``out``, signed again with ``out``'s key."""
     merged = collect(folders)
+    secret = results.key(out)
     for result in merged:
         source = Path(result.path)
         target = out / result.student / result.assignment / "results.json"
         if source.resolve() != target.resolve():
-            # what was written beside the results (executed notebook, feedback page) travels with them
-            for name in ("executed.ipynb", "feedback.html"):
-                if source.with_name(name).is_file():
-                    results.write_atomic(target.with_name(name), source.with_name(name).read_text("utf-8"))
-            results.write_atomic(target, source.read_text("utf-8"))
+            data = results.read_signed(source)
+            # what was written beside the results travels with them: the executed notebook they name,
+            # and the feedback page (which is only ever rebuilt from them)
+            executed = source.with_name("executed.ipynb")
+            if executed.is_file() and results.executed_matches(data, executed.read_text("utf-8")):
+                results.write_atomic(target.with_name(executed.name), executed.read_text("utf-8"))
+            if source.with_name("feedback.html").is_file():
+                results.write_atomic(target.with_name("feedback.html"), source.with_name("feedback.html").read_text("utf-8"))
+            results.write_atomic(target, results.dumps(results.sign(data, secret)))
     results.write_atomic(out / "gradebook.csv", results.gradebook_csv(merged))
     return merged

@@ -60,6 +60,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "check_summary": ("{passed}/{total} 項公開檢查通過（隱藏的評分會檢查更多）",
                       "{passed}/{total} public checks passed (the hidden graders check more)"),
     "total": ("總分 {score:g} / {max_score:g}", "total {score:g} / {max_score:g}"),
+    "unisolated": ("這份作業在沒有隔離的環境中評分（老師信任所有繳交的作業）",
+                   "graded without isolation (the instructor trusts the submissions)"),
     # ---------------------------------------------------------------- shared by graders
     "expected_got": ("{what}：期望 {expected}，得到 {got}", "{what}: expected {expected}, got {got}"),
     "wrong_type": ("{what} 的型別應為 {expected}，得到 {got}", "{what} should be of type {expected}, got {got}"),

@@ -10,9 +10,7 @@ The package comes first: its ``__init__`` keeps ``rfc3987_syntax`` out of nbform
 """
 
 import atexit
-import importlib
 import os
-import pkgutil
 import sys
 
 import autograder  # noqa: F401  (first: see above)
@@ -48,14 +46,7 @@ import pytest  # noqa: E402,F401
 import torch  # noqa: E402,F401
 
 import autograder.grading  # noqa: E402,F401
-import autograder.graders  # noqa: E402
 import autograder.judge  # noqa: E402,F401
+from autograder import snapshot  # noqa: E402
 
-# the graders' shared modules (references, helpers), whatever this course has: one that cannot be
-# imported here is not preloaded, and its graders report the error in the judge, as without this
-for _module in pkgutil.iter_modules(autograder.graders.__path__, "autograder.graders."):
-    if not _module.ispkg:
-        try:
-            importlib.import_module(_module.name)
-        except Exception:
-            pass
+snapshot.preload_shared()        # the graders' shared modules, whatever this course has

@@ -8,15 +8,24 @@
 
 Every file is written atomically (a temporary file in the same folder, then ``os.replace``), so a
 reader never sees half a file.
+
+Every ``results.json`` the engine writes under a folder is signed (``extra_data.signature``, an
+HMAC-SHA256 keyed by ``<folder>/results.key``, which only the judge's user may read and no worker can
+reach) and carries the SHA-256 of the ``executed.ipynb`` beside it. What reads results back
+(``--resume``, ``merge``, ``feedback``, ``--gradebook``) takes only files that verify: one that a
+worker or anything else wrote is not a result.
 """
 
 from __future__ import annotations
 
 import csv
 import functools
+import hashlib
+import hmac
 import io
 import json
 import os
+import secrets
 import tempfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -57,6 +66,63 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         raise
 
 
+KEY_FILE = "results.key"
+
+
+def key(out: Path) -> bytes:
+    """The signing key of the results under ``out``: read, or made (mode 0600) by the first writer."""
+    path = Path(out) / KEY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        return _read_key(path) or b""
+    with os.fdopen(fd, "w") as out_file:
+        out_file.write(secrets.token_hex(32) + "\n")
+    return _read_key(path) or b""
+
+
+def _read_key(path: Path) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd) as key_file:
+            text = key_file.read().strip()
+    except OSError:
+        return None
+    return text.encode() if len(text) == 64 else None
+
+
+def signature(data: dict, secret: bytes) -> str:
+    """HMAC-SHA256 of ``data`` without its signature, as canonical JSON."""
+    extra = {k: v for k, v in data.get("extra_data", {}).items() if k != "signature"}
+    body = json.dumps(dict(data, extra_data=extra), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hmac.new(secret, body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def sign(data: dict, secret: bytes) -> dict:
+    data["extra_data"]["signature"] = signature(data, secret)
+    return data
+
+
+def read_signed(path: Path) -> dict | None:
+    """A results.json's data if it is signed with the key of its run (``<run>/<student>/<aid>/``)."""
+    secret = _read_key(Path(path).parent.parent.parent / KEY_FILE)
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+        claimed = data["extra_data"]["signature"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if secret is None or not isinstance(claimed, str) or not hmac.compare_digest(claimed, signature(data, secret)):
+        return None
+    return data
+
+
+def executed_matches(data: dict, text: str) -> bool:
+    """Whether ``text`` is the executed notebook that the (verified) results ``data`` were written with."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hmac.compare_digest(str(data.get("extra_data", {}).get("executed_sha256", "")), digest)
+
+
 def gradescope(result: Result) -> dict:
     """The submission's grade in Gradescope's results.json schema."""
     tests = []
@@ -72,6 +138,8 @@ def gradescope(result: Result) -> dict:
             "tags": [t.blank] if t.blank else [],
         })
     lines = [say("total", score=result.score, max_score=result.max_score)]
+    if not result.isolated:
+        lines.append(say("unisolated"))
     if result.error:
         lines.append(result.error)
     lines += result.notes
@@ -89,6 +157,7 @@ def gradescope(result: Result) -> dict:
             "notes": result.notes,
             "grader_errors": [t.name for t in result.grader_errors],
             "isolation": result.isolation,
+            "isolated": result.isolated,
             "peak_memory_kib": result.peak_memory_kib,
             "nodeids": [t.nodeid for t in result.tests],
             "error": result.error,
@@ -98,12 +167,9 @@ def gradescope(result: Result) -> dict:
 
 
 def load(path: Path) -> Result | None:
-    """A complete results.json read back (for --resume and merging), or None if it is not one."""
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    return parse(data, path)
+    """A complete results.json that the engine wrote, read back (for --resume and merging), or None."""
+    data = read_signed(path)
+    return None if data is None else parse(data, path)
 
 
 def parse(data, path: Path) -> Result | None:
@@ -115,6 +181,7 @@ def parse(data, path: Path) -> Result | None:
         result = Result(student=str(extra["student"]), assignment=str(extra["assignment"]), path=str(path),
                         notes=list(extra.get("notes", [])), seconds=float(data.get("execution_time", 0.0)),
                         error=str(extra.get("error", "")), isolation=list(extra.get("isolation", [])),
+                        isolated=extra.get("isolated") is True, peak_memory_kib=int(extra.get("peak_memory_kib", 0)),
                         curves=list(extra.get("curves", [])))
         for nodeid, test in zip(extra["nodeids"], data["tests"], strict=True):
             result.tests.append(Outcome(nodeid=nodeid, name=test["name"], blank=(test.get("tags") or [""])[0],
@@ -127,8 +194,16 @@ def parse(data, path: Path) -> Result | None:
     return result
 
 
-def results_json(result: Result) -> str:
-    return json.dumps(gradescope(result), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+def results_json(result: Result, secret: bytes | None = None, executed: str | None = None) -> str:
+    """The results.json text; signed with ``secret``, and bound to the ``executed`` notebook's text."""
+    data = gradescope(result)
+    if executed is not None:
+        data["extra_data"]["executed_sha256"] = hashlib.sha256(executed.encode("utf-8")).hexdigest()
+    return dumps(sign(data, secret) if secret else data)
+
+
+def dumps(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
 
 
 def gradebook_csv(results: list[Result]) -> str:
@@ -207,6 +282,8 @@ def table(results: list[Result]) -> str:
     rows = [("student", "assignment", "score", "time", "note")]
     for r in sorted(results, key=lambda r: (r.student, r.assignment)):
         note = r.error.split(" / ")[-1][:60] if r.error else (f"{len(r.notes)} note(s)" if r.notes else "")
+        if not r.isolated:
+            note = "UNISOLATED" + (f"; {note}" if note else "")
         rows.append((r.student, r.assignment, f"{_num(r.score)}/{_num(r.max_score)}", f"{r.seconds:.1f}s", note))
     widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
@@ -214,7 +291,16 @@ def table(results: list[Result]) -> str:
         lines.append("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths)).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return "\n".join(lines + isolation_lines(results))
+
+
+def isolation_lines(results: list[Result]) -> list[str]:
+    """What protected the results, in words: one line per distinct set of measures (UNISOLATED first)."""
+    from autograder import isolation
+
+    seen = {(tuple(r.isolation), r.isolated) for r in results if r.isolation}
+    lines = [isolation.notice(list(m), ok) for m, ok in sorted(seen, key=lambda s: (s[1], s[0]))]
+    return ([""] + lines) if lines else []
 
 
 def _width(text: str) -> int:

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 
 from autograder import protocol, spawn
+from autograder.isolation import IsolationRefused, Policy
 from autograder.limits import Limits
 
 OUTPUT_KEEP = 64 * 1024     # bytes of the worker's stdout/stderr kept (the tail), whatever it prints
@@ -97,7 +98,7 @@ class OutputTail:
 class WorkerProcess:
     """One worker process and the socket to it."""
 
-    def __init__(self, limits: Limits, workdir: str, hide=()):
+    def __init__(self, limits: Limits, workdir: str, hide=(), policy: Policy = Policy()):
         self.limits = limits
         self.proc, self.sock, output = spawn.start(limits, workdir, worker_environment(workdir), hide)
         self.output = OutputTail(output)
@@ -106,7 +107,12 @@ class WorkerProcess:
         if header.get("event") != "sandbox" or not isinstance(header.get("isolation"), list):
             self.kill()
             raise WorkerLost("protocol", "no sandbox report")
-        self.isolation = [str(x)[:60] for x in header["isolation"]][:20]
+        self.isolation = [str(x)[:60] for x in header["isolation"]][:40]
+        try:                          # no student code reaches a worker that is not isolated enough
+            self.isolated = policy.admit(self.isolation)
+        except IsolationRefused:
+            self.close()
+            raise
 
     def send(self, header: dict, buffers=()) -> None:
         try:
@@ -154,6 +160,8 @@ class WorkerProcess:
             self.proc.wait(2)
         self.kill()         # also whatever it left behind in its process group
         self.sock.close()
+        if "uid" in getattr(self, "isolation", ()):
+            kill_uid(100000 + self.proc.pid)      # and every process of its own uid (see sandbox.enter)
         from autograder import sandbox
 
         group = sandbox.cgroup_path(self.proc.pid)
@@ -164,6 +172,36 @@ class WorkerProcess:
                     break
                 except OSError:
                     time.sleep(0.01)
+
+
+def kill_uid(uid: int, patience: float = 5.0) -> bool:
+    """Kill every process of ``uid`` (a worker's own) and wait until none runs; False if some still do.
+
+    A child that takes that uid and calls kill(-1, SIGKILL) reaches them all at once: the kernel
+    signals every process the caller may signal while no new one can be forked."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    deadline = time.monotonic() + patience
+    while running_as(uid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def running_as(uid: int) -> list[int]:
+    """The processes of ``uid`` that still run (zombies do not: they only wait to be reaped)."""
+    from autograder import sandbox
+
+    return [task.pid for task in sandbox.processes() if task.uid == uid and task.state != "Z"]
 
 
 def exit_description(code: int | None) -> str:
@@ -206,7 +244,9 @@ class Submission:
     call_timeout: float | None = None
     hide: tuple = ()                 # paths the worker must not see
     figures: bool = False            # keep each cell's matplotlib figures (for feedback pages)
+    policy: Policy = field(default_factory=Policy)
     isolation: list = field(default_factory=list)
+    isolated: bool = False           # whether its workers' measures gave every property isolation needs
     peak_kib: int = 0                # the largest resident set of its workers
     _worker: WorkerProcess | None = None
     _workdir: tempfile.TemporaryDirectory | None = None
@@ -231,8 +271,8 @@ class Submission:
     def _spawn(self) -> WorkerProcess:
         self.generation += 1
         self._names.clear()
-        worker = WorkerProcess(self.limits, self._workdir.name, self.hide)
-        self.isolation = worker.isolation
+        worker = WorkerProcess(self.limits, self._workdir.name, self.hide, self.policy)
+        self.isolation, self.isolated = worker.isolation, worker.isolated
         return worker
 
     def _run_notebook(self) -> None:

@@ -17,7 +17,9 @@ import nbformat
 
 from autograder import judge, results
 from autograder.course import PACKAGE, Assignment, Course, CourseError
+from autograder.isolation import Policy
 from autograder.notebook import grade_id
+from autograder.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -122,14 +124,15 @@ def grade_cell_points(nb: nbformat.NotebookNode) -> float:
 
 
 def _grade(args):
-    course, assignment, path, key = args
+    course, assignment, path, key, folder, hide, policy = args
     name = key.split("\0")[-1]
     if name.startswith("attack ") or name.startswith("honest "):
         import dataclasses
 
         limits = dataclasses.replace(course.limits, **ATTACK_LIMITS)
         course = dataclasses.replace(course, limits=limits)
-    return key, judge.grade(Path(path), assignment, course, student=name.replace(" ", "-"))
+    return key, judge.grade(Path(path), assignment, course, student=name.replace(" ", "-"), folder=folder,
+                            hide=hide, policy=policy)
 
 
 def _outcome(result) -> list[tuple[str, str]]:
@@ -148,12 +151,20 @@ class Plan:
     twins: dict = field(default_factory=dict)         # (base, honest edits) -> name of the twin's task
 
 
-def plan(course: Course, assignment: Assignment, scratch: Path, corpus: bool = True) -> Plan:
-    """Write every notebook to grade (solution, blank, mutants, variants, attacks and their twins)."""
+def attack_notebook(base: nbformat.NotebookNode, edits, root: str = "/") -> nbformat.NotebookNode:
+    """An attack's notebook: ``base`` with ``edits``, its file-system attacks looking under ``root``
+    (``@ATTACK_ROOT@`` in their code; "/" in a real validation, a test's own folder in the tests)."""
+    return apply(base, [(cell, old, new.replace("@ATTACK_ROOT@", root) if new else new) for cell, old, new in edits])
+
+
+def plan(course: Course, assignment: Assignment, scratch: Path, corpus: bool = True, graders: Path | None = None,
+         attack_root: str = "/") -> Plan:
+    """Write every notebook to grade (solution, blank, mutants, variants, attacks and their twins).
+    ``graders``: the assignment's graders as the run's snapshot holds them."""
     source_path = assignment.path(course.root, "source")
     source = nbformat.read(str(source_path), as_version=4)
     work = Plan(assignment, Report(assignment.id))
-    total = sum(t.max_score for t in judge.catalogue(assignment.graders))
+    total = sum(t.max_score for t in judge.catalogue(graders or assignment.graders))
     cells = grade_cell_points(source)
     work.report.checks.append(Check("points", total == assignment.points == cells,
                                     f"graders {total:g}, course.toml {assignment.points:g}, grade cells {cells:g}"))
@@ -174,7 +185,7 @@ def plan(course: Course, assignment: Assignment, scratch: Path, corpus: bool = T
     for n, attack in enumerate(attacks(course, assignment.id) if corpus else []):
         work.attacks[attack.name] = attack
         path = folder / f"attack-{n}.ipynb"
-        nbformat.write(apply(bases[attack.base], attack.edits), str(path))
+        nbformat.write(attack_notebook(bases[attack.base], attack.edits, attack_root), str(path))
         work.tasks.append((f"attack {attack.name}", path))
         key = (attack.base, repr(attack.honest))
         if key not in work.twins:
@@ -223,19 +234,32 @@ def verdicts(work: Plan, graded: dict) -> Report:
 
 
 def validate_all(course: Course, assignments: list[Assignment], jobs: int = 1, corpus: bool = True,
-                 out: Path | None = None) -> list[Report]:
+                 out: Path | None = None, policy: Policy = Policy(), attack_root: str = "/") -> list[Report]:
     """Validate several assignments with one pool of judges (each judge pays its start-up once).
 
     With ``out``, every graded notebook's results are kept as a class would be: ``out/<name>/<aid>/``
     (``attack-fork-bomb``, ``mutant-no-step``, ...) and ``out/gradebook.csv``, to read a failure or to
     compare with another grading of the same notebooks.
+
+    Like grading, validation refuses (:class:`IsolationRefused`) where workers cannot be isolated and
+    ``policy`` does not trust the notebooks; where it trusts them, the attack corpus is never run
+    (hostile notebooks only ever run isolated) and its check says so.
     """
     from autograder.grade import write_result
     from autograder.pool import parallel_map
 
-    with tempfile.TemporaryDirectory(prefix="course-validate-") as scratch:
-        plans = [plan(course, a, Path(scratch), corpus) for a in assignments]
-        work = [(course, p.assignment, str(path), f"{p.assignment.id}\0{name}") for p in plans for name, path in p.tasks]
+    with tempfile.TemporaryDirectory(prefix="course-validate-") as scratch, \
+            Snapshot([a.graders for a in assignments]) as graders:
+        hide = tuple(str(p) for p in (Path(scratch), graders.root, *([Path(out).resolve()] if out else [])))
+        _, isolated = judge.probe(course, judge.hidden_paths(course, Path(scratch) / "probe.ipynb", hide), policy)
+        corpus = corpus and isolated
+        plans = [plan(course, a, Path(scratch), corpus, graders[a.graders], attack_root) for a in assignments]
+        if not isolated:
+            for p in plans:
+                p.report.checks.append(Check("attack corpus", True, "not run: workers are not isolated on this "
+                                                                    "machine (the notebooks are trusted)"))
+        work = [(course, p.assignment, str(path), f"{p.assignment.id}\0{name}", graders[p.assignment.graders],
+                 hide, policy) for p in plans for name, path in p.tasks]
         # the slowest first, so that no judge is left with a long one at the end
         work.sort(key=lambda task: not task[3].split("\0")[1].startswith(("attack", "honest")))
         graded = dict(parallel_map(_grade, work, jobs))

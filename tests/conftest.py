@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import pwd
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 AID = "02-char-rnn"
+USER = "course-tester"          # an ordinary user, made by the tests that need one (see ``tester``)
 
 
 def run_course(*args, env=None, cwd=ROOT, timeout=900) -> subprocess.CompletedProcess:
@@ -49,5 +53,47 @@ def validation(tmp_path_factory):
     """`course validate` over every assignment, once, keeping its grades (the environment carries a secret
     it must not leak). Returns the process and the folder of its results."""
     out = tmp_path_factory.mktemp("validated")
-    proc = run_course("validate", "--jobs", "2", "--out", out, env={"SECRET_TOKEN": "hunter2", "GITHUB_TOKEN": "ghp_x"})
+    # the corpus's file-system attacks walk a folder of the test's own, never the machine
+    proc = run_course("validate", "--jobs", "2", "--out", out, "--attack-root", tmp_path_factory.mktemp("walked"),
+                      env={"SECRET_TOKEN": "hunter2", "GITHUB_TOKEN": "ghp_x"})
     return proc, out
+
+
+@pytest.fixture(scope="session")
+def tester():
+    """An ordinary user, made for these tests and removed after them."""
+    made = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
+                          capture_output=True, text=True)
+    assert made.returncode in (0, 9), made.stderr          # 9: it exists already (an earlier run)
+    yield pwd.getpwnam(USER)
+    subprocess.run(["userdel", USER], capture_output=True)
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    """Every file and link under ``folder``, by its content's hash (a link by where it points)."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        key = str(path.relative_to(folder))
+        if path.is_symlink():
+            found[key] = "-> " + os.readlink(path)
+        elif path.is_file():
+            found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def workers_running(uids: set[int], started: float) -> list[str]:
+    """Processes of the workers' uids, or started by the grading, that still run."""
+    ticks, boot = os.sysconf("SC_CLK_TCK"), time.time() - float(Path("/proc/uptime").read_text().split()[0])
+    left = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            status = dict(line.split(":", 1) for line in Path(f"/proc/{entry}/status").read_text().splitlines()
+                          if ":" in line)
+            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError):
+            continue
+        uid, state, begun = int(status["Uid"].split()[0]), stat[0], boot + int(stat[19]) / ticks
+        if state != "Z" and (uid >= 100000 or uid in uids or (begun >= started and "autograder" in cmdline)):
+            left.append(f"{entry} uid {uid}: {cmdline[:120]}")
+    return left
