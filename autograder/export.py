@@ -368,6 +368,11 @@ if [ -n "$chosen" ]; then
 fi
 echo "run_autograder: grading ${chosen:-(no notebook)} as $AID with $PYTHON"
 
+# the hidden graders readable by this (root) user alone: where the machine gives no namespaces or Landlock,
+# a worker with a uid of its own then still cannot read them. Grading refuses (a zero that says why)
+# where student code cannot be isolated: see the README's sandbox section.
+chmod -R go-rwx "$SOURCE/autograder/graders" 2>/dev/null
+
 # this zip's engine, not any other install: its folder first on the path, and the working directory
 cd "$SOURCE" || fail "no folder $SOURCE"
 export PYTHONPATH="$SOURCE"

@@ -1,67 +1,197 @@
-"""The whole attack corpus graded twice: once by `course validate`, once as a class by `course grade`.
+"""The whole attack corpus, graded as a class in every environment the isolation policy names.
 
-The two gradings, in different processes with different hash seeds for the callers, must give identical
-gradebook rows and identical results.json files (messages included); and no attack may leave a file
-anywhere outside the results.
+In each environment (``tests/confine.py`` makes them: root with every privilege; root without
+CAP_SYS_ADMIN, Docker's default; an ordinary user with user namespaces; one without them; one without
+them and without Landlock) either
+
+- grading finishes, every attack gets exactly its honest twin's grade, every results.json verifies as
+  the engine's, nothing is planted in the course, the class or the results, no process of the
+  workers is left, and nothing has changed some seconds after grading ended; or
+- grading refuses with exit 2, names what is missing, and writes nothing.
+
+Every hostile notebook walks and writes only the test's own folder (``@ATTACK_ROOT@``), which holds a
+copy of the course (engine and graders included: the copy is what runs) and the class: where
+isolation failed they would otherwise write wherever the grading user can.
+
+The root environment's grades must also equal `course validate`'s, file for file (messages included),
+though made in another process under another hash seed.
 """
+
+from __future__ import annotations
 
 import csv
 import io
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
 import nbformat
+import pytest
 
-from autograder import validate
+from autograder import results, validate
 
-from conftest import AID, ROOT, run_course
+from conftest import AID, ROOT, USER, fingerprint, workers_running
+
+# name: (confine.py's flags, whether grading must go ahead), each run as one test
+ENVIRONMENTS = {
+    "root": ([], True),
+    "root-without-cap-sys-admin": (["--drop-sys-admin"], True),
+    "user-with-userns": (["--user", USER], True),
+    "user-without-userns": (["--user", USER, "--refuse", "unshare"], True),
+    "user-without-userns-or-landlock": (["--user", USER, "--refuse", "unshare,landlock"], False),
+}
+# what each environment must have got, at least (a step back is a failure, not a silent fallback)
+MEASURES = {
+    "root": {"mountns", "pidns", "netns", "uid", "landlock_fs", "seccomp"},
+    "root-without-cap-sys-admin": {"uid", "landlock_fs", "hidden_by_landlock", "seccomp", "reaped"},
+    "user-with-userns": {"userns", "mountns", "pidns", "netns", "landlock_fs", "seccomp"},
+    "user-without-userns": {"landlock_fs", "landlock_scopes", "hidden_by_landlock", "seccomp", "reaped"},
+}
+SETTLE = 4.0          # seconds after grading ends before looking again for processes and changed files
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="makes the environments as root")
 
 
-def rows(gradebook, prefix="attack-"):
-    """The attacks' rows, each grader's score by name (validate's gradebook has other assignments' columns)."""
-    return {r["student"]: {k: v for k, v in r.items() if v != ""}
-            for r in csv.DictReader(io.StringIO(gradebook.read_text("utf-8"))) if r["student"].startswith(prefix)}
-
-
-def comparable(folder):
-    """A results.json without what may differ between two gradings: time, memory, how many paths were hidden."""
-    data = json.loads((folder / "results.json").read_text("utf-8"))
-    data.pop("execution_time")
-    for key in ("peak_memory_kib", "isolation"):
-        data["extra_data"].pop(key)
-    return data
-
-
-def test_the_corpus_graded_twice_gives_identical_gradebooks(validation, course, tmp_path):
-    _, validated = validation
-    # a course of its own with validate's short limits, on this course's source and release
+def course_copy(home: Path) -> Path:
+    """The course as a folder of the test's own: engine and graders, sources, release, with validate's
+    short limits for hostile notebooks."""
+    course = home / "course"
+    course.mkdir()
+    shutil.copytree(ROOT / "autograder", course / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
+    for area in ("source", "release"):
+        shutil.copytree(ROOT / area / AID, course / area / AID)
     text = (ROOT / "course.toml").read_text("utf-8")
     for key, value in validate.ATTACK_LIMITS.items():
         text, count = re.subn(rf"(?m)^{key} = \d+", f"{key} = {value}", text)
         assert count == 1, key
-    home = tmp_path / "course"
-    home.mkdir()
-    (home / "course.toml").write_text(text, "utf-8")
-    for area in ("source", "release"):
-        (home / area).symlink_to(ROOT / area)
+    (course / "course.toml").write_text(text, "utf-8")
+    return course
+
+
+def write_class(home: Path, corpus) -> dict[str, str]:
+    """Every attack and every honest twin as a student of the class; attack student -> its twin."""
     bases = {"solution": nbformat.read(str(ROOT / "source" / AID / "char-rnn.ipynb"), as_version=4),
              "blank": nbformat.read(str(ROOT / "release" / AID / "char-rnn.ipynb"), as_version=4)}
-    klass = tmp_path / "submitted"
-    corpus = validate.attacks(course, AID)
+    twins, names = {}, {}
     for attack in corpus:
-        folder = klass / f"attack-{attack.name}" / AID
-        folder.mkdir(parents=True)
-        nbformat.write(validate.apply(bases[attack.base], attack.edits), str(folder / "char-rnn.ipynb"))
-    before = sorted(p.name for p in ROOT.iterdir())
+        key = (attack.base, repr(attack.honest))
+        names.setdefault(key, f"honest-{len(names)}")
+        twins[f"attack-{attack.name}"] = names[key]
+        notebooks = [(f"attack-{attack.name}", validate.attack_notebook(bases[attack.base], attack.edits, str(home))),
+                     (names[key], validate.apply(bases[attack.base], attack.honest or []))]
+        for student, nb in notebooks:
+            folder = home / "submitted" / student / AID
+            folder.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, str(folder / "char-rnn.ipynb"))
+    return twins
 
-    proc = run_course("--course", home, "grade", klass, "--out", tmp_path / "graded", "--jobs", "2", "--quiet",
-                      env={"PYTHONHASHSEED": "4242"})             # whatever the shell's hash seed: same grades
-    assert proc.returncode == 0, proc.stderr
 
-    first, second = rows(validated / "gradebook.csv"), rows(tmp_path / "graded" / "gradebook.csv")
-    assert len(first) == len(second) == len(corpus) >= 25
-    assert first == second
-    for student in first:
-        assert comparable(validated / student / AID) == comparable(tmp_path / "graded" / student / AID), student
-    assert sorted(p.name for p in ROOT.iterdir()) == before            # nothing written into the course
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["course", "graded", "submitted"]   # nor beside it
+@pytest.fixture(scope="module")
+def corpus(course):
+    return validate.attacks(course, AID)
+
+
+def grade_in(name: str, corpus, tester, tmp_path: Path) -> dict:
+    """The class graded by the course copy's own CLI inside environment ``name``; what came of it."""
+    flags, _ = ENVIRONMENTS[name]
+    home = Path(tempfile.mkdtemp(prefix="course-env-", dir="/tmp"))     # not under pytest's 0700 folder
+    try:
+        os.chmod(home, 0o755)
+        course = course_copy(home)
+        twins = write_class(home, corpus)
+        if "--user" in flags:
+            os.chown(home, tester.pw_uid, tester.pw_gid)                 # where its results go
+        before = {area: fingerprint(home / area) for area in ("course", "submitted")}
+        reach = [os.path.realpath(sys.base_prefix), sys.prefix, str(ROOT), str(home)]
+        command = [sys.executable, str(ROOT / "tests" / "confine.py"), *sum((["--reach", p] for p in reach), []),
+                   *flags, "--", sys.executable, "-m", "autograder.cli", "--course", str(course),
+                   "grade", str(home / "submitted"), "--out", str(home / "graded"), "--jobs", "2", "--quiet"]
+        env = dict(os.environ, PYTHONPATH=str(course), PYTHONHASHSEED="4242")
+        started = time.time()
+        proc = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True, timeout=900)
+        graded = home / "graded"
+        written = {p: p.read_bytes() for p in graded.rglob("*") if p.is_file()} if graded.exists() else {}
+        time.sleep(SETTLE)                          # a daemon that survived would act now
+        return {
+            "proc": proc, "home": home, "twins": twins, "before": before,
+            "after": {area: fingerprint(home / area) for area in ("course", "submitted")},
+            "outside": sorted(p.name for p in home.iterdir()),
+            "written": written,
+            "settled": {p: p.read_bytes() for p in graded.rglob("*") if p.is_file()} if graded.exists() else {},
+            "left": workers_running({tester.pw_uid}, started),
+            "results": {p.parent.parent.name: results.load(p) for p in graded.glob(f"*/{AID}/results.json")},
+        }
+    except BaseException:
+        shutil.rmtree(home, ignore_errors=True)
+        raise
+
+
+@needs_root
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(ENVIRONMENTS))
+def test_the_corpus_holds_or_grading_refuses(name, corpus, tester, tmp_path, validation):
+    run = grade_in(name, corpus, tester, tmp_path)
+    try:
+        proc, goes_ahead = run["proc"], ENVIRONMENTS[name][1]
+        assert run["left"] == [], f"processes left behind: {run['left']}"
+        assert run["after"] == run["before"], "the course copy or the class changed"
+        if not goes_ahead:
+            assert proc.returncode == 2, proc.stdout + proc.stderr
+            assert "grading refused" in proc.stderr and "--trust-submissions" in proc.stderr
+            assert run["outside"] == ["course", "submitted"] and not run["written"]     # nothing written
+            return
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        assert run["outside"] == ["course", "graded", "submitted"]
+        assert run["settled"] == run["written"], "results changed after grading ended"
+        allowed = {"results.json", "executed.ipynb", "gradebook.csv", results.KEY_FILE}
+        assert {p.name for p in run["written"]} <= allowed
+        students = {p.parent.parent.name for p in run["written"] if p.name == "results.json"}
+        assert students == set(run["twins"]) | set(run["twins"].values())
+        graded = run["results"]
+        assert all(r is not None for r in graded.values()), "a results.json that does not verify"
+        measures = set(next(iter(graded.values())).isolation)
+        assert MEASURES[name] <= measures, f"{name} got only {sorted(measures)}"
+        assert all(r.isolated for r in graded.values())
+        assert "isolation: student code ran under" in proc.stdout
+        differ = {}
+        for attack, twin in run["twins"].items():
+            mine = [(t.nodeid, t.status) for t in graded[attack].tests]
+            theirs = [(t.nodeid, t.status) for t in graded[twin].tests]
+            if mine != theirs or graded[attack].score != graded[twin].score:
+                differ[attack] = [f"{a[0]}: {a[1]}" for a, b in zip(mine, theirs) if a != b] or graded[attack].score
+        assert differ == {}
+        if name == "root":
+            same_as_validate(run, validation)
+    finally:
+        shutil.rmtree(run["home"], ignore_errors=True)
+
+
+def same_as_validate(run, validation) -> None:
+    """The grades of a class equal `course validate`'s of the same notebooks, file for file."""
+    _, validated = validation
+    ours = {r["student"]: {k: v for k, v in r.items() if v != ""} for r in
+            csv.DictReader(io.StringIO(run["written"][run["home"] / "graded" / "gradebook.csv"].decode()))
+            if r["student"].startswith("attack-")}
+    theirs = {r["student"]: {k: v for k, v in r.items() if v != ""} for r in
+              csv.DictReader(io.StringIO((validated / "gradebook.csv").read_text("utf-8")))
+              if r["student"].startswith("attack-")}
+    assert ours == theirs and len(ours) >= 30
+    for student in ours:
+        mine = comparable(run["written"][run["home"] / "graded" / student / AID / "results.json"])
+        assert mine == comparable((validated / student / AID / "results.json").read_bytes()), student
+
+
+def comparable(text: bytes) -> dict:
+    """A results.json without what may differ between two gradings: time, memory, the signature, the
+    executed notebook's hash (its outputs hold timings), and the measures' names (checked apart: under
+    confine.py the Python is reachable already, so the sandbox has no way to open for it)."""
+    data = json.loads(text)
+    data.pop("execution_time")
+    for key in ("peak_memory_kib", "signature", "executed_sha256", "isolation"):
+        data["extra_data"].pop(key, None)
+    return data

@@ -13,6 +13,8 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
+import time
 import tomllib
 import zipfile
 from pathlib import Path
@@ -272,6 +274,68 @@ def test_which_notebook_is_graded(zips, tmp_path, files, chosen):
     proc = run_autograder(root)
     what = root / "submission" / chosen if chosen else "(no notebook)"
     assert f"run_autograder: grading {what} as {AID}" in proc.stdout
+
+
+def hostile_on_gradescope(zips, refuse: str = "") -> tuple[Path, subprocess.CompletedProcess, dict, dict]:
+    """A blank notebook that plants pytest configuration, rewrites graders and leaves a daemon, graded by
+    run_autograder as root without CAP_SYS_ADMIN (Docker's default) in a fake /autograder of its own;
+    its walks confined to that folder. (root, run_autograder's process, the source's fingerprint before, after)."""
+    import nbformat
+    from autograder import validate
+    from autograder.course import load
+    from conftest import fingerprint, workers_running
+
+    root = Path(tempfile.mkdtemp(prefix="gradescope-", dir="/tmp")) / "autograder"
+    root.parent.chmod(0o755)                      # open, as / is (confine.py would cover a closed one)
+    corpus = {a.name: a for a in validate.attacks(load(ROOT), AID)}
+    edits = [e for name in ("plant-pytest-config", "rewrite-graders", "daemon-rewrites-results")
+             for e in corpus[name].edits]
+    blank = nbformat.read(str(ROOT / "release" / AID / NOTEBOOK), as_version=4)
+    hostile = root.parent / NOTEBOOK
+    root.mkdir()
+    nbformat.write(validate.attack_notebook(blank, edits, str(root)), str(hostile))
+    gradescope_root(zips[0], root, {NOTEBOOK: hostile})
+    before = fingerprint(root / "source")
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), COURSE_PYTHON=PYTHON)
+    env.pop("PYTHONPATH", None)
+    reach = sum((["--reach", p] for p in (os.path.realpath(sys.base_prefix), sys.prefix, str(root))), [])
+    started = time.time()
+    proc = subprocess.run([PYTHON, str(ROOT / "tests" / "confine.py"), *reach, "--drop-sys-admin",
+                           *(["--refuse", refuse] if refuse else []), "--", str(root / "run_autograder")],
+                          cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    time.sleep(4)                                      # a daemon that survived would act now
+    assert workers_running(set(), started) == []
+    return root, proc, before, fingerprint(root / "source")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="makes the environment as root")
+def test_on_gradescope_without_cap_sys_admin_a_hostile_notebook_gets_its_own_zero(zips):
+    root, proc, before, after = hostile_on_gradescope(zips)
+    try:
+        assert proc.returncode == 0, proc.stdout
+        data = results_of(root)
+        assert data["score"] == 0 and len(data["tests"]) > 5, data["output"]
+        assert all(t["status"] == "failed" and "not implemented" in t["output"] for t in data["tests"])
+        assert {"uid", "landlock_fs", "seccomp"} <= set(data["extra_data"]["isolation"])
+        assert data["extra_data"]["isolated"] is True
+        assert after == before                       # no grader rewritten, no conftest.py or cache planted
+        assert sorted(p.name for p in root.iterdir()) == ["results", "run_autograder", "source", "submission"]
+    finally:
+        shutil.rmtree(root.parent, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="makes the environment as root")
+def test_on_gradescope_where_nothing_isolates_grading_refuses_with_a_zero_that_says_why(zips):
+    # no Landlock and no namespaces: a uid of its own and graders closed to it are not enough, for the
+    # worker could still write wherever others may (/tmp, /dev/shm, a course folder open to all)
+    root, proc, before, after = hostile_on_gradescope(zips, refuse="landlock")
+    try:
+        assert proc.returncode == 0, proc.stdout
+        data = results_of(root)
+        assert data["score"] == 0 and "grading refused" in data["output"], data["output"]
+        assert after == before
+    finally:
+        shutil.rmtree(root.parent, ignore_errors=True)
 
 
 def test_the_note_on_ambiguous_submissions(runs, tmp_path):

