@@ -389,10 +389,17 @@ def _hide(config: dict, done: list[str]) -> None:
     if _read_only_everywhere():
         done.append("read_only_fs")
     python = _python_paths()
-    hide = [p for p in config.get("hide", []) if os.path.exists(p)]
-    covered = [_cover(path) for path in hide]
+    covered: list[str] = []
+    ok = True
+    for path in sorted(p for p in config.get("hide", []) if os.path.exists(p)):
+        if any(_beneath(path, c) for c in covered):
+            continue                       # inside what is covered already (examples/ then a submission in it)
+        if _cover(path):
+            covered.append(path)
+        else:
+            ok = False
     _hide_the_rest(python)
-    if all(covered):
+    if ok:
         done.append("hidden_by_mounts")
     if os.geteuid() == 0 and config.get("uid") and _open_the_way(python):
         done.append("python_reachable")

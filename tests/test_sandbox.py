@@ -105,3 +105,18 @@ def test_a_fork_bomb_is_bounded():
         assert sub.lookup("kids") < LIMITS.processes
     finally:
         sub.close()
+
+
+@ROOT_ONLY
+def test_hidden_paths_inside_hidden_folders_count_as_hidden(tmp_path):
+    """The example class hides examples/ and, inside it, the folder of the submission being graded."""
+    inner = tmp_path / "examples" / "submitted" / "alice"
+    inner.mkdir(parents=True)
+    (inner / "answer.txt").write_text("secret")
+    sub = Submission([f"import os\nseen = os.path.exists({str(inner / 'answer.txt')!r})\n"], limits=LIMITS,
+                     hide=(tmp_path / "examples", inner))
+    sub.start()
+    try:
+        assert "hidden_by_mounts" in sub.isolation and sub.lookup("seen") is False
+    finally:
+        sub.close()
