@@ -69,6 +69,9 @@ def warm() -> None:
     except ImportError:  # pragma: no cover
         pass
     import autograder.worker  # noqa: F401
+    from autograder import seccomp
+
+    seccomp.available()          # pyseccomp finds libseccomp through ldconfig: once, not once per worker
 
 
 class cuda_hidden:

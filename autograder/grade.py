@@ -7,6 +7,7 @@ graded, then ``gradebook.csv`` (and JUnit XML, if asked) for the whole batch.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,14 +150,13 @@ def grade_class(course: Course, jobs: list[Job], out: Path, workers: int = 1, pr
         # the class being graded, the results being written and the graders' copies are hidden from every worker
         hide = sorted({str(out.resolve()), str(graders.root)} |
                       {str(j.path.resolve().parent.parent.parent) for j in jobs if j.path.parent.name == j.assignment.id})
-        if jobs:
-            measures, isolated = judge.probe(course, judge.hidden_paths(course, jobs[0].path, hide), policy)
-            if on_isolation is not None:
-                on_isolation(measures, isolated)
         from autograder.pool import as_completed      # (multiprocessing: not for commands that grade inline)
 
         tasks = [(course, job, tuple(hide), figures, graders[job.assignment.graders], policy) for job in jobs]
-        for result in as_completed(_grade_job, tasks, workers):
+        probe = functools.partial(judge.probe, course, judge.hidden_paths(course, jobs[0].path, hide), policy) \
+            if jobs else None
+        announce = (lambda found: on_isolation(*found)) if on_isolation is not None else None
+        for result in as_completed(_grade_job, tasks, workers, first=probe, on_first=announce):
             write_result(out, result)
             graded.append(result)
             if progress is not None:

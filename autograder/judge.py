@@ -194,6 +194,7 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
             return grade(path, assignment, course, student, graders[folder], hide, figures, policy)
     set_language(course.language)
     _one_thread()
+    snapshot.preload_shared()      # before this judge's first worker runs student code (then: already loaded)
     started = time.monotonic()
     result = Result(student=student or path.stem, assignment=assignment.id, path=str(path))
     try:

@@ -36,12 +36,31 @@ def parallel_map(fn, items: list, jobs: int):
         return list(pool.map(fn, items))
 
 
-def as_completed(fn, items: list, jobs: int):
-    """Yield ``fn(item)`` for every item as each finishes, in ``jobs`` processes; inline for one job."""
+def as_completed(fn, items: list, jobs: int, first=None, on_first=None):
+    """Yield ``fn(item)`` for every item as each finishes, in ``jobs`` processes; inline for one job.
+
+    ``first``: a call (no arguments) made before any result is yielded, its value given to
+    ``on_first``; pooled, it runs in a judge while the others start on the items (a refusal it raises
+    cancels them, and nothing is yielded). The grading probe uses it: the pool's start-up and the
+    workers' server's warm-up overlap instead of following each other."""
     if jobs <= 1 or len(items) <= 1:
+        if first is not None:
+            value = first()
+            if on_first is not None:
+                on_first(value)
         for item in items:
             yield fn(item)
         return
     with judges(min(jobs, len(items))) as pool:
-        for future in completed([pool.submit(fn, item) for item in items]):
+        probe = pool.submit(first) if first is not None else None
+        futures = [pool.submit(fn, item) for item in items]
+        if probe is not None:
+            try:
+                value = probe.result()
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            if on_first is not None:
+                on_first(value)
+        for future in completed(futures):
             yield future.result()

@@ -2,7 +2,8 @@
 
 The judge trusts nothing on disk that a worker could have touched. A grading run copies the grader
 folders it needs (tests, conftest.py, the folder's pytest.ini; never a ``__pycache__``) into a folder
-only the judge may enter, and imports the graders' shared modules, before its first worker starts;
+only the judge may enter before its first worker starts, and every judge has imported the graders'
+shared modules before it grades (:func:`preload_shared`, or the pool's preload);
 pytest then runs on the copies with its configuration named (``-c``) and conftest files looked for no
 higher than the copy (``--confcutdir``), so a ``conftest.py``, ``pytest.ini`` or cache planted in the
 course, its parents or /tmp is never read. The copies are removed when the run ends.
@@ -10,6 +11,7 @@ course, its parents or /tmp is never read. The copies are removed when the run e
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import shutil
@@ -41,7 +43,6 @@ class Snapshot:
                 shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
                                 symlinks=False)
                 self.copies[folder] = copy
-            preload_shared()
         except BaseException:
             self.close()
             raise
@@ -59,6 +60,7 @@ class Snapshot:
         self.close()
 
 
+@functools.cache
 def preload_shared() -> None:
     """Import the graders' shared modules (references, helpers) now, before any student code runs,
     so that graders use these and never a copy read from disk later. One that cannot be imported is
