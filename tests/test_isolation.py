@@ -96,6 +96,12 @@ def test_where_nothing_isolates_grading_refuses_unless_told_to_trust(scratch, te
     assert "UNISOLATED" in trusted.stdout and "isolation: UNISOLATED" in trusted.stdout
     assert "isolation: UNISOLATED" in trusted.stderr                     # said before grading, too
 
+    # validate runs hostile notebooks (the corpus): it refuses as grading does
+    validating = as_user_without_namespaces_or_landlock(["validate", AID, "--out", scratch / "val" / "kept"],
+                                                        scratch / "val", tester)
+    assert validating.returncode == 2 and "grading refused" in validating.stderr
+    assert not (scratch / "val" / "kept").exists()
+
     # the README's first command, on such a machine: the example class ships with the course
     example = as_user_without_namespaces_or_landlock(["grade", "--shard", "1/9", "--out", scratch / "ex" / "graded"],
                                                      scratch / "ex", tester)
