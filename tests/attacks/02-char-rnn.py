@@ -1,5 +1,9 @@
 """The attack corpus of 02-char-rnn: hostile or broken submissions and the outcome each must get.
 
+Whatever an attack writes or walks lies under ``@ATTACK_ROOT@`` (or its own working folder): "/" in a real
+`course validate`, the test's own folder in the tests. Never ``..`` or a fixed path: where isolation
+fails (an old engine, a machine that gives nothing), those are the machine's own folders.
+
 Each attack is the master solution (or the blank release) with edits, like a mutant; ``("+", None,
 code)`` appends a code cell the student added.  ``honest`` is the submission whose grade the attack
 must get exactly, grader by grader: the same notebook without the attack (None), or an honest
@@ -121,7 +125,7 @@ ATTACKS = [
            honest=[("getdummies", "    return features\n", "    return None\n")]),
     Attack("fake-results", "writes a full-marks results.json and gradebook.csv wherever it can",
            [("+", None, "import json, os\nfake = json.dumps({'score': 50, 'tests': []})\n"
-                        "for folder in ['.', '..', os.path.expanduser('~'), '@ATTACK_ROOT@']:\n"
+                        "for folder in ['.', os.path.expanduser('~'), '@ATTACK_ROOT@']:\n"
                         "    for name in ['results.json', 'gradebook.csv']:\n"
                         "        try:\n            open(os.path.join(folder, name), 'w').write(fake)\n"
                         "        except OSError:\n            pass\n")], base="blank"),
@@ -179,11 +183,12 @@ ATTACKS = [
              "or 'SECRET' in k or 'KEY' in k or 'GITHUB' in k] + [v for v in _os.environ.values() if '/root' in v]\n\n\n"
              "def GetDummies("),
             ("getdummies", "    ### BEGIN SOLUTION\n", "    ### BEGIN SOLUTION\n    if _found:\n        return None\n")]),
-    Attack("delete-files", "deletes what it can in its working directory and probes its parent and the course",
+    Attack("delete-files", "deletes what it can in its working directory and tries to write where the course, the "
+                           "class and the results are",
            [("getdummies", "def GetDummies(", "import os as _os, shutil as _shutil\n_found = []\n"
              "for _entry in _os.listdir('.'):\n    _shutil.rmtree(_entry, ignore_errors=True) if _os.path.isdir(_entry) "
              "else _os.remove(_entry)\n"
-             "for _folder in ['..', '/', '@ATTACK_ROOT@', '/root', '/var/tmp']:\n"
+             "for _folder in ['@ATTACK_ROOT@']:\n"
              "    _probe = _os.path.join(_folder, '.course-attack-probe')\n    try:\n        open(_probe, 'w').close()\n"
              "        _os.remove(_probe)\n        _found.append(_folder)\n    except OSError:\n        pass\n\n\n"
              "def GetDummies("),
@@ -192,7 +197,7 @@ ATTACKS = [
     # (each walks @ATTACK_ROOT@: "/" in `course validate`, the test's own folder in the project's tests)
     Attack("plant-pytest-config", "plants a conftest.py that passes every test, and pytest.ini, tox.ini, setup.cfg and "
                                   "pyproject.toml that load it, in every folder pytest could look in",
-           [("+", None, WALK + PLANT + "for _folder in set(_folders(lambda d, fs: True)) | {'.', '..'}:\n"
+           [("+", None, WALK + PLANT + "for _folder in set(_folders(lambda d, fs: True)) | {'.'}:\n"
                         "    _plant(_folder)\n")], base="blank"),
     Attack("rewrite-graders", "overwrites every test_*.py it finds (on disk and on sys.path) with tests that pass",
            [("+", None, WALK + "for _folder in _folders(lambda d, fs: any(f.startswith('test_') for f in fs)):\n"
