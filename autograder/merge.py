@@ -52,8 +52,9 @@ def merge(folders: list[Path], out: Path) -> list[Result]:
             # what was written beside the results travels with them: the executed notebook they name,
             # and the feedback page (which is only ever rebuilt from them)
             executed = source.with_name("executed.ipynb")
-            if executed.is_file() and results.executed_matches(data, executed.read_text("utf-8")):
-                results.write_atomic(target.with_name(executed.name), executed.read_text("utf-8"))
+            text = executed.read_text("utf-8") if executed.is_file() else None
+            if text is not None and results.executed_matches(data, text):
+                results.write_atomic(target.with_name(executed.name), text)
             if source.with_name("feedback.html").is_file():
                 results.write_atomic(target.with_name("feedback.html"), source.with_name("feedback.html").read_text("utf-8"))
             results.write_atomic(target, results.dumps(results.sign(data, secret)))

@@ -76,10 +76,17 @@ def key(out: Path) -> bytes:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
-        return _read_key(path) or b""
-    with os.fdopen(fd, "w") as out_file:
-        out_file.write(secrets.token_hex(32) + "\n")
-    return _read_key(path) or b""
+        pass
+    else:
+        with os.fdopen(fd, "w") as out_file:
+            out_file.write(secrets.token_hex(32) + "\n")
+    secret = _read_key(path)
+    if secret is None:             # never sign with a key anyone could guess
+        from autograder.course import CourseError
+
+        raise CourseError(f"{path} is not a signing key this engine wrote (64 hex digits): move it away, "
+                          f"or grade into another folder")
+    return secret
 
 
 def _read_key(path: Path) -> bytes | None:

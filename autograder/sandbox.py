@@ -201,15 +201,7 @@ def _pids_cgroup(limit: int) -> bool:
 
 def _reachable_by_others(paths: list[str]) -> bool:
     """Can an unprivileged uid still reach every one of ``paths`` (the Python it must import from)?"""
-    for path in paths:
-        parts = os.path.realpath(path).split(os.sep)
-        for i in range(2, len(parts) + 1):
-            try:
-                if not os.stat(os.sep.join(parts[:i])).st_mode & 0o001:     # others may not traverse it
-                    return False
-            except OSError:
-                return False
-    return True
+    return not any(_closed_to_others(path) for path in paths)
 
 
 def _closed_to_others(path: str) -> bool:

@@ -201,3 +201,15 @@ def test_pytest_configuration_planted_around_the_graders_is_never_loaded(tmp_pat
     data = load_results(tmp_path / "out", "release")
     assert data["score"] == 0 and len(data["tests"]) > 5
     assert all("not implemented" in t["output"] for t in data["tests"])
+
+
+def test_a_key_that_the_engine_did_not_write_is_refused_not_used(tmp_path):
+    """A results.key that is empty or short would make every signature guessable: nothing is signed with it."""
+    from autograder.course import CourseError
+
+    (tmp_path / results.KEY_FILE).write_text("\n")
+    with pytest.raises(CourseError, match="signing key"):
+        results.key(tmp_path)
+    fresh = tmp_path / "fresh"
+    assert len(results.key(fresh)) == 64 and results.key(fresh) == results.key(fresh)
+    assert (fresh / results.KEY_FILE).stat().st_mode & 0o777 == 0o600
