@@ -33,6 +33,7 @@ import sys
 from dataclasses import dataclass
 
 from autograder import landlock, seccomp
+from autograder.spawn import ENGINE
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -104,7 +105,7 @@ def enter(config: dict) -> list[str]:
     # namespace of its own (since Linux 5.14 the count is kept per namespace), not for root or a shared uid
     _limits(limits, (root and bool(uid)) or "userns" in done, done)
     # 3. identity: a uid of its own where Python stays reachable to it, else root with no capabilities
-    if root and uid and ("python_reachable" in done or _reachable_by_others(_python_paths())):
+    if root and uid and ("python_reachable" in done or _reachable_by_others(_python_paths(hide))):
         if all(_closed_to_others(path) for path in hide):
             done.append("hidden_by_permissions")
         try:
@@ -139,7 +140,7 @@ def _landlock(hide: list[str], done: list[str]) -> list[str]:
     """Landlock: read only the system and the Python, write only the worker's own folder, no TCP, no
     signal or abstract socket out of the worker's processes. ``hidden_by_landlock`` when no hidden
     path lies under what stays readable (an engine installed inside site-packages would)."""
-    reads = [*SYSTEM_READ, *_python_paths()]
+    reads = [*SYSTEM_READ, *_python_paths(hide)]
     rules = landlock.Ruleset()
     for path in reads:
         rules.allow(path, landlock.READ)
@@ -287,11 +288,21 @@ def _read_only_everywhere() -> bool:
 SYSTEM = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc", "sys", "tmp", "run"}
 
 
-def _python_paths() -> list[str]:
+def _python_paths(hide=()) -> list[str]:
+    """The folders of the Python the worker runs on: its prefixes, its site-packages, and the folders
+    that ``.pth`` files put on ``sys.path`` (an environment layered on another's packages). A
+    ``sys.path`` entry that holds the engine or a hidden path, or lies inside either, is not the
+    Python's: the graders stay out of reach however the engine was put on the path."""
     import site
 
-    return sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, *site.getsitepackages(),
-                                                 os.path.dirname(os.__file__)) if os.path.isdir(p)})
+    def foreign(path: str) -> bool:
+        return any(_beneath(path, f) or _beneath(f, path) for f in (ENGINE, *map(str, hide)))
+
+    found = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, *site.getsitepackages(),
+                                           os.path.dirname(os.__file__)) if os.path.isdir(p)}
+    found |= {os.path.realpath(p) for p in sys.path if p and os.path.isabs(p) and os.path.isdir(p)
+              and not foreign(p)}
+    return sorted(found)
 
 
 def _cover(path: str) -> bool:
@@ -380,7 +391,7 @@ def _hide(config: dict, done: list[str]) -> None:
         return
     if _read_only_everywhere():
         done.append("read_only_fs")
-    python = _python_paths()
+    python = _python_paths(config.get("hide", []))
     covered: list[str] = []
     ok = True
     for path in sorted(p for p in config.get("hide", []) if os.path.exists(p)):

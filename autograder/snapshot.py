@@ -64,9 +64,14 @@ class Snapshot:
 def preload_shared() -> None:
     """Import the graders' shared modules (references, helpers) now, before any student code runs,
     so that graders use these and never a copy read from disk later. One that cannot be imported is
-    left alone: its graders report the error, as they would anyway."""
-    import autograder.graders
-
+    left alone: its graders report the error, as they would anyway. A student bundle has no graders
+    (``course check`` runs the public checks): nothing to load."""
+    try:
+        import autograder.graders
+    except ModuleNotFoundError as exc:
+        if exc.name != "autograder.graders":
+            raise
+        return
     for module in pkgutil.iter_modules(autograder.graders.__path__, "autograder.graders."):
         if not module.ispkg:
             try:

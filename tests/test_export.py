@@ -115,10 +115,24 @@ def run_autograder(root: Path, python: str = PYTHON, background: bool = False):
     return subprocess.run([str(root / "run_autograder")], timeout=120, **args)
 
 
-def check_with_bundle(bundle: Path, notebook: Path) -> subprocess.Popen:
+def bundle_python(where: Path) -> Path:
+    """A Python with this environment's packages but not its editable ``autograder``: a venv whose one
+    ``.pth`` line adds this environment's site-packages, where a ``.pth`` file is not read again (the
+    editable install's finder would otherwise serve ``autograder.graders`` from the checkout to a
+    bundle that has none)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
+    python = where / "bin" / "python"
+    purelib = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    ours = subprocess.run([sys.executable, "-c", purelib], capture_output=True, text=True, check=True).stdout.strip()
+    theirs = subprocess.run([str(python), "-c", purelib], capture_output=True, text=True, check=True).stdout.strip()
+    Path(theirs, "grading-environment.pth").write_text(ours + "\n")
+    return python
+
+
+def check_with_bundle(python: Path, bundle: Path, notebook: Path) -> subprocess.Popen:
     """``course check`` as a student runs it: the bundle's own engine (its folder on the path and as cwd)."""
     env = dict(os.environ, PYTHONPATH=str(bundle))
-    return subprocess.Popen([PYTHON, "-m", "autograder.cli", "check", str(notebook)], cwd=bundle, env=env,
+    return subprocess.Popen([str(python), "-m", "autograder.cli", "check", str(notebook)], cwd=bundle, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -168,8 +182,9 @@ def runs(zips, tmp_path_factory):
     work.mkdir()
     shutil.copy(EXAMPLES / "alice" / AID / NOTEBOOK, work / NOTEBOOK)
     started = {name: run_autograder(root, background=True) for name, root in roots.items()}
-    started["check blank"] = check_with_bundle(bundle, bundle / "release" / AID / NOTEBOOK)
-    started["check alice"] = check_with_bundle(bundle, work / NOTEBOOK)
+    python = bundle_python(base / "student-python")
+    started["check blank"] = check_with_bundle(python, bundle, bundle / "release" / AID / NOTEBOOK)
+    started["check alice"] = check_with_bundle(python, bundle, work / NOTEBOOK)
     finished = {}
     for name, proc in started.items():
         output, _ = proc.communicate(timeout=300)
@@ -216,7 +231,7 @@ def test_setup_sh_is_bash_and_installs_the_pinned_cpu_torch(zips, tmp_path):
     proc = subprocess.run(["bash", "-n", str(tmp_path / "setup.sh")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert f'"torch=={pin}"' in setup
-    assert "-c constraints.txt" in setup and "-e ." in setup
+    assert "-c constraints.txt" in setup and "-e '.[grading]'" in setup
     assert "--extra-index-url \"https://download.pytorch.org/whl/cpu\"" in setup
     run = zipfile.ZipFile(zips[0]).read("run_autograder").decode()
     (tmp_path / "run_autograder").write_text(run)
@@ -392,9 +407,10 @@ def test_student_bundle_holds_no_grader_and_no_solution(zips):
     assert student_zip.name == f"{AID}-student.zip"
     with zipfile.ZipFile(student_zip) as zf:
         files = {name: zf.read(name) for name in zf.namelist()}
-    assert {"README.md", "course.toml", "pyproject.toml", "constraints.txt", "autograder/cli.py",
+    assert {"README.md", "course.toml", "pyproject.toml", "autograder/cli.py",
             "autograder/checks/pytest.ini", f"autograder/checks/{AID}/test_public.py", f"release/{AID}/{NOTEBOOK}"} \
         <= set(files)
+    assert "constraints.txt" not in files             # a student's install takes lower bounds, not the grading pins
     for name in files:
         parts = name.split("/")
         assert not {"graders", "mutants", "source", "solutions", "examples", "tests"} & set(parts[:-1]), name
@@ -412,6 +428,7 @@ def test_student_bundle_holds_no_grader_and_no_solution(zips):
         assert not leaks, f"solution line {line!r} in {leaks}"
     readme = texts["README.md"]
     assert "course check" in readme and "安裝" in readme and "Setup" in readme
+    assert "Python 3.11 or newer" in readme and "torch 2.13.0" in readme and "keeps it" in readme
     # no grader file by name: not as a file, not named by the files that are not the engine's own modules
     graders = [p.name for p in (ROOT / "autograder" / "graders" / AID).glob("*.py")]
     assert graders

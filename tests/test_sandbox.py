@@ -120,3 +120,21 @@ def test_hidden_paths_inside_hidden_folders_count_as_hidden(tmp_path):
         assert "hidden_by_mounts" in sub.isolation and sub.lookup("seen") is False
     finally:
         sub.close()
+
+
+def test_folders_pth_files_add_are_the_pythons_but_never_the_engine_or_a_hidden_path(tmp_path, monkeypatch):
+    """An environment layered on another's packages (a ``.pth`` line naming a site-packages) stays
+    readable to its workers; a path entry that holds the engine or a hidden path, or lies in one, does not."""
+    from autograder import sandbox
+    from autograder.spawn import ENGINE
+
+    layered, secret = tmp_path / "other-site-packages", tmp_path / "graded"
+    layered.mkdir()
+    (secret / "inside").mkdir(parents=True)
+    entries = [str(layered), ENGINE, os.path.dirname(ENGINE), os.path.join(ENGINE, "autograder"),
+               str(tmp_path), str(secret / "inside"), "", "relative"]
+    monkeypatch.setattr("sys.path", entries + list(__import__("sys").path))
+    paths = sandbox._python_paths(hide=[str(secret)])
+    assert os.path.realpath(layered) in paths
+    for entry in entries[1:6]:
+        assert os.path.realpath(entry) not in paths, entry
