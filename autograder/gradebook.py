@@ -37,6 +37,7 @@ that the next write completes, since every step is idempotent.
 from __future__ import annotations
 
 import contextlib
+import locale
 import os
 import sys
 import warnings
@@ -69,7 +70,7 @@ def write(db: str | Path, course: Course, results: list[Result]) -> None:
     by_assignment: dict[str, list[Result]] = {}
     for result in results:
         by_assignment.setdefault(result.assignment, []).append(result)
-    with warnings.catch_warnings(), _alembic_on_path(), Gradebook(db_url(db), course_id=course.id) as gb:
+    with warnings.catch_warnings(), nbgrader_environment(), Gradebook(db_url(db), course_id=course.id) as gb:
         # nbgrader's add_submission builds its rows before adding them to the session, which SQLAlchemy
         # warns about on every new submission (nbgrader autograde prints the same); the rows are right
         warnings.filterwarnings("ignore", message="Object of type <Submitted", category=Warning)
@@ -85,18 +86,31 @@ def write(db: str | Path, course: Course, results: list[Result]) -> None:
 
 
 @contextlib.contextmanager
-def _alembic_on_path():
-    """nbgrader stamps a new database with the version that its ``alembic`` command prints, found on
-    PATH: put this environment's ``bin`` first, as ``course`` may run from a venv that is not activated."""
-    saved = os.environ.get("PATH")
-    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), saved or os.defpath])
+def nbgrader_environment(**extra: str):
+    """The process environment nbgrader's subprocesses need, for the duration of a ``with``; ``extra``
+    variables are set too.
+
+    - nbgrader stamps a new database with the version that its ``alembic`` command prints, found on
+      PATH (and executes notebooks with the kernel found there): this environment's ``bin`` goes first,
+      as ``course`` may run from a venv that is not activated.
+    - ``alembic`` reads its ini file in the locale's encoding (``encoding="locale"``, which Python's
+      UTF-8 mode does not change): under ``LC_ALL=C`` a path or a file with CJK characters fails to
+      decode as ASCII. Where the locale's encoding is not UTF-8, the subprocesses get ``C.UTF-8``.
+    """
+    changes = {"PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH") or os.defpath]),
+               **extra}
+    if locale.getencoding().lower().replace("-", "") != "utf8":
+        changes["LC_ALL"] = "C.UTF-8"
+    saved = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
     try:
         yield
     finally:
-        if saved is None:
-            os.environ.pop("PATH", None)
-        else:
-            os.environ["PATH"] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _refuse_foreign(gb, aid: str) -> None:

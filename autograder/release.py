@@ -12,10 +12,8 @@ from __future__ import annotations
 import filecmp
 import json
 import logging
-import os
 import re
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -27,6 +25,8 @@ from nbgrader.preprocessors import (
 )
 from nbgrader.preprocessors.base import NbGraderPreprocessor
 from traitlets.config import Config
+
+from autograder import gradebook
 
 from autograder.course import Assignment, Course
 
@@ -107,13 +107,9 @@ def generate(course: Course, assignments: list[Assignment], into: Path) -> None:
         shutil.copytree(course.root / "source" / a.id, into / "source" / a.id, dirs_exist_ok=True)
     config = _config(into, into / "gradebook.db")
     env = {"PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-           "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "",     # solutions are executed on the CPU
-           # nbgrader's gradebook runs `alembic`, and the kernel is found, through PATH: use this environment's
-           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+           "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}      # solutions are executed on the CPU
     logging.getLogger("traitlets").setLevel(logging.ERROR)
-    try:
+    with gradebook.nbgrader_environment(**env):
         for a in assignments:
             coursedir = CourseDirectory(config=config)
             coursedir.assignment_id = a.id
@@ -125,12 +121,6 @@ def generate(course: Course, assignments: list[Assignment], into: Path) -> None:
             converter = GenerateSolution(coursedir=coursedir, config=config)
             converter.force = True
             converter.start()
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _files(folder: Path) -> dict[str, Path]:

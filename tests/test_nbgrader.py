@@ -34,9 +34,10 @@ STUDENTS = ["alice", "bob", "carol", "dave", "erin", "frank"]
 
 
 def jupyter_env(home: Path) -> dict[str, str]:
-    """The environment of a Jupyter or nbgrader command: this venv's programs and kernel, nobody's config."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", os.defpath)])
+    """The environment of a Jupyter or nbgrader command: this venv's programs and kernel (and a UTF-8
+    locale, as the engine gives nbgrader), nobody's config."""
+    with gradebook.nbgrader_environment():
+        env = dict(os.environ)
     env["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
     for name, folder in (("JUPYTER_DATA_DIR", "data"), ("JUPYTER_CONFIG_DIR", "config"),
                          ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")):
