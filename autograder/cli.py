@@ -89,6 +89,10 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+# pyproject.toml's optional "grading" dependencies (the modules they provide)
+GRADING_EXTRAS = {"nbgrader", "nbconvert", "pyseccomp"}
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -96,6 +100,12 @@ def main(argv=None) -> int:
         return COMMANDS[args.command](course, args)
     except (CourseError, GraderSetupError, IsolationRefused) as exc:
         print(f"course: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        if exc.name not in GRADING_EXTRAS:
+            raise
+        print(f"course: `course {args.command}` needs {exc.name}, one of the grading extras that a student's "
+              f"install leaves out: pip install -c constraints.txt -e '.[grading]'", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("course: interrupted", file=sys.stderr)

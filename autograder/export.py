@@ -27,6 +27,9 @@ from autograder.course import PACKAGE, Assignment, Course, CourseError
 
 DEFAULT_OUT = Path("dist")
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+# The Pythons setup.sh looks for by name, the one the pins were frozen with first: every pin of
+# constraints.txt must have a distribution for each (tests/test_install.py resolves them all)
+SETUP_PYTHONS = ("3.11", "3.12", "3.13", "3.14")
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)                 # the earliest time a zip can hold: reproducible zips
 SKIPPED = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".DS_Store"}
 
@@ -50,8 +53,9 @@ def gradescope(course: Course, aid: str, out: Path = DEFAULT_OUT) -> Path:
         if not assignment.path(course.root, area).is_file():
             raise CourseError(f"{assignment.path(course.root, area)} is missing (run `course release {aid}`)")
     pin = torch_pin(_read(course.root / "constraints.txt"))
+    floor = python_floor(_read(course.root / "pyproject.toml"))
     entries = [
-        Entry("setup.sh", setup_sh(pin).encode(), executable=True),
+        Entry("setup.sh", setup_sh(pin, floor).encode(), executable=True),
         Entry("run_autograder", run_autograder(assignment).encode(), executable=True),
         Entry("gradescope_results.py", RESULTS_HELPER.encode()),
         Entry("README.md", GRADESCOPE_README.format(aid=aid, notebook=assignment.notebook).encode()),
@@ -73,10 +77,14 @@ def student(course: Course, aid: str, out: Path = DEFAULT_OUT) -> Path:
     assignment = course.assignment(aid)
     if not assignment.path(course.root, "release").is_file():
         raise CourseError(f"{assignment.path(course.root, 'release')} is missing (run `course release {aid}`)")
+    # pyproject.toml's lower bounds, not constraints.txt's pins: a student's own Python and torch 2.x stay
+    torch = torch_pin(_read(course.root / "constraints.txt"))
+    floor = ".".join(map(str, python_floor(_read(course.root / "pyproject.toml"))))
+    readme = STUDENT_README.format(aid=aid, notebook=assignment.notebook, title=assignment.title, torch=torch,
+                                   floor=floor, index=TORCH_CPU_INDEX)
     entries = [
-        Entry("README.md", STUDENT_README.format(aid=aid, notebook=assignment.notebook,
-                                                 title=assignment.title).encode()),
-        *_project_files(course, aid),
+        Entry("README.md", readme.encode()),
+        *_project_files(course, aid, pins=False),
         *engine(),
         *_checks(assignment),
         *tree(course.root / "release" / aid, f"release/{aid}"),
@@ -101,11 +109,13 @@ def _checks(assignment: Assignment) -> list[Entry]:
     return entries
 
 
-def _project_files(course: Course, aid: str) -> list[Entry]:
-    """``course.toml`` reduced to the assignment, and the two files ``pip install`` reads."""
-    return [Entry("course.toml", reduced_toml(_read(course.root / "course.toml"), aid).encode()),
-            Entry("pyproject.toml", (course.root / "pyproject.toml").read_bytes()),
-            Entry("constraints.txt", (course.root / "constraints.txt").read_bytes())]
+def _project_files(course: Course, aid: str, pins: bool = True) -> list[Entry]:
+    """``course.toml`` reduced to the assignment, ``pyproject.toml``, and (``pins``) ``constraints.txt``."""
+    entries = [Entry("course.toml", reduced_toml(_read(course.root / "course.toml"), aid).encode()),
+               Entry("pyproject.toml", (course.root / "pyproject.toml").read_bytes())]
+    if pins:
+        entries.append(Entry("constraints.txt", (course.root / "constraints.txt").read_bytes()))
+    return entries
 
 
 def tree(folder: Path, prefix: str) -> list[Entry]:
@@ -183,6 +193,15 @@ def torch_pin(constraints: str) -> str:
     return match.group(1)
 
 
+def python_floor(pyproject: str) -> tuple[int, int]:
+    """The oldest Python ``pyproject.toml`` accepts: ``requires-python = ">=3.11"`` → ``(3, 11)``."""
+    spec = tomllib.loads(pyproject).get("project", {}).get("requires-python", "")
+    match = re.fullmatch(r"\s*>=\s*(\d+)\.(\d+)(?:\.0)?\s*", spec)
+    if match is None:
+        raise CourseError(f"pyproject.toml's requires-python is {spec!r}: setup.sh needs one floor, '>=X.Y'")
+    return int(match.group(1)), int(match.group(2))
+
+
 # ------------------------------------------------------------------------------------------ writing
 def _target(out: Path, default_name: str) -> Path:
     out = Path(out)
@@ -215,8 +234,14 @@ def _read(path: Path) -> str:
 
 
 # ------------------------------------------------------------------------------------------ scripts
-def setup_sh(torch_version: str) -> str:
-    return SETUP_SH.replace("@TORCH@", torch_version).replace("@TORCH_INDEX@", TORCH_CPU_INDEX)
+def setup_sh(torch_version: str, floor: tuple[int, int]) -> str:
+    pythons = [f"python{v}" for v in SETUP_PYTHONS if tuple(map(int, v.split("."))) >= floor]
+    values = {"@TORCH@": torch_version, "@TORCH_INDEX@": TORCH_CPU_INDEX, "@PYTHONS@": " ".join(pythons),
+              "@FLOOR@": f"{floor[0]}.{floor[1]}", "@FLOOR_TUPLE@": f"({floor[0]}, {floor[1]})"}
+    text = SETUP_SH
+    for name, value in values.items():
+        text = text.replace(name, value)
+    return text
 
 
 def run_autograder(assignment: Assignment) -> str:
@@ -246,25 +271,35 @@ export DEBIAN_FRONTEND=noninteractive
 
 HERE="$(pwd -P)"
 
-version_ok() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; }
+# Python @FLOOR@ or newer, pyproject.toml's requires-python: the first of these that the image has
+# (every pin of constraints.txt has a distribution for each, from @FLOOR@.0 on: Ubuntu 22.04's
+# python@FLOOR@ package is @FLOOR@.0; tests/test_install.py checks), else any newer python3, else the
+# distribution's python@FLOOR@ (Ubuntu 22.04's python3 is 3.10), else deadsnakes'.
+# `setup.sh --which-python` prints the one it would use, or exits 3 where it would install one.
+version_ok() { "$1" -c 'import sys; sys.exit(sys.version_info < @FLOOR_TUPLE@)' >/dev/null 2>&1; }
 
-# Python 3.11 or newer (Ubuntu 22.04's python3 is 3.10: install 3.11 beside it)
 PY=""
-for candidate in python3.13 python3.12 python3.11 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 && version_ok "$candidate"; then
+for candidate in @PYTHONS@ python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && version_ok "$(command -v "$candidate")"; then
         PY="$(command -v "$candidate")"
         break
     fi
 done
+if [ "${1:-}" = "--which-python" ]; then
+    [ -n "$PY" ] && echo "$PY" && exit 0
+    echo "none: setup.sh would install python@FLOOR@" >&2
+    exit 3
+fi
 if [ -z "$PY" ]; then
     apt-get update -q
-    if ! apt-get install -y -q python3.11 python3.11-venv; then
+    if ! apt-get install -y -q python@FLOOR@ python@FLOOR@-venv; then
         apt-get install -y -q software-properties-common
         add-apt-repository -y ppa:deadsnakes/ppa
         apt-get update -q
-        apt-get install -y -q python3.11 python3.11-venv
+        apt-get install -y -q python@FLOOR@ python@FLOOR@-venv
     fi
-    PY="$(command -v python3.11)"
+    PY="$(command -v python@FLOOR@)"
+    version_ok "$PY" || { echo "setup.sh: $PY is older than Python @FLOOR@" >&2; exit 1; }
 fi
 if ! "$PY" -c 'import ensurepip' >/dev/null 2>&1; then      # Debian ships venv's pip separately
     apt-get update -q
@@ -274,7 +309,7 @@ fi
 "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -c constraints.txt --extra-index-url "@TORCH_INDEX@" \
-    "torch==@TORCH@" -e .
+    "torch==@TORCH@" -e '.[grading]'
 
 # the environment is the pinned one, and the package every process imports is this folder's
 .venv/bin/python - "@TORCH@" <<'PY'
@@ -501,15 +536,28 @@ STUDENT_README = """# {aid}：{title}
 
 ## 安裝 / Setup
 
-需要 Python 3.11 以上。在這個資料夾裡 / Python 3.11 or newer; in this folder:
+需要 Python {floor} 以上，以及 PyTorch 2.x；評分用的是 torch {torch}，只用 CPU。已經裝好 torch 的環境
+（自己的電腦、Colab 一類的線上筆記本）會保留原來的 torch，只補上缺少的套件。在 Linux 上測試過。
+Python {floor} or newer and PyTorch 2.x; grading uses torch {torch}, on the CPU. Where torch is already
+installed (your laptop, a hosted notebook such as Colab), the install keeps it and adds only what is
+missing. Tested on Linux.
+
+在這個資料夾裡，裝進目前的環境 / in this folder, into the environment you already use:
+
+```bash
+python3 -m pip install -e .
+```
+
+或者另開一個獨立的環境 / or into an environment of its own:
 
 ```bash
 python3 -m venv .venv
-.venv/bin/pip install -c constraints.txt --extra-index-url https://download.pytorch.org/whl/cpu -e .
+.venv/bin/pip install --extra-index-url {index} -e .
 ```
 
 （`--extra-index-url` 安裝只用 CPU 的 torch，較小；省略它則安裝預設的版本 / it installs the smaller
-CPU-only torch; leave it out to get the default build.）
+CPU-only torch; leave it out to get the default build.）還沒有 Jupyter 的話 / no Jupyter yet:
+`pip install jupyterlab`。
 
 ## 作業 / The assignment
 
@@ -521,7 +569,7 @@ and run the checks under each blank. Do not edit the locked cells: they are rest
 ## 自我檢查 / Self-check
 
 ```bash
-.venv/bin/course check release/{aid}/{notebook}
+course check release/{aid}/{notebook}          # 獨立的環境裡 / in a .venv: .venv/bin/course check ...
 ```
 
 它以評分時的方式執行你的筆記本，再跑公開檢查；全部通過時結束碼為 0。隱藏的評分會檢查更多。
