@@ -1,5 +1,6 @@
 """The engine of the course: grading, sandboxing, releasing, validating (see README.md)."""
 
+import os
 import sys
 
 # The floor of pyproject.toml's requires-python, said plainly where pip did not check it (the Gradescope
@@ -12,3 +13,6 @@ if sys.version_info < (3, 11):
 # parser for IRIs at import: 2.4 s of every `course` command, for a JSON-schema format that no notebook
 # schema uses. Keep it out, unless the host program has loaded it already.
 sys.modules.setdefault("rfc3987_syntax", None)
+
+# the folder that holds this package: a checkout, a Gradescope zip or a student bundle
+ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

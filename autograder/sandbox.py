@@ -33,7 +33,7 @@ import sys
 from dataclasses import dataclass
 
 from autograder import landlock, seccomp
-from autograder.spawn import ENGINE
+from autograder import ENGINE
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000

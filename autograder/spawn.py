@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 
+from autograder import ENGINE
 from autograder.limits import Limits
 
 
@@ -60,13 +61,20 @@ class Forked(Process):
         return self.server.peaks.get(self.pid)
 
 
+# Passed from the grading process to its workers, when set: which devices and which processor kernels
+# to use. The judge computes references with the kernels the worker's student code uses (ATen's, MKL's
+# and oneDNN's instruction-set choices change a float's last bits), and a machine that pins them (say,
+# MKL_CBWR for reproducible results across CPUs) pins them for both.
+PASSED_THROUGH = ("CUDA_VISIBLE_DEVICES", "ATEN_CPU_CAPABILITY", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS",
+                  "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
+
+
 def base_environment() -> dict:
     # PATH is the system's, not the instructor's: it would tell where their home and tools are
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-
-
-ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))    # the folder holding this package
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
+           "LC_ALL": "C.UTF-8", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    env.update({name: os.environ[name] for name in PASSED_THROUGH if name in os.environ})
+    return env
 
 # ``python -c BOOT ENGINE MODULE ARGS...``: run MODULE of this very copy of the engine, whatever else
 # is installed (a Gradescope zip beside a course checkout): judge and worker must speak one protocol.
@@ -89,8 +97,6 @@ class ForkServer:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             self.requests, clone_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             env = base_environment()
-            if "CUDA_VISIBLE_DEVICES" in os.environ:
-                env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
             fds = [theirs.fileno(), clone_end.fileno()]
             self.popen = subprocess.Popen(
                 engine_command("autograder.forkserver", *map(str, fds)),

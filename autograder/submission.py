@@ -226,8 +226,6 @@ def worker_environment(workdir: str) -> dict:
         "MKL_NUM_THREADS": "1",
         "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
     })
-    if "CUDA_VISIBLE_DEVICES" in os.environ:
-        keep["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
     return keep
 
 

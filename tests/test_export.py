@@ -125,7 +125,10 @@ def bundle_python(where: Path) -> Path:
     purelib = "import sysconfig; print(sysconfig.get_path('purelib'))"
     ours = subprocess.run([sys.executable, "-c", purelib], capture_output=True, text=True, check=True).stdout.strip()
     theirs = subprocess.run([str(python), "-c", purelib], capture_output=True, text=True, check=True).stdout.strip()
-    Path(theirs, "grading-environment.pth").write_text(ours + "\n")
+    # Python 3.11 reads a .pth file in the locale's encoding: under LC_ALL=C a clone in a CJK path could
+    # not be named there, so the line names an ASCII link to it
+    (where / "grading-site-packages").symlink_to(ours)
+    Path(theirs, "grading-environment.pth").write_text(f"{where / 'grading-site-packages'}\n")
     return python
 
 

@@ -126,7 +126,7 @@ def test_folders_pth_files_add_are_the_pythons_but_never_the_engine_or_a_hidden_
     """An environment layered on another's packages (a ``.pth`` line naming a site-packages) stays
     readable to its workers; a path entry that holds the engine or a hidden path, or lies in one, does not."""
     from autograder import sandbox
-    from autograder.spawn import ENGINE
+    from autograder import ENGINE
 
     layered, secret = tmp_path / "other-site-packages", tmp_path / "graded"
     layered.mkdir()

@@ -209,3 +209,18 @@ def test_the_compiler_is_imported_at_its_first_real_use_and_then_works(run):
     namespace: dict = {}
     exec(TRAIN, namespace)                             # the same loop here, where torch._dynamo is real
     assert namespace["kind"] == "module" and sub.lookup("losses") == namespace["losses"]
+
+
+def test_workers_compute_with_the_grading_processs_kernels(monkeypatch):
+    """The processor-kernel choices set for the grading process (ATen's, MKL's, oneDNN's) reach the
+    workers, whose results the judge compares with references it computes itself; nothing else does."""
+    from autograder import spawn, submission
+
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")
+    monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")
+    monkeypatch.setenv("COURSE_SECRET_TOKEN", "x")
+    for env in (spawn.base_environment(), submission.worker_environment("/nowhere")):
+        assert env["ATEN_CPU_CAPABILITY"] == "default" and env["MKL_CBWR"] == "COMPATIBLE"
+        assert "COURSE_SECRET_TOKEN" not in env
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY")
+    assert "ATEN_CPU_CAPABILITY" not in spawn.base_environment()
