@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,34 +82,93 @@ def find_root(start: Path | None = None) -> Path:
     raise CourseError(f"no course.toml in {here} or above it")
 
 
+# what course.toml may hold: a key outside these is a typo, refused with the known ones listed
+KNOWN = {
+    "": ("course", "grading", "assignments"),
+    "course": ("id", "title", "language"),
+    "grading": (*Limits.names(), "seed", "retry_seeds", "trust_submissions"),
+    "assignments": ("id", "notebook", "points", "title"),
+}
+
+
 def load(root: Path | None = None) -> Course:
     root = find_root(root) if root is None or not (Path(root) / "course.toml").is_file() else Path(root).resolve()
     try:
         data = tomllib.loads((root / "course.toml").read_text("utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise CourseError(f"cannot read {root / 'course.toml'}: {exc}") from None
-    info = data.get("course", {})
-    grading = data.get("grading", {})
+    try:
+        return _course(root, data)
+    except (KeyError, TypeError, ValueError) as exc:
+        reason = f"an entry lacks {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise CourseError(f"{root / 'course.toml'}: {reason}") from None
+
+
+def _course(root: Path, data: dict) -> Course:
+    _known(data, "")
+    info = _table(data, "course")
+    grading = _table(data, "grading")
+    entries = data.get("assignments", [])
+    if not isinstance(entries, list):
+        raise ValueError("[[assignments]] must be an array of tables")
     assignments = []
-    for entry in data.get("assignments", []):
-        try:
-            assignments.append(Assignment(id=entry["id"], notebook=entry["notebook"],
-                                          points=float(entry["points"]), title=entry.get("title", "")))
-        except KeyError as exc:
-            raise CourseError(f"an assignment in course.toml lacks {exc}") from None
-    language = info.get("language", "zh-Hant")
+    for entry in entries:
+        _known(entry, "assignments")
+        assignments.append(Assignment(id=_text(entry, "id", "assignments", required=True),
+                                      notebook=_text(entry, "notebook", "assignments", required=True),
+                                      points=_number(entry["points"], "[[assignments]] points"),
+                                      title=_text(entry, "title", "assignments")))
+    ids = [a.id for a in assignments]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"two [[assignments]] share an id: {sorted({i for i in ids if ids.count(i) > 1})}")
+    language = _text(info, "language", "course") or "zh-Hant"
     from autograder.messages import LANGUAGES
 
     if language not in LANGUAGES:
-        raise CourseError(f"course.toml: language {language!r} is not one of {', '.join(LANGUAGES)}")
-    return Course(
-        root=root,
-        id=info.get("id", root.name),
-        language=language,
-        limits=Limits.from_table(grading),
-        seed=int(grading.get("seed", 0)),
-        retry_seeds=tuple(int(s) for s in grading.get("retry_seeds", [0, 1, 2])),
-        assignments=tuple(assignments),
-        title=str(info.get("title", "")),
-        trust_submissions=grading.get("trust_submissions", False) is True,
-    )
+        raise ValueError(f"language {language!r} is not one of {', '.join(LANGUAGES)}")
+    trust = grading.get("trust_submissions", False)
+    if not isinstance(trust, bool):
+        raise ValueError(f"[grading] trust_submissions must be true or false, not {trust!r}")
+    seeds = grading.get("retry_seeds", [0, 1, 2])
+    if not (isinstance(seeds, list) and seeds and all(_whole(s) for s in seeds)):
+        raise ValueError(f"[grading] retry_seeds must be a list of whole numbers, not {seeds!r}")
+    seed = grading.get("seed", 0)
+    if not _whole(seed):
+        raise ValueError(f"[grading] seed must be a whole number, not {seed!r}")
+    return Course(root=root, id=_text(info, "id", "course") or root.name, language=language,
+                  limits=Limits.from_table(grading), seed=seed, retry_seeds=tuple(seeds),
+                  assignments=tuple(assignments), title=_text(info, "title", "course"), trust_submissions=trust)
+
+
+def _known(table: dict, name: str) -> None:
+    unknown = sorted(set(table) - set(KNOWN[name]))
+    if unknown:
+        where = f"[{name}]" if name else "the top level"
+        hints = [f"{u!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(u, KNOWN[name], 1))
+                 else repr(u) for u in unknown]
+        raise ValueError(f"unknown key {', '.join(hints)} in {where}; known: {', '.join(KNOWN[name])}")
+
+
+def _table(data: dict, name: str) -> dict:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise ValueError(f"[{name}] must be a table")
+    _known(table, name)
+    return table
+
+
+def _text(table: dict, key: str, name: str, required: bool = False) -> str:
+    value = table[key] if required else table.get(key, "")
+    if not isinstance(value, str) or (required and not value):
+        raise ValueError(f"[{name}] {key} must be a non-empty string, not {value!r}")
+    return value
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"{what} must be a positive number, not {value!r}")
+    return float(value)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import resource
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -17,17 +16,27 @@ class Limits:
     processes: int = 64                 # processes and threads of the worker's own uid (as root)
     file_bytes: int = 64 << 20          # the largest file the worker may write
     open_files: int = 256
-    core_dumps: bool = False
+    # (core dumps are always off: the sandbox sets RLIMIT_CORE to 0, so no worker fills a disk with them)
 
     @classmethod
     def from_table(cls, table: dict) -> "Limits":
-        known = {k: table[k] for k in cls.__dataclass_fields__ if k in table}
-        return cls(**known)
+        """The limits a ``[grading]`` table sets (its other keys are not limits); each a positive number,
+        a whole one where the field is an int. Raises ValueError naming the key."""
+        values = {}
+        for f in fields(cls):
+            if f.name not in table:
+                continue
+            value = table[f.name]
+            whole = f.type in ("int", int)
+            if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)) or value <= 0:
+                kind = "a positive whole number" if whole else "a positive number"
+                raise ValueError(f"[grading] {f.name} must be {kind}, not {value!r}")
+            values[f.name] = value
+        return cls(**values)
 
-    def apply(self) -> None:
-        """Runs in a plain worker between fork and exec (the sandbox sets the rest)."""
-        if not self.core_dumps:
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
 
     def rlimits(self) -> dict:
         """What the sandbox enforces with setrlimit.
