@@ -8,6 +8,7 @@ from autograder import grade as grading
 from autograder import judge, results
 from autograder.course import Course, CourseError
 from autograder.isolation import Policy
+from autograder.model import Result
 from autograder.validate import Report
 
 
@@ -27,7 +28,7 @@ def policy(course: Course, trust: bool = False, embedded: bool = False) -> Polic
 
 def grade(course: Course, paths=(), out: Path = Path("graded"), jobs: int = 1, junit: Path | None = None,
           progress=None, resume: bool = False, shard: str | None = None, feedback: bool = False,
-          gradebook: Path | str | None = None, trust: bool = False, on_isolation=None) -> list[judge.Result]:
+          gradebook: Path | str | None = None, trust: bool = False, on_isolation=None) -> list[Result]:
     """Grade notebooks or classes; write results.json files, gradebook.csv and optionally JUnit XML,
     feedback pages (with the notebooks' figures) and nbgrader's gradebook.db.
 
@@ -52,7 +53,7 @@ def write_feedback(course: Course, out: Path) -> list[Path]:
     return feedback.write_all(Path(out), course)
 
 
-def write_gradebook(course: Course, db, graded: list[judge.Result]) -> None:
+def write_gradebook(course: Course, db, graded: list[Result]) -> None:
     """Every grader's score into nbgrader's gradebook.db (a path or an SQLAlchemy URL), through its API."""
     from autograder import gradebook
 
@@ -79,7 +80,7 @@ def validate(course: Course, aids=(), jobs: int = 1, out: Path | None = None, tr
                                    policy=policy(course, trust), attack_root=attack_root)
 
 
-def check(course: Course, notebook: Path) -> judge.Result:
+def check(course: Course, notebook: Path) -> Result:
     """The public checks only, as a student runs them."""
     job = grading.discover(course, [Path(notebook)])[0]
     folder = job.assignment.checks
@@ -90,7 +91,7 @@ def check(course: Course, notebook: Path) -> judge.Result:
                        policy=Policy(trusted=True))
 
 
-def merge(folders, out: Path, junit: Path | None = None) -> list[judge.Result]:
+def merge(folders, out: Path, junit: Path | None = None) -> list[Result]:
     """Combine the results of several runs (CI shards) into ``out``; refuses conflicting results."""
     from autograder import merge as merging
 

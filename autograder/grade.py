@@ -15,7 +15,7 @@ from autograder import judge, results
 from autograder.course import Assignment, Course, CourseError
 from autograder.isolation import Policy
 from autograder.messages import say, set_language
-from autograder.plugin import Outcome
+from autograder.model import Outcome, Result
 from autograder.snapshot import Snapshot
 
 
@@ -87,10 +87,10 @@ def _folder_jobs(course: Course, folder: Path) -> list[Job]:
 
 
 def grade_one(course: Course, job: Job, hide=(), figures: bool = False, folder: Path | None = None,
-              policy: Policy = Policy()) -> judge.Result:
+              policy: Policy = Policy()) -> Result:
     """``folder``: the assignment's graders in the run's snapshot (default: a copy taken for this call)."""
     if not job.path.is_file():
-        result = judge.Result(student=job.student, assignment=job.assignment.id, path=str(job.path))
+        result = Result(student=job.student, assignment=job.assignment.id, path=str(job.path))
         result.error = say("notebook_unreadable", reason=say("not_submitted", name=job.path.name))
         result.tests = [Outcome(t.nodeid, t.name, t.blank, t.max_score, 0.0, "failed", result.error)
                         for t in judge.catalogue(folder or job.assignment.graders)]
@@ -99,7 +99,7 @@ def grade_one(course: Course, job: Job, hide=(), figures: bool = False, folder: 
                        folder=folder, policy=policy)
 
 
-def _grade_job(args) -> judge.Result:
+def _grade_job(args) -> Result:
     return grade_one(*args)
 
 
@@ -107,7 +107,7 @@ def result_path(out: Path, student: str, assignment: str) -> Path:
     return out / student / assignment / "results.json"
 
 
-def write_result(out: Path, result: judge.Result) -> None:
+def write_result(out: Path, result: Result) -> None:
     """``results.json`` and, when the notebook ran, ``executed.ipynb`` beside it (what feedback shows),
     signed with ``out``'s key (see :func:`results.sign`)."""
     import nbformat
@@ -122,7 +122,7 @@ def write_result(out: Path, result: judge.Result) -> None:
 
 def grade_class(course: Course, jobs: list[Job], out: Path, workers: int = 1, progress=None,
                 resume: bool = False, figures: bool = False, policy: Policy = Policy(),
-                on_isolation=None) -> list[judge.Result]:
+                on_isolation=None) -> list[Result]:
     """Grade every job; write each results.json as it comes (atomically), then the gradebook.
 
     With ``resume``, a submission whose complete results.json is already in ``out`` (and was written by
@@ -135,7 +135,7 @@ def grade_class(course: Course, jobs: list[Job], out: Path, workers: int = 1, pr
     what protected the run.
     """
     set_language(course.language)
-    graded: list[judge.Result] = []
+    graded: list[Result] = []
     if resume:
         todo = []
         for job in jobs:

@@ -44,7 +44,8 @@ import warnings
 from pathlib import Path
 
 from autograder.course import Course, CourseError
-from autograder.judge import Result, catalogue
+from autograder.judge import catalogue
+from autograder.model import Result
 from autograder.results import grader_key
 
 

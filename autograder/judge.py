@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import time
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,39 +22,9 @@ from autograder import snapshot
 from autograder.course import Assignment, Course, CourseError, GraderSetupError
 from autograder.isolation import Policy
 from autograder.messages import Language, say, set_language
-from autograder.plugin import BriefReports, GradingPlugin, Outcome
+from autograder.model import Outcome, Result
+from autograder.plugin import BriefReports, GradingPlugin
 from autograder.submission import Submission, WorkerLost
-
-
-@dataclass
-class Result:
-    """The grade of one submission of one assignment."""
-
-    student: str
-    assignment: str
-    path: str
-    tests: list[Outcome] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)      # about the notebook as a whole (cells, tampering)
-    seconds: float = 0.0
-    output: str = ""                                     # the tail of what the submission printed
-    error: str = ""                                      # the submission could not be graded at all
-    isolation: list[str] = field(default_factory=list)   # the sandbox measures the worker ran under
-    isolated: bool = True                                # they gave every property isolation needs
-    peak_memory_kib: int = 0                             # the largest resident set of its workers
-    executed: dict | None = None                         # the notebook as run, with outputs (for feedback)
-    curves: list[dict] = field(default_factory=list)     # series the graders recorded (loss curves)
-
-    @property
-    def score(self) -> float:
-        return sum(t.score for t in self.tests)
-
-    @property
-    def max_score(self) -> float:
-        return sum(t.max_score for t in self.tests)
-
-    @property
-    def grader_errors(self) -> list[Outcome]:
-        return [t for t in self.tests if t.grader_error]
 
 
 def _pytest_args(folder: Path) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from autograder import results
 from autograder.course import CourseError
-from autograder.judge import Result
+from autograder.model import Result
 
 
 def collect(folders: list[Path]) -> list[Result]:

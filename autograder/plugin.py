@@ -21,19 +21,8 @@ import numpy as np
 import pytest
 
 from autograder.messages import localize, say
+from autograder.model import Outcome
 from autograder.submission import StudentError, Submission, WorkerLost
-
-
-@dataclass
-class Outcome:
-    nodeid: str
-    name: str
-    blank: str
-    max_score: float
-    score: float = 0.0
-    status: str = "failed"          # "passed" or "failed"
-    output: str = ""
-    grader_error: bool = False      # the grader itself broke: worth an instructor's look
 
 
 @dataclass

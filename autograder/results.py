@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from autograder.judge import Result
+from autograder.model import Outcome, Result
 from autograder.messages import say
 
 
@@ -163,11 +163,13 @@ def gradescope(result: Result) -> dict:
             "max_score": result.max_score,
             "notes": result.notes,
             "grader_errors": [t.name for t in result.grader_errors],
+            "grader_error_nodeids": [t.nodeid for t in result.grader_errors],
             "isolation": result.isolation,
             "isolated": result.isolated,
             "peak_memory_kib": result.peak_memory_kib,
             "nodeids": [t.nodeid for t in result.tests],
             "error": result.error,
+            "printed": result.output,
             "curves": result.curves,
         },
     }
@@ -180,20 +182,21 @@ def load(path: Path) -> Result | None:
 
 
 def parse(data, path: Path) -> Result | None:
-    """The Result a results.json's data holds, or None if it is not a complete one."""
-    from autograder.plugin import Outcome
-
+    """The Result a results.json's data holds, or None if it is not a complete one: exactly what
+    :func:`gradescope` wrote, but the executed notebook (a file of its own) and ``path`` (where it is now)."""
     try:
         extra = data["extra_data"]
+        broke = set(extra.get("grader_error_nodeids", []))
         result = Result(student=str(extra["student"]), assignment=str(extra["assignment"]), path=str(path),
                         notes=list(extra.get("notes", [])), seconds=float(data.get("execution_time", 0.0)),
-                        error=str(extra.get("error", "")), isolation=list(extra.get("isolation", [])),
-                        isolated=extra.get("isolated") is True, peak_memory_kib=int(extra.get("peak_memory_kib", 0)),
-                        curves=list(extra.get("curves", [])))
+                        output=str(extra.get("printed", "")), error=str(extra.get("error", "")),
+                        isolation=list(extra.get("isolation", [])), isolated=extra.get("isolated") is True,
+                        peak_memory_kib=int(extra.get("peak_memory_kib", 0)), curves=list(extra.get("curves", [])))
         for nodeid, test in zip(extra["nodeids"], data["tests"], strict=True):
             result.tests.append(Outcome(nodeid=nodeid, name=test["name"], blank=(test.get("tags") or [""])[0],
                                         max_score=float(test["max_score"]), score=float(test["score"]),
-                                        status=test["status"], output=test.get("output", "")))
+                                        status=test["status"], output=test.get("output", ""),
+                                        grader_error=nodeid in broke))
     except (ValueError, KeyError, TypeError):
         return None
     if abs(result.score - float(data.get("score", -1))) > 1e-9 or not result.tests:

@@ -1,0 +1,58 @@
+"""The result model: what grading one submission gives, and nothing else (no pytest, no torch).
+
+- :class:`Outcome`: one grader's verdict (points, status, the message for the student).
+- :class:`Result`: one submission's grade: its outcomes and what the run noted about it.
+
+Everything that writes or reads grades (``results.json``, ``gradebook.csv``, JUnit, ``merge``,
+``feedback``, the nbgrader gradebook, ``--resume``) uses these; ``results.parse`` reads back exactly
+what ``results.gradescope`` writes (tests/test_results.py checks the round trip).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Outcome:
+    """One grader's verdict on one submission."""
+
+    nodeid: str                     # the grader's pytest node id (test_file.py::test_name): its identity
+    name: str                       # the grader's name as students read it
+    blank: str                      # the blank it judges ("GetDummies"), or ""
+    max_score: float
+    score: float = 0.0
+    status: str = "failed"          # "passed" or "failed"
+    output: str = ""                # the message for the student
+    grader_error: bool = False      # the grader itself broke: worth an instructor's look
+
+
+@dataclass
+class Result:
+    """The grade of one submission of one assignment."""
+
+    student: str
+    assignment: str
+    path: str
+    tests: list[Outcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)      # about the notebook as a whole (cells, tampering)
+    seconds: float = 0.0
+    output: str = ""                                     # the tail of what the submission printed
+    error: str = ""                                      # the submission could not be graded at all
+    isolation: list[str] = field(default_factory=list)   # the sandbox measures the worker ran under
+    isolated: bool = True                                # they gave every property isolation needs
+    peak_memory_kib: int = 0                             # the largest resident set of its workers
+    executed: dict | None = None                         # the notebook as run, with outputs (executed.ipynb)
+    curves: list[dict] = field(default_factory=list)     # series the graders recorded (loss curves)
+
+    @property
+    def score(self) -> float:
+        return sum(t.score for t in self.tests)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.max_score for t in self.tests)
+
+    @property
+    def grader_errors(self) -> list[Outcome]:
+        return [t for t in self.tests if t.grader_error]

@@ -1,0 +1,47 @@
+"""The result model's one serialisation: results.json read back is the Result that was written."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+from autograder import results
+from autograder.model import Outcome, Result
+
+
+def full_result() -> Result:
+    """A Result with every field away from its default."""
+    return Result(
+        student="alice", assignment="02-char-rnn", path="/class/alice/02-char-rnn/char-rnn.ipynb",
+        tests=[Outcome("test_sample.py::test_dui_jiu", "對酒當歌 / completes 對", "sample", 10.0, 10.0, "passed", ""),
+               Outcome("test_train.py::test_loss", "損失下降 / the loss decreases", "train", 8.0, 0.0, "failed",
+                       "損失沒有下降 / the loss did not decrease\n第二行 / second line", grader_error=True),
+               Outcome("test_model.py::test_shape", "name / with / slashes", "", 2.5, 1.25, "failed", "half")],
+        notes=["鎖定的儲存格被修改 / locked cells were edited"], seconds=12.345, output="epoch 1 loss 3.2\n",
+        error="", isolation=["mountns", "uid", "landlock"], isolated=False, peak_memory_kib=123456,
+        curves=[{"name": "loss", "title": "t", "x_label": "x", "y_label": "y",
+                 "series": [{"label": "yours", "values": [3.0, 2.5]}]}])
+
+
+def test_results_json_reads_back_as_the_result_written(tmp_path):
+    written = full_result()
+    path = tmp_path / "results.json"
+    path.write_text(results.results_json(written, secret=b"k" * 32, executed="{}"), "utf-8")
+    data = json.loads(path.read_text("utf-8"))
+    read = results.parse(data, path)
+    assert read is not None
+    assert dataclasses.replace(read, path=written.path) == written
+    assert [t.grader_error for t in read.tests] == [False, True, False] and read.grader_errors == [written.tests[1]]
+
+
+def test_an_incomplete_results_json_is_not_a_result(tmp_path):
+    data = json.loads(results.results_json(full_result()))
+    for broken in (dict(data, score=1.0), dict(data, tests=data["tests"][:-1]), {"tests": data["tests"]}):
+        assert results.parse(broken, tmp_path / "results.json") is None
+
+
+def test_reading_results_needs_no_pytest_and_no_torch():
+    code = ("import sys, autograder.merge, autograder.results, autograder.model; "
+            "print(sorted(m for m in ('pytest', 'torch', 'autograder.judge') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr
