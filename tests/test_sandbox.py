@@ -28,8 +28,9 @@ def probed():
         "probe['env'] = sorted(os.environ)\nprobe['processes'] = sorted(p for p in os.listdir('/proc') if p.isdigit())\n"
         "try:\n    probe['home'] = sorted(os.listdir(os.path.expanduser('~root')))\n"
         "except OSError:\n    probe['home'] = None\n",
-        "import resource\nprobe['data_limit'] = resource.getrlimit(resource.RLIMIT_DATA)[0]\n"
-        "probe['fsize_limit'] = resource.getrlimit(resource.RLIMIT_FSIZE)[0]\n",
+        "import resource\nprobe['limits'] = {name: resource.getrlimit(getattr(resource, name)) for name in "
+        "('RLIMIT_CORE', 'RLIMIT_DATA', 'RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_NOFILE')}\n"
+        "probe['status'] = dict(line.split(':', 1) for line in open('/proc/self/status').read().splitlines())\n",
     ]
     hide = (ROOT / "autograder" / "graders", ROOT / "source")
     sub = Submission(cells, limits=LIMITS, hide=hide)
@@ -39,15 +40,21 @@ def probed():
     assert not (ROOT / "probe.txt").exists()
 
 
-def test_the_worker_reports_its_isolation(probed):
-    _, isolation = probed
+def test_what_the_worker_reports_is_what_its_code_finds(probed):
+    """Not the sandbox's word for it: each measure it names is looked up from inside, by student code."""
+    probe, isolation = probed
     assert "rlimits" in isolation and "no_new_privs" in isolation
-
-
-def test_limits_are_in_force(probed):
-    probe, _ = probed
-    assert probe["fsize_limit"] == LIMITS.file_bytes
-    assert probe["data_limit"] in (LIMITS.memory_bytes, -1)       # -1: a CUDA build, no memory limit
+    limits, status = probe["limits"], {k: v.strip() for k, v in probe["status"].items()}
+    memory = LIMITS.rlimits()["memory_bytes"]
+    expected = {"RLIMIT_CORE": 0, "RLIMIT_DATA": -1 if memory is None else memory,    # -1: a CUDA build
+                "RLIMIT_CPU": LIMITS.cpu_seconds, "RLIMIT_FSIZE": LIMITS.file_bytes, "RLIMIT_NOFILE": LIMITS.open_files}
+    assert {name: tuple(value) for name, value in limits.items()} == {n: (v, v) for n, v in expected.items()}
+    assert status["NoNewPrivs"] == "1"
+    assert ("seccomp" in isolation) == (status["Seccomp"] == "2")                  # 2: a filter is in force
+    if "uid" in isolation:
+        assert status["Uid"].split()[0] != "0"
+    if "no_capabilities" in isolation or "uid" in isolation:
+        assert int(status["CapEff"], 16) == 0
 
 
 @ROOT_ONLY

@@ -141,8 +141,9 @@ def test_magics_are_neutralised(run):
     from IPython.core.inputtransformer2 import TransformerManager
 
     code = TransformerManager().transform_cell("!echo pwned > pwned.txt\n%time z = 3\n")
-    sub = run(code)
-    assert sub.lookup("z") == 3 and not os.path.exists("pwned.txt")
+    sub = run(code + "import os\nwritten = os.path.exists('pwned.txt')\nfolder = os.getcwd()\n")
+    # looked for where the shell would have written it: the worker's own folder
+    assert sub.lookup("z") == 3 and sub.lookup("written") is False and sub.lookup("folder") != os.getcwd()
     assert "shell escape disabled" in sub.output()
 
 
