@@ -27,6 +27,8 @@ from autograder.course import CourseError
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow          # grades with the exported zips, as Gradescope and students run them
+
 AID = "02-char-rnn"
 NOTEBOOK = "char-rnn.ipynb"
 PYTHON = sys.executable                      # the project's .venv: run_autograder's COURSE_PYTHON

@@ -30,6 +30,8 @@ from autograder import feedback
 from autograder.messages import Language, say, set_language
 from conftest import AID, ROOT, load_results, run_course
 
+pytestmark = pytest.mark.slow          # grades a class and opens its pages in Chromium
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"     # Debian's package; CI installs it with apt
 
 SUBMITTED = ROOT / "examples" / "submitted"

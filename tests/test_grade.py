@@ -24,6 +24,7 @@ GRADESCOPE_TEST_KEYS = {"name": str, "number": str, "score": float, "max_score":
                         "output": str, "visibility": str}
 
 
+@pytest.mark.slow
 def test_the_example_class_gets_the_expected_grades(example_grades):
     proc, out = example_grades
     assert proc.returncode == 0, proc.stderr
@@ -33,6 +34,7 @@ def test_the_example_class_gets_the_expected_grades(example_grades):
         assert student in proc.stdout
 
 
+@pytest.mark.slow
 def test_results_json_follows_the_gradescope_schema(example_grades, course):
     _, out = example_grades
     for student, aid in CLASS:
@@ -50,6 +52,7 @@ def test_results_json_follows_the_gradescope_schema(example_grades, course):
                 assert " / " in test["output"], "failures say what went wrong in Chinese and English"
 
 
+@pytest.mark.slow
 def test_messages_name_what_was_expected_and_what_came_back(example_grades):
     _, out = example_grades
     dave = {t["name"]: t["output"] for t in load_results(out, "dave")["tests"]}
@@ -62,6 +65,7 @@ def test_messages_name_what_was_expected_and_what_came_back(example_grades):
     assert "should be" in losses and "got" in losses
 
 
+@pytest.mark.slow
 def test_the_blank_and_the_broken_notebook_score_zero_with_reasons(example_grades, course):
     _, out = example_grades
     for assignment in course.assignments:
@@ -71,6 +75,7 @@ def test_the_blank_and_the_broken_notebook_score_zero_with_reasons(example_grade
         assert "not valid JSON" in frank["output"] and all(t["score"] == 0 for t in frank["tests"])
 
 
+@pytest.mark.slow
 def test_results_are_files_with_the_mode_an_ordinary_write_gives(example_grades, tmp_path):
     """Written atomically through a temporary file, yet not left 0600: a TA's account or a web server reads them."""
     _, out = example_grades
@@ -80,6 +85,7 @@ def test_results_are_files_with_the_mode_an_ordinary_write_gives(example_grades,
         assert path.stat().st_mode & 0o777 == ordinary, (path, oct(path.stat().st_mode))
 
 
+@pytest.mark.slow
 def test_gradebook_csv_has_one_row_per_submission(example_grades):
     _, out = example_grades
     rows = list(csv.DictReader(io.StringIO((out / "gradebook.csv").read_text("utf-8"))))
@@ -89,6 +95,7 @@ def test_gradebook_csv_has_one_row_per_submission(example_grades):
     assert "model.recurrent" in rows[0] and "train.follows_reference" in rows[0]
 
 
+@pytest.mark.slow
 def test_github_step_summary_gets_a_markdown_table_appended(example_grades):
     _, out = example_grades
     lines = (out / "summary.md").read_text("utf-8").splitlines()
@@ -98,6 +105,7 @@ def test_github_step_summary_gets_a_markdown_table_appended(example_grades):
     assert "| bob | 02-char-rnn | 26/50 | 52 |" in "\n".join(rows)
 
 
+@pytest.mark.slow
 def test_junit_xml_has_a_case_per_grader_with_points(example_grades):
     _, out = example_grades
     suites = ET.parse(out / "junit.xml").getroot()
@@ -108,6 +116,7 @@ def test_junit_xml_has_a_case_per_grader_with_points(example_grades):
     assert set(props) == {"score", "max_score"}
 
 
+@pytest.mark.slow
 def test_a_single_notebook_and_fail_under(tmp_path):
     nb = ROOT / "examples" / "submitted" / "dave" / AID / "char-rnn.ipynb"
     proc = run_course("grade", nb, "--out", tmp_path, "--fail-under", "50")
@@ -115,6 +124,7 @@ def test_a_single_notebook_and_fail_under(tmp_path):
     assert load_results(tmp_path, "dave")["score"] == 12
 
 
+@pytest.mark.slow
 def test_unusual_file_names_and_missing_notebooks(tmp_path):
     klass = tmp_path / "submitted"
     good = ROOT / "examples" / "submitted" / "carol" / AID / "char-rnn.ipynb"
@@ -137,6 +147,7 @@ def test_usage_and_course_errors_exit_2(args, code, tmp_path):
     assert proc.returncode == code, proc.stderr
 
 
+@pytest.mark.slow
 def test_resume_regrades_only_what_has_no_complete_result(example_grades, tmp_path):
     _, out = example_grades
     again = tmp_path / "again"
@@ -157,6 +168,7 @@ def test_resume_regrades_only_what_has_no_complete_result(example_grades, tmp_pa
     assert {(r["student"], r["assignment"]): float(r["score"]) for r in rows} == CLASS
 
 
+@pytest.mark.slow
 def test_shards_merge_into_the_gradebook_of_a_single_run(example_grades, tmp_path):
     _, out = example_grades
     klass = [ROOT / "examples" / "submitted" / s for s in ("carol", "frank")]     # 6 quick submissions
@@ -177,6 +189,7 @@ def test_shards_merge_into_the_gradebook_of_a_single_run(example_grades, tmp_pat
     assert (merged / "gradebook.csv").read_text("utf-8").splitlines() == single
 
 
+@pytest.mark.slow
 def test_merge_refuses_conflicting_results(example_grades, tmp_path):
     _, out = example_grades
     other = tmp_path / "other"

@@ -144,6 +144,7 @@ def test_results_are_signed_and_verify_only_as_written(graded_blank):
     assert results.load(other / "release" / AID / "results.json") is None
 
 
+@pytest.mark.slow
 def test_resume_regrades_what_the_engine_did_not_write(graded_blank):
     forged = forge(graded_blank)
     proc = run_course("grade", BLANK, "--out", forged, "--jobs", "1", "--resume")
@@ -152,6 +153,7 @@ def test_resume_regrades_what_the_engine_did_not_write(graded_blank):
     assert results.load(forged / "release" / AID / "results.json") is not None
 
 
+@pytest.mark.slow
 def test_merge_and_feedback_refuse_what_the_engine_did_not_write(graded_blank, tmp_path):
     forged = forge(graded_blank)
     merged = run_course("merge", forged, "--out", tmp_path / "merged")
@@ -172,6 +174,7 @@ def test_merge_and_feedback_refuse_what_the_engine_did_not_write(graded_blank, t
     assert results.load(tmp_path / "again" / "release" / AID / "results.json") is not None
 
 
+@pytest.mark.slow
 def test_pytest_configuration_planted_around_the_graders_is_never_loaded(tmp_path):
     """conftest.py, ini files and a hash-unchecked .pyc planted in and above the course's grader folders
     (what a worker that could write would plant) change nothing: the judge runs its private copy."""

@@ -63,6 +63,7 @@ def test_an_unknown_language_in_course_toml_is_refused(tmp_path):
         load(tmp_path)
 
 
+@pytest.mark.slow
 def test_course_check_speaks_simplified_chinese_when_the_course_says_so(tmp_path):
     text = (ROOT / "course.toml").read_text("utf-8").replace('language = "zh-Hant"', 'language = "zh-Hans"')
     (tmp_path / "course.toml").write_text(text, "utf-8")

@@ -28,6 +28,8 @@ from autograder import gradebook, results
 
 from conftest import AID, ROOT
 
+pytestmark = pytest.mark.slow          # runs nbgrader and JupyterLab themselves
+
 BIN = Path(sys.executable).parent
 NOTEBOOK = "char-rnn.ipynb"
 STUDENTS = ["alice", "bob", "carol", "dave", "erin", "frank"]

@@ -5,6 +5,7 @@ import re
 import shutil
 
 import nbformat
+import pytest
 
 from autograder import release
 from autograder.notebook import grade_id
@@ -12,6 +13,7 @@ from autograder.notebook import grade_id
 from conftest import AID, ROOT, run_course
 
 
+@pytest.mark.slow
 def test_release_and_solutions_are_up_to_date():
     proc = run_course("release", "--check")
     assert proc.returncode == 0, proc.stdout + proc.stderr

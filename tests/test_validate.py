@@ -1,12 +1,13 @@
 """`course validate`: the graders are right — and validation itself fails when they are not."""
 
+import pytest
+
 from autograder import validate
 from autograder.validate import Mutant, Variant
 
 from conftest import AID, run_course
 
-
-import pytest
+pytestmark = pytest.mark.slow          # validates every assignment: grades solutions, blanks, mutants, the corpus
 
 
 def test_validate_passes_for_every_assignment(validation, course):

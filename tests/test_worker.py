@@ -65,6 +65,7 @@ def test_a_cell_past_its_time_is_stopped_and_the_next_runs(run):
     assert time.monotonic() - started < 15
 
 
+@pytest.mark.slow
 def test_a_cell_that_swallows_the_timeout_is_killed_by_the_judge(run):
     stubborn = "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass"
     sub = run("e = 5", stubborn, "f = 6", limits=Limits(cell_seconds=1, notebook_seconds=4, call_seconds=2, restarts=2))
