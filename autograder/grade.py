@@ -107,7 +107,7 @@ def result_path(out: Path, student: str, assignment: str) -> Path:
     return out / student / assignment / "results.json"
 
 
-def write_result(out: Path, result: Result) -> None:
+def write_result(out: Path, result: Result, language: str) -> None:
     """``results.json`` and, when the notebook ran, ``executed.ipynb`` beside it (what feedback shows),
     signed with ``out``'s key (see :func:`results.sign`)."""
     import nbformat
@@ -117,7 +117,7 @@ def write_result(out: Path, result: Result) -> None:
     if result.executed is not None:
         executed = nbformat.writes(result.executed)
         results.write_atomic(path.with_name("executed.ipynb"), executed)
-    results.write_atomic(path, results.results_json(result, results.key(out), executed))
+    results.write_atomic(path, results.results_json(result, results.key(out), executed, language))
 
 
 def grade_class(course: Course, jobs: list[Job], out: Path, workers: int = 1, progress=None,
@@ -157,7 +157,7 @@ def grade_class(course: Course, jobs: list[Job], out: Path, workers: int = 1, pr
             if jobs else None
         announce = (lambda found: on_isolation(*found)) if on_isolation is not None else None
         for result in as_completed(_grade_job, tasks, workers, first=probe, on_first=announce):
-            write_result(out, result)
+            write_result(out, result, course.language)
             graded.append(result)
             if progress is not None:
                 progress(len(graded), total, result)

@@ -12,16 +12,24 @@ from typing import Any
 
 import numpy as np
 
-from autograder.messages import say
+from autograder.messages import Message, msg
 from autograder.submission import Handle
 
 
 class Fail(AssertionError):
-    """A grader's verdict: the submission does not do what the test asks. The message is for the student."""
+    """A grader's verdict: the submission does not do what the test asks. Its message (a
+    :class:`~autograder.messages.Message`) is for the student, rendered where the outcome is recorded."""
+
+    def __init__(self, message: Message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message.render()
 
 
 def fail(key: str, **fields) -> None:
-    raise Fail(say(key, **fields))
+    raise Fail(msg(key, **fields))
 
 
 def check(condition: bool, key: str, **fields) -> None:

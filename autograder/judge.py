@@ -85,7 +85,8 @@ def cell_notes(submission: Submission) -> list[str]:
             notes.append(say("cell_killed", index=run.index + 1, detail=run.error["message"]))
         elif run.status in ("error", "timeout") and run.error["type"] != "NotImplementedError":
             first_line = (run.error["message"].splitlines() or [""])[0][:300]
-            notes.append(f'{say("cell_failed", index=run.index + 1)}: {run.error["type"]}: {first_line}')
+            # what the notebook raised is its own text, quoted as data
+            notes.append(f'{say("cell_failed", index=run.index + 1)}: {run.error["type"]}: {first_line!r}')
     return notes
 
 

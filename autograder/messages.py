@@ -11,6 +11,9 @@ fields) and ``en``.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 CATALOGUE: dict[str, tuple[str, str]] = {
     # ---------------------------------------------------------------- the engine
     "not_implemented": ("{name} 尚未實作（仍是 NotImplementedError）",
@@ -54,6 +57,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "cells_duplicated": ("重複的儲存格只採用第一個：{cells}",
                          "duplicated cells: only the first of each was used: {cells}"),
     "not_submitted": ("找不到 {name}", "{name} was not submitted"),
+    "nb_bad_cell": ("筆記本的儲存格格式錯誤", "a cell of the notebook is malformed"),
+    "return_value_of": ("{what} 的回傳值", "the return value of {what}"),
     "check_passed": ("通過", "passed"),
     "check_failed": ("未通過", "FAILED"),
     "check_note": ("注意", "note"),
@@ -70,8 +75,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                     "{what} should have dtype {expected}, got {got}"),
     "wrong_values": ("{what} 的數值不對：最大誤差 {error:.3g}（容許 {tolerance:g}）",
                      "{what} has wrong values: largest error {error:.3g} (tolerance {tolerance:g})"),
-    "depends_on": ("無法評分：這一項依賴 {name}，而 {name} 不符合規格（{why_zh}）",
-                   "cannot grade: this depends on {name}, which does not meet the contract ({why_en})"),
+    "depends_on": ("無法評分：這一項依賴 {name}，而 {name} 不符合規格（{why}）",
+                   "cannot grade: this depends on {name}, which does not meet the contract ({why})"),
     # ---------------------------------------------------------------- 02-char-rnn
     "onehot_not_onehot": ("{what} 不是獨熱編碼：位置 {where} 應在索引 {expected} 為 1，實際為 1 的索引是 {got}",
                           "{what} is not a one-hot encoding: at {where} the 1 should be at index {expected}, "
@@ -127,8 +132,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "sample_not_deterministic": ("同樣的輸入呼叫 sample 兩次，結果不同：{first!r} 與 {second!r}（應為貪婪解碼）",
                                  "sample gave different results for the same input: {first!r} and {second!r} "
                                  "(decoding should be greedy)"),
-    "poem_after_training": ("用你的 Model 與 train 訓練 100 個 epoch（種子 {seeds}）後，{detail_zh}",
-                            "after training your Model with your train for 100 epochs (seeds {seeds}), {detail_en}"),
+    "poem_after_training": ("用你的 Model 與 train 訓練 100 個 epoch（種子 {seeds}）後，{detail}",
+                            "after training your Model with your train for 100 epochs (seeds {seeds}), {detail}"),
 }
 
 
@@ -178,40 +183,88 @@ def simplified(text: str) -> str:
     return zhconv.convert(text, "zh-hans")
 
 
-def _chinese(template: str) -> str:
-    return simplified(template) if Language.current == "zh-Hans" else template
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
-def pair(key: str, **fields) -> tuple[str, str]:
-    """The message in Chinese and in English, separately (to nest one message in another)."""
+@dataclass(frozen=True)
+class Message:
+    """A message as a value: a Chinese (zh-Hant) template, its English, and the fields both are
+    formatted with; a field may be a Message itself (nested, rendered in the same language). Rendered
+    once, where it is shown: ``render(language)`` gives "中文 / English", or the English alone for
+    ``en``; for ``zh-Hans`` the template is converted, never the data in the fields. A message of
+    ``parts`` renders each part on a line of its own."""
+
+    zh: str = ""
+    en: str = ""
+    fields: tuple = ()
+    parts: tuple = ()
+
+    def halves(self, language: str | None = None) -> tuple[str, str]:
+        """The Chinese and the English, each complete (a nested message's halves go into each)."""
+        language = language or Language.current
+        if self.parts:
+            pieces = [p.halves(language) if isinstance(p, Message) else (str(p), str(p)) for p in self.parts]
+            return "\n".join(zh for zh, _ in pieces), "\n".join(en for _, en in pieces)
+        zh_values, en_values = {}, {}
+        for name, value in self.fields:
+            zh_values[name], en_values[name] = value.halves(language) if isinstance(value, Message) else (value, value)
+        zh = simplified(self.zh) if language == "zh-Hans" else self.zh
+        return zh.format(**zh_values), self.en.format(**en_values)
+
+    def render(self, language: str | None = None) -> str:
+        language = language or Language.current
+        if self.parts:
+            return "\n".join(p.render(language) if isinstance(p, Message) else str(p) for p in self.parts)
+        zh, en = self.halves(language)
+        return en if language == "en" else f"{zh} / {en}"
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def __add__(self, other: "Message | str") -> "Message":
+        """This message, then ``other`` on the next line."""
+        mine = self.parts or (self,)
+        theirs = other.parts if isinstance(other, Message) and other.parts else (other,)
+        return Message(parts=tuple(mine) + tuple(theirs))
+
+
+def msg(key: str, **fields) -> Message:
+    """The catalogue's message ``key`` with its fields."""
     zh, en = CATALOGUE[key]
-    return _chinese(zh).format(**fields), en.format(**fields)
+    return Message(zh, en, tuple(fields.items()))
 
 
-def join(zh: str, en: str) -> str:
-    """A Chinese text and its English in the course's language ("中文 / English", or English alone).
-
-    For a literal pair (a grader's name, a public check's message); in zh-Hans the whole Chinese
-    half is converted, data included, so prefer :func:`say` with fields where data is quoted.
-    """
-    return _both(_chinese(zh), en)
+def text(zh: str, en: str) -> Message:
+    """A message written where it is used (a grader's name, a public check's verdict): no fields."""
+    return Message(_literal(zh), _literal(en))
 
 
-def _both(zh: str, en: str) -> str:
-    return en if Language.current == "en" else f"{zh} / {en}"
+def _literal(value: str) -> str:
+    return value.replace("{", "{{").replace("}", "}}")
 
 
-def localize(text: str) -> str:
-    """A bilingual text written as "中文 / English" in the course's language."""
-    zh, sep, en = text.partition(" / ")
-    return join(zh, en) if sep else text
+# "中文 / English": the separator is the slash after which no Chinese is left
+_SEPARATOR = re.compile(r"\s*/\s+")
+
+
+QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|「[^」]*」")      # data: the same in every language
+
+
+def name(line: str) -> Message:
+    """A grader's or public check's name, written "中文 / English" (its docstring's first line), or one
+    with no Chinese but in quotes (code, the same in every language). Raises ValueError otherwise."""
+    def chinese(part: str) -> bool:
+        return bool(CJK.search(QUOTED.sub("", part)))
+
+    for match in _SEPARATOR.finditer(line):
+        zh, en = line[:match.start()].strip(), line[match.end():].strip()
+        if chinese(zh) and en and not chinese(en):
+            return text(zh, en)
+    if line.strip() and not chinese(line):
+        return text(line.strip(), line.strip())
+    raise ValueError(f"a name must read '中文 / English', with no Chinese in the English half: {line!r}")
 
 
 def say(key: str, **fields) -> str:
-    return _both(*pair(key, **fields))
-
-
-def split(message: str) -> tuple[str, str]:
-    """A message made by :func:`say` back into its two halves (both the same when there is one)."""
-    zh, sep, en = message.partition(" / ")
-    return (zh, en) if sep else (message, message)
+    """The catalogue's message rendered now, in the course's language (for what is shown at once)."""
+    return msg(key, **fields).render()

@@ -74,12 +74,12 @@ def _repair(data: dict) -> dict:
     cells = []
     for cell in data["cells"]:
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
-            raise NotebookError("筆記本的儲存格格式錯誤 / a cell of the notebook is malformed")
+            raise NotebookError(say("nb_bad_cell"))
         source = cell.get("source", "")
         if isinstance(source, list) and all(isinstance(s, str) for s in source):
             source = "".join(source)
         if not isinstance(source, str):
-            raise NotebookError("筆記本的儲存格格式錯誤 / a cell of the notebook is malformed")
+            raise NotebookError(say("nb_bad_cell"))
         metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
         fixed = {"cell_type": cell["cell_type"], "source": source, "metadata": metadata}
         if cell["cell_type"] == "code":

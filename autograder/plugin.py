@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from autograder.messages import localize, say
+from autograder.grading import Fail
+from autograder.messages import Message, msg, name, text
 from autograder.model import Outcome
 from autograder.submission import StudentError, Submission, WorkerLost
 
@@ -58,33 +59,34 @@ def seed_judge(seed: int) -> None:
     torch.default_generator.manual_seed(seed)
 
 
-def describe_exception(exc: BaseException, blank: str) -> tuple[str, bool]:
+def describe_exception(exc: BaseException, blank: str, memory_bytes: int = 0) -> tuple[Message, bool]:
     """The student-facing message for an exception out of a grader, and whether the grader broke."""
-    if isinstance(exc, AssertionError):       # Fail, or a plain assert: the grader's verdict
-        return str(exc) or say("grader_error", type="AssertionError", message="(no message)"), False
+    if isinstance(exc, Fail):                 # the grader's verdict
+        return exc.message, False
+    if isinstance(exc, AssertionError):       # a plain assert of a grader: its text is the verdict
+        return (text(str(exc), str(exc)) if str(exc) else
+                msg("grader_error", type="AssertionError", message="(no message)")), False
     if isinstance(exc, StudentError):
         if exc.not_implemented:
-            return say("not_implemented", name=blank), False
+            return msg("not_implemented", name=blank), False
         if exc.type == "NameError" and exc.message.startswith("name '"):
-            name = exc.message.split("'")[1]
-            return say("missing_name", name=name), False
+            return msg("missing_name", name=exc.message.split("'")[1]), False
         if exc.timeout:
-            return say("worker_timeout"), False
+            return msg("worker_timeout"), False
         if exc.type == "MemoryError" or "can't allocate memory" in exc.message:
-            return say("memory_exceeded", limit="RLIMIT_DATA", message=exc.message[:200]), False
-        text = say("student_raised", name=blank, type=exc.type, message=exc.message)
-        if exc.traceback:
-            text += "\n" + exc.traceback
-        return text, False
+            limit = f"{memory_bytes / 2**30:g} GiB" if memory_bytes else "RLIMIT_DATA"
+            return msg("memory_exceeded", limit=limit, message=exc.message[:200]), False
+        raised = msg("student_raised", name=blank, type=exc.type, message=exc.message)
+        return (raised + exc.traceback if exc.traceback else raised), False
     if isinstance(exc, WorkerLost):
         if exc.reason == "timeout":
-            return say("worker_timeout"), False
+            return msg("worker_timeout"), False
         if exc.reason == "protocol":
-            return say("worker_protocol"), False
+            return msg("worker_protocol"), False
         if exc.reason == "stale":
-            return say("worker_stale"), False
-        return say("worker_died", detail=exc.detail or exc.reason), False
-    return say("grader_error", type=type(exc).__name__, message=str(exc)[:500]), True
+            return msg("worker_stale"), False
+        return msg("worker_died", detail=exc.detail or exc.reason), False
+    return msg("grader_error", type=type(exc).__name__, message=str(exc)[:500]), True
 
 
 class GradingPlugin:
@@ -92,6 +94,8 @@ class GradingPlugin:
 
     def __init__(self, submission: Submission, retry_seeds=(0, 1, 2), untouched=frozenset()):
         self.submission = submission
+        # named in "memory limit exceeded" (no submission: only the graders' names are collected)
+        self.memory_bytes = submission.limits.memory_bytes if submission is not None else 0
         self.untouched = {name.lower() for name in untouched}   # blanks the student left as the stub
         self.seeds = tuple(retry_seeds)
         self.outcomes: dict[str, Outcome] = {}
@@ -109,9 +113,14 @@ class GradingPlugin:
             if marker is None or not marker.args:
                 self.collection_errors.append(f"{item.nodeid}: no @pytest.mark.points(n)")
                 continue
-            doc = (getattr(item.function, "__doc__", None) or item.name).strip().splitlines()[0]
+            doc = (getattr(item.function, "__doc__", None) or "").strip().splitlines() or [""]
+            try:
+                title = name(doc[0]).render()
+            except ValueError as exc:
+                self.collection_errors.append(f"{item.nodeid}: its docstring's first line names it: {exc}")
+                continue
             self.outcomes[item.nodeid] = Outcome(
-                nodeid=item.nodeid, name=localize(doc), blank=marker.kwargs.get("blank", ""),
+                nodeid=item.nodeid, name=title, blank=marker.kwargs.get("blank", ""),
                 max_score=float(marker.args[0]))
             self.order.append(item.nodeid)
 
@@ -160,16 +169,16 @@ class GradingPlugin:
         if report.when == "call" and report.passed:
             record.status, record.score, record.output = "passed", record.max_score, ""
         elif report.failed and call.excinfo is not None:
-            message, broke = describe_exception(call.excinfo.value, record.blank or item.name)
+            message, broke = describe_exception(call.excinfo.value, record.blank or item.name, self.memory_bytes)
             if record.blank.lower() in self.untouched:
                 # one clear message rather than the chain of errors a stub causes; keep any other reason
-                original = message
-                message = say("not_implemented", name=record.blank)
-                if "NotImplementedError" not in original and "not implemented" not in original:
-                    message += "\n" + original
+                original = message.render("en")
+                stub = msg("not_implemented", name=record.blank)
+                message = stub if "NotImplementedError" in original or "not implemented" in original \
+                    else stub + message
             if not record.output:          # the first failure (setup or call) is the one that counts
                 record.status, record.score = "failed", 0.0
-                record.output, record.grader_error = message, broke
+                record.output, record.grader_error = message.render(), broke
 
 
 class BriefReports:

@@ -31,7 +31,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from autograder.model import Outcome, Result
-from autograder.messages import say
+from autograder.messages import msg
 
 
 @functools.lru_cache(maxsize=1)
@@ -130,8 +130,9 @@ def executed_matches(data: dict, text: str) -> bool:
     return hmac.compare_digest(str(data.get("extra_data", {}).get("executed_sha256", "")), digest)
 
 
-def gradescope(result: Result) -> dict:
-    """The submission's grade in Gradescope's results.json schema."""
+def gradescope(result: Result, language: str | None = None) -> dict:
+    """The submission's grade in Gradescope's results.json schema; what it adds to the graders' messages
+    (the total, "graded without isolation") in ``language`` (the course's; by default the current one)."""
     tests = []
     for number, t in enumerate(result.tests, start=1):
         tests.append({
@@ -144,9 +145,9 @@ def gradescope(result: Result) -> dict:
             "visibility": "visible",
             "tags": [t.blank] if t.blank else [],
         })
-    lines = [say("total", score=result.score, max_score=result.max_score)]
+    lines = [msg("total", score=result.score, max_score=result.max_score).render(language)]
     if not result.isolated:
-        lines.append(say("unisolated"))
+        lines.append(msg("unisolated").render(language))
     if result.error:
         lines.append(result.error)
     lines += result.notes
@@ -204,9 +205,10 @@ def parse(data, path: Path) -> Result | None:
     return result
 
 
-def results_json(result: Result, secret: bytes | None = None, executed: str | None = None) -> str:
+def results_json(result: Result, secret: bytes | None = None, executed: str | None = None,
+                 language: str | None = None) -> str:
     """The results.json text; signed with ``secret``, and bound to the ``executed`` notebook's text."""
-    data = gradescope(result)
+    data = gradescope(result, language)
     if executed is not None:
         data["extra_data"]["executed_sha256"] = hashlib.sha256(executed.encode("utf-8")).hexdigest()
     return dumps(sign(data, secret) if secret else data)
@@ -271,7 +273,7 @@ def markdown(results: list[Result], title: str = "Grades") -> str:
     for r in sorted(results, key=lambda r: (r.student, r.assignment)):
         percent = 100 * r.score / r.max_score if r.max_score else 0.0
         failed = sum(t.status != "passed" for t in r.tests)
-        note = r.error.split(" / ")[-1] if r.error else "; ".join(r.notes)
+        note = r.error.splitlines()[0] if r.error else "; ".join(r.notes)
         lines.append(f"| {_cell(r.student)} | {r.assignment} | {_num(r.score)}/{_num(r.max_score)} | {percent:.0f} "
                      f"| {failed} | {_cell(note[:120])} |")
     scores = [r.score / r.max_score for r in results if r.max_score]
@@ -291,7 +293,7 @@ def table(results: list[Result]) -> str:
     """A plain text table for the terminal."""
     rows = [("student", "assignment", "score", "time", "note")]
     for r in sorted(results, key=lambda r: (r.student, r.assignment)):
-        note = r.error.split(" / ")[-1][:60] if r.error else (f"{len(r.notes)} note(s)" if r.notes else "")
+        note = r.error.splitlines()[0][:60] if r.error else (f"{len(r.notes)} note(s)" if r.notes else "")
         if not r.isolated:
             note = "UNISOLATED" + (f"; {note}" if note else "")
         rows.append((r.student, r.assignment, f"{_num(r.score)}/{_num(r.max_score)}", f"{r.seconds:.1f}s", note))

@@ -265,7 +265,7 @@ def validate_all(course: Course, assignments: list[Assignment], jobs: int = 1, c
         graded = dict(parallel_map(_grade, work, jobs))
     if out is not None:
         for result in graded.values():
-            write_result(Path(out), result)
+            write_result(Path(out), result, course.language)
         results.write_atomic(Path(out) / "gradebook.csv", results.gradebook_csv(list(graded.values())))
     return [verdicts(p, {name: graded[f"{p.assignment.id}\0{name}"] for name, _ in p.tasks}) for p in plans]
 

@@ -1,6 +1,9 @@
 """The message catalogue in the three languages a course may choose (course.toml's ``language``)."""
 
+import json
+import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -34,10 +37,16 @@ def test_zh_hans_converts_the_template_never_the_students_data(language):
 
 def test_grader_names_and_literal_pairs_follow_the_language(language):
     language("zh-Hans")
-    assert messages.localize("記憶體與檔案 / memory and files") == "内存与文件 / memory and files"
+    assert messages.name("記憶體與檔案 / memory and files").render() == "内存与文件 / memory and files"
     language("en")
-    assert messages.localize("記憶體與檔案 / memory and files") == "memory and files"
-    assert messages.localize("no pair here") == "no pair here"
+    assert messages.name("記憶體與檔案 / memory and files").render() == "memory and files"
+    # the separator is the slash after which no Chinese is left, whatever the spaces around it
+    assert messages.name("與 nn.GRUCell 一致（多種大小）/ equals nn.GRUCell, h/c sizes").render() == \
+        "equals nn.GRUCell, h/c sizes"
+    assert messages.name("sample(net, 4, '對') == '對酒當歌'").render() == "sample(net, 4, '對') == '對酒當歌'"
+    for bad in ("只有中文", "中文 / 也是中文", "中文 /", ""):
+        with pytest.raises(ValueError):
+            messages.name(bad)
 
 
 def test_every_catalogue_entry_converts_and_formats_in_every_language(language):
@@ -52,7 +61,7 @@ def test_every_catalogue_entry_converts_and_formats_in_every_language(language):
         language("en")
         assert messages.say(key, **fields) == en.format(**fields)
         language("zh-Hans")
-        chinese = messages.pair(key, **fields)[0]
+        chinese = messages.msg(key, **fields).halves()[0]
         assert zhconv.convert(chinese, "zh-hans") == chinese, (key, chinese)   # nothing Traditional left
 
 
@@ -73,3 +82,86 @@ def test_course_check_speaks_simplified_chinese_when_the_course_says_so(tmp_path
     assert proc.returncode == 1, proc.stderr
     assert "GetDummies 尚未实作" in proc.stdout and "项公开检查通过" in proc.stdout     # say() and grader names
     assert "項" not in proc.stdout and "實作" not in proc.stdout
+
+
+def test_every_grader_and_check_has_a_name_in_both_languages():
+    """A grader's name is its docstring's first line: one that does not read "中文 / English" would
+    show Chinese to an English course (and is refused when the graders are collected)."""
+    import ast
+
+    names = 0
+    for path in sorted([*(ROOT / "autograder" / "graders").rglob("test_*.py"),
+                        *(ROOT / "autograder" / "checks").rglob("test_*.py")]):
+        for node in ast.parse(path.read_text("utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                line = ((ast.get_docstring(node) or "").strip().splitlines() or [""])[0]
+                english = messages.name(line).render("en")          # raises where it does not parse
+                assert not messages.CJK.search(messages.QUOTED.sub("", english)), (path.name, node.name, english)
+                names += 1
+    assert names >= 80
+
+
+# ---------------------------------------------------------------------------------------------- graded
+CJK_RUN = re.compile(messages.CJK.pattern + "+")
+
+
+def course_in(language: str, root: Path):
+    """A copy of the course whose course.toml asks for ``language``."""
+    text = (ROOT / "course.toml").read_text("utf-8").replace('language = "zh-Hant"', f'language = "{language}"')
+    root.mkdir(parents=True)
+    (root / "course.toml").write_text(text, "utf-8")
+    for area in ("source", "release"):
+        shutil.copytree(ROOT / area, root / area)
+    return load(root)
+
+
+def stray_chinese(out: Path, language: str) -> dict[str, list[str]]:
+    """Chinese in what students read (names, messages, notes) that is neither quoted data nor something
+    the graded notebook itself holds (its code, what it printed, its errors), by results.json."""
+    import zhconv
+
+    found = {}
+    for path in sorted(out.glob("*/*/results.json")):
+        data = json.loads(path.read_text("utf-8"))
+        executed = path.with_name("executed.ipynb")
+        own = ""
+        if executed.is_file():
+            for cell in json.loads(executed.read_text("utf-8"))["cells"]:
+                if cell["cell_type"] == "code":
+                    own += "".join(cell["source"]) + json.dumps(cell.get("outputs", []), ensure_ascii=False)
+        texts = [data["output"], *data["extra_data"]["notes"], *(t["name"] for t in data["tests"]),
+                 *(t["output"] for t in data["tests"])]
+        runs = {run for text in texts for run in CJK_RUN.findall(messages.QUOTED.sub("", text)) if run not in own}
+        if language == "zh-Hans":
+            runs = {run for run in runs if zhconv.convert(run, "zh-hans") != run}
+        if runs:
+            found[str(path.relative_to(out))] = sorted(runs)
+    return found
+
+
+@pytest.mark.slow
+def test_an_english_course_grades_every_mutant_in_english(tmp_path):
+    """Every mutant and variant of every assignment, graded with language = "en": no Chinese reaches a
+    student but their own notebook's and the quoted data (a poem, a completion)."""
+    from autograder import validate
+    from autograder.isolation import Policy
+
+    course = course_in("en", tmp_path / "course")
+    out = tmp_path / "graded"
+    reports = validate.validate_all(course, list(course.assignments), jobs=2, corpus=False, out=out,
+                                    policy=Policy(trusted=True))
+    assert all(check.ok for report in reports for check in report.checks)
+    assert len(list(out.glob("*/*/results.json"))) >= 100
+    assert stray_chinese(out, "en") == {}
+
+
+@pytest.mark.slow
+def test_a_simplified_chinese_course_grades_the_class_in_simplified_chinese(tmp_path):
+    course_in("zh-Hans", tmp_path / "course")
+    shutil.copytree(ROOT / "examples", tmp_path / "course" / "examples")
+    out = tmp_path / "graded"
+    proc = run_course("--course", tmp_path / "course", "grade", "--out", out, "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(list(out.glob("*/*/results.json"))) == 18
+    assert stray_chinese(out, "zh-Hans") == {}
+    assert "总分" in (out / "alice" / "02-char-rnn" / "results.json").read_text("utf-8")

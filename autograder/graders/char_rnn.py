@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from autograder.grading import Fail, check, fail, kind_of, to_array
-from autograder.messages import say, split
+from autograder.messages import Message, msg
 from autograder.submission import Handle, StudentError, keep
 
 TEXT = ['對酒當歌', '人生幾何', '譬如朝露', '去日苦多', '慨當以慷', '憂思難忘', '何以解憂', '唯有杜康']
@@ -223,7 +223,7 @@ def forward(nb, model: Handle, x: torch.Tensor, what: str = "Model.forward"):
     """Run the student's forward on ``x``; return (out, hidden) as judge-side tensors."""
     result = model(on_device(nb, x))
     if type(result) not in (tuple, list) or len(result) != 2:
-        fail("expected_got", what=f"{what} 的回傳值 / the return value of {what}",
+        fail("expected_got", what=msg("return_value_of", what=what),
              expected="(out, hidden)", got=kind_of(result))
     out, hidden = result
     return (torch.from_numpy(to_array(out, f"{what}: out")).float(),
@@ -240,22 +240,21 @@ def conforming(nb, *args) -> tuple[Handle, Reference]:
         with torch.no_grad():
             expected, _ = reference(x)
         if out.shape != expected.shape:
-            raise Fail(say("model_vs_reference", error=float("inf"), tolerance=0.0))
+            fail("model_vs_reference", error=float("inf"), tolerance=0.0)
         error, tolerance = model_error(out, expected)
         if error > tolerance:
-            raise Fail(say("model_vs_reference", error=error, tolerance=tolerance))
+            fail("model_vs_reference", error=error, tolerance=tolerance)
     except (Fail, StudentError) as exc:
-        why_zh, why_en = reason(exc, "Model")
-        fail("depends_on", name="Model", why_zh=why_zh, why_en=why_en)
+        fail("depends_on", name="Model", why=reason(exc, "Model"))
     return model, reference
 
 
-def reason(exc: Exception, blank: str) -> tuple[str, str]:
-    """The two halves of the message a failure would have had on its own (first lines only)."""
+def reason(exc: Exception, blank: str) -> Message:
+    """The message a failure would have had on its own (its first line: no traceback)."""
     from autograder.plugin import describe_exception
 
-    zh, en = split(describe_exception(exc, blank)[0].splitlines()[0])
-    return zh[:200], en[:200]
+    message = describe_exception(exc, blank)[0]
+    return message.parts[0] if message.parts else message
 
 
 def expect_text(value, what: str) -> str:

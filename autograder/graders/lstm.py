@@ -18,25 +18,25 @@ import torch
 from torch import nn
 
 from autograder.grading import Fail, check, fail, kind_of
-from autograder.messages import pair, register, say, split
+from autograder.messages import Message, msg, register, text
 from autograder.submission import Handle, StudentError
 
 register({
     "lstm_returns": ("{what} 應回傳 {expected}，得到 {got}", "{what} should return {expected}, got {got}"),
-    "lstm_vs_reference": ("{what} 與{reference_zh}（相同的權重與輸入）不同：最大誤差 {error:.3g}（容許 {tolerance:.2g}）"
-                          "{hint_zh}",
-                          "{what} differs from {reference_en} (same weights and inputs): largest error {error:.3g} "
-                          "(tolerance {tolerance:.2g}){hint_en}"),
-    "lstm_ignores": ("只改變 {changed} 時，{what} 完全沒有改變（{reference_zh} 卻改變了 {moved:.3g}）：{changed} 沒有被用到，"
+    "lstm_vs_reference": ("{what} 與{reference}（相同的權重與輸入）不同：最大誤差 {error:.3g}（容許 {tolerance:.2g}）"
+                          "{hint}",
+                          "{what} differs from {reference} (same weights and inputs): largest error {error:.3g} "
+                          "(tolerance {tolerance:.2g}){hint}"),
+    "lstm_ignores": ("只改變 {changed} 時，{what} 完全沒有改變（{reference} 卻改變了 {moved:.3g}）：{changed} 沒有被用到，"
                      "應為 {formula}",
-                     "changing only {changed} left {what} unchanged ({reference_en} moved by {moved:.3g}): "
+                     "changing only {changed} left {what} unchanged ({reference} moved by {moved:.3g}): "
                      "{changed} is not used; it is {formula}"),
     "lstm_not_finite": ("{what} 含有 NaN 或 inf", "{what} contains NaN or inf"),
-    "lstm_chunk": ("只改變第 {index} 塊（{gate_zh}）的權重時，{what} 的變化與 {reference} 不同（最大誤差 {error:.3g}，"
-                   "容許 {tolerance:.2g}）：四塊的順序應為 {order}，且每個閘要用對的函數{hint_zh}",
-                   "changing only the weights of chunk {index} ({gate_en}) changed {what} differently from "
+    "lstm_chunk": ("只改變第 {index} 塊（{gate}）的權重時，{what} 的變化與 {reference} 不同（最大誤差 {error:.3g}，"
+                   "容許 {tolerance:.2g}）：四塊的順序應為 {order}，且每個閘要用對的函數{hint}",
+                   "changing only the weights of chunk {index} ({gate}) changed {what} differently from "
                    "{reference} (largest error {error:.3g}, tolerance {tolerance:.2g}): the chunks are in the "
-                   "order {order}, each gate with its own function{hint_en}"),
+                   "order {order}, each gate with its own function{hint}"),
     "lstm_hint_layers": ("提示：第 l 層用 layers[l] 的權重，以第 l − 1 層每個時間步的 h 為輸入（第 l > 0 層的 W_ih 是 (4H, H)）",
                          "hint: layer l uses the weights layers[l] and reads the h of layer l − 1 at every step "
                          "(W_ih of a layer l > 0 is (4H, H))"),
@@ -57,16 +57,16 @@ register({
                             "they differ by {error:.3g}"),
     "lstm_book_flag": ("last_step_equal 應為 True（torch.allclose(output[-1], hn[-1])），得到 {got}",
                        "last_step_equal should be True (torch.allclose(output[-1], hn[-1])), got {got}"),
-    "lstm_book_batch_first": ("{name}：同樣的資料排成 batch_first=True 時，形狀應為 {expected}，得到 {got}{hint_zh}",
+    "lstm_book_batch_first": ("{name}：同樣的資料排成 batch_first=True 時，形狀應為 {expected}，得到 {got}{hint}",
                               "{name}: with the same data laid out batch_first=True the shape should be "
-                              "{expected}, got {got}{hint_en}"),
+                              "{expected}, got {got}{hint}"),
     "lstm_hint_hn_batch_first": ("（batch_first 只影響 input 與 output；h_n、c_n 永遠是 (L, N, H)）",
                                  " (batch_first changes input and output only; h_n and c_n are always (L, N, H))"),
     # lstm_forward
     "lstm_forward_layer": ("{what}（第 {layer} 層，從 0 算起）與 nn.LSTM 不同：最大誤差 {error:.3g}"
-                           "（容許 {tolerance:.2g}）{hint_zh}",
+                           "（容許 {tolerance:.2g}）{hint}",
                            "{what} (layer {layer}, counting from 0) differs from nn.LSTM: largest error "
-                           "{error:.3g} (tolerance {tolerance:.2g}){hint_en}"),
+                           "{error:.3g} (tolerance {tolerance:.2g}){hint}"),
     # coupled and GRU properties
     "lstm_coupled_open": ("遺忘閘全開 (f ≈ 1) 時 c = f ⊙ c_prev + (1 − f) ⊙ g 應約等於 c_prev，卻相差 {error:.3g}"
                           "（容許 {tolerance:.2g}）",
@@ -83,7 +83,7 @@ register({
                      "with the update gate z ≈ 0, h' should be about the candidate n, it differs by {error:.3g} "
                      "(tolerance {tolerance:.2g})"),
     # hints: "；提示：…" / "; hint: …", added when the student's result matches a known mistake
-    "lstm_hint": ("；提示：你的結果與「{zh}」相符", "; hint: your result matches \"{en}\""),
+    "lstm_hint": ("；提示：你的結果與「{mistake}」相符", "; hint: your result matches \"{mistake}\""),
     "lstm_hint_cell": ("；你的 lstm_cell 也與 nn.LSTMCell 不同，請先修正 lstm_cell",
                        "; your lstm_cell does not match nn.LSTMCell either: fix lstm_cell first"),
     "lstm_hint_cell_line": ("提示：你的 lstm_cell 與 nn.LSTMCell 不同，請先修正 lstm_cell",
@@ -96,8 +96,9 @@ RTOL = 1e-4               # relative to the largest magnitude of the expected va
 ATOL = 1e-5
 SEPARATION = 1e-2         # a grader's own inputs must move the reference by at least this much
 
-LSTM_GATES = [("輸入閘 i", "input gate i"), ("遺忘閘 f", "forget gate f"), ("候選記憶 g", "cell candidate g"),
-              ("輸出閘 o", "output gate o")]
+LSTM_GATES = [text("輸入閘 i", "input gate i"), text("遺忘閘 f", "forget gate f"),
+              text("候選記憶 g", "cell candidate g"), text("輸出閘 o", "output gate o")]
+NO_HINT = Message()       # a hint field with nothing to say
 
 # The known mistakes, for hints only: name → (Chinese, English).
 MISTAKES = {
@@ -308,8 +309,8 @@ def unpack(result, what: str, names: tuple[str, ...]) -> tuple:
     return tuple(result)
 
 
-def hint(got: list[torch.Tensor], candidates: dict) -> tuple[str, str]:
-    """The hint for the first known mistake whose results all match ``got`` (("", "") if none).
+def hint(got: list[torch.Tensor], candidates: dict) -> Message:
+    """The hint for the first known mistake whose results all match ``got`` (:data:`NO_HINT` if none).
 
     ``candidates``: mistake name → a function of no arguments computing that mistake's results (a
     mistake that cannot be computed for these sizes, such as feeding x to a layer of another width, is
@@ -321,24 +322,22 @@ def hint(got: list[torch.Tensor], candidates: dict) -> tuple[str, str]:
         except (RuntimeError, IndexError):
             continue
         if all(close(g, r) for g, r in zip(got, results)):
-            zh, en = MISTAKES[name]
-            return pair("lstm_hint", zh=zh, en=en)
-    return "", ""
+            return msg("lstm_hint", mistake=text(*MISTAKES[name]))
+    return NO_HINT
 
 
-def reference_pair(reference) -> tuple[str, str]:
-    """A reference's name in Chinese and English: a (zh, en) pair, or one name for both (" nn.LSTMCell")."""
-    return (reference if isinstance(reference, tuple) else (f" {reference}", reference))
+def reference_name(reference) -> Message:
+    """A reference's name: a (Chinese, English) pair, or code that reads the same in both (" nn.LSTMCell")."""
+    return text(*reference) if isinstance(reference, tuple) else text(f" {reference}", reference)
 
 
 def expect_values(got: torch.Tensor, expected: torch.Tensor, what: str, reference,
-                  hint_pair: tuple[str, str] = ("", "")) -> None:
+                  hint_message: Message = NO_HINT) -> None:
     """Values of one result against the reference (its shape was checked when it came back)."""
     error, tolerance = error_of(got, expected), tolerance_of(expected)
     if error > tolerance:
-        zh, en = reference_pair(reference)
-        fail("lstm_vs_reference", what=what, reference_zh=zh, reference_en=en, error=error, tolerance=tolerance,
-             hint_zh=hint_pair[0], hint_en=hint_pair[1])
+        fail("lstm_vs_reference", what=what, reference=reference_name(reference), error=error, tolerance=tolerance,
+             hint=hint_message)
 
 
 def expect_results(got: list[torch.Tensor], expected: list[torch.Tensor], names: list[str], reference,
@@ -425,17 +424,14 @@ class _Calling:
         if exc.not_implemented:
             for other in self.depends:
                 if other in exc.message and self.blank not in exc.message:
-                    zh, en = split(say("not_implemented", name=other))
-                    raise Fail(say("depends_on", name=other, why_zh=zh, why_en=en)) from None
+                    fail("depends_on", name=other, why=msg("not_implemented", name=other))
             return False
         key = self.diagnose() if self.diagnose is not None else None
         if key is None:
             key = next((k for needle, k in self.hints.items() if needle in exc.message), None)
         if key is not None:
-            text = say("student_raised", name=self.blank, type=exc.type, message=exc.message) + "\n" + say(key)
-            if exc.traceback:
-                text += "\n" + exc.traceback
-            raise Fail(text) from None
+            message = msg("student_raised", name=self.blank, type=exc.type, message=exc.message) + msg(key)
+            raise Fail(message + exc.traceback if exc.traceback else message) from None
         return False
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from autograder.grading import Fail, check, expect_shape, fail, kind_of
-from autograder.messages import pair, register, say
+from autograder.messages import Message, msg, register
 from autograder.submission import StudentError
 
 BLANKS = ("elman_cell", "elman_forward", "params_from_torch", "jordan_cell", "jordan_forward", "bptt_grad_U",
@@ -390,13 +390,12 @@ def first_hint(got, mistakes, pick=lambda r: r, rtol: float = RTOL, atol: float 
     return None
 
 
-def values_message(what: str, m: Mismatch, hint: str | None = None, notes=()) -> str:
-    lines = [say("rf_values", what=what, where=m.where, expected=m.expected, got=m.got, error=m.error,
-                 tolerance=m.tolerance)]
-    if hint:
-        lines.append(say(hint))
-    lines.extend(notes)
-    return "\n".join(lines)
+def values_message(what: str, m: Mismatch, hint: str | None = None, notes=()) -> Message:
+    message = msg("rf_values", what=what, where=m.where, expected=m.expected, got=m.got, error=m.error,
+                  tolerance=m.tolerance)
+    for extra in ([msg(hint)] if hint else []) + list(notes):
+        message += extra
+    return message
 
 
 def expect_values(got, expected, what, mistakes=(), pick=lambda r: r, rtol=RTOL, atol=ATOL, notes=()):
@@ -415,8 +414,7 @@ def call(nb, blank: str, *args):
         if exc.not_implemented:
             for other in BLANKS:
                 if other != blank and exc.message.startswith(f"{other}："):
-                    why_zh, why_en = pair("not_implemented", name=other)
-                    fail("depends_on", name=other, why_zh=why_zh, why_en=why_en)
+                    fail("depends_on", name=other, why=msg("not_implemented", name=other))
         raise
 
 
@@ -541,7 +539,7 @@ def judge_forward(nb, kind: str, x, start, p, what):
     if own is not None and close(hs, own[0]) and close(ys, own[1]):
         return hs, ys
     cell = f"{kind}_cell"
-    notes = [] if cell_conforms(nb, kind) else [say("rf_note_cell_wrong", cell=cell)]
+    notes = [] if cell_conforms(nb, kind) else [msg("rf_note_cell_wrong", cell=cell)]
     # the hint looks at both outputs together: a mistake must explain hs and ys at once
     both = torch.cat([hs.double().flatten(), ys.double().flatten()])
     hint = first_hint(both, mistakes, pick=lambda r: torch.cat([r[0].flatten(), r[1].flatten()]))

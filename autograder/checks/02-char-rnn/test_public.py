@@ -6,14 +6,15 @@ These are deliberately the visible checks only; the hidden graders ask much more
 import numpy as np
 import pytest
 
-from autograder.messages import join
+from autograder.grading import Fail
+from autograder.messages import text
 
 TEXT = ['對酒當歌', '人生幾何', '譬如朝露', '去日苦多', '慨當以慷', '憂思難忘', '何以解憂', '唯有杜康']
 
 
 def expect(condition, zh, en):
     if not condition:
-        raise AssertionError(join(zh, en))
+        raise Fail(text(zh, en))
 
 
 @pytest.mark.points(1, blank="GetDummies")

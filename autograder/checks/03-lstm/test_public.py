@@ -8,14 +8,15 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.messages import join
+from autograder.grading import Fail
+from autograder.messages import text
 
 TOLERANCE = 1e-5
 
 
 def expect(condition, zh, en):
     if not condition:
-        raise AssertionError(join(zh, en))
+        raise Fail(text(zh, en))
 
 
 def expect_tensor(got, want, name, reference):

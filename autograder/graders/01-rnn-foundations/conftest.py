@@ -12,7 +12,7 @@ def forward_note(nb):
 
     def get() -> list:
         if not cache:
-            cache.append([] if ref.forward_conforms(nb) else [ref.say("rf_note_forward_wrong")])
+            cache.append([] if ref.forward_conforms(nb) else [ref.msg("rf_note_forward_wrong")])
         return cache[0]
 
     return get

@@ -4,7 +4,7 @@ import pytest
 
 from autograder.grading import Fail
 from autograder.graders import rnn_foundations as ref
-from autograder.messages import say
+from autograder.messages import msg
 
 CASES = [(4, 6, 2, 5), (1, 1, 1, 1), (10, 20, 3, 7), (3, 8, 5, 50), (7, 3, 9, 2)]     # (D, H, O, T)
 
@@ -17,10 +17,10 @@ def count(nb, name, D, H, O, T):
 def expect_count(what, got, expected, mistakes):
     if got == expected:
         return
-    message = say("rf_count", what=what, expected=expected, got=got)
+    message = msg("rf_count", what=what, expected=expected, got=got)
     for key, value in mistakes:
         if got == value:
-            message += "\n" + say(key)
+            message += msg(key)
             break
     raise Fail(message)
 
@@ -39,7 +39,7 @@ def test_n_params_shared(nb):
     D, H, O = 5, 7, 3
     counts = {T: count(nb, "n_params_shared", D, H, O, T)[1] for T in (1, 2, 100)}
     if len(set(counts.values())) > 1:
-        raise Fail(say("rf_count_depends_on_t", D=D, H=H, O=O, t1=1, n1=counts[1], t2=100, n2=counts[100]))
+        raise Fail(msg("rf_count_depends_on_t", D=D, H=H, O=O, t1=1, n1=counts[1], t2=100, n2=counts[100]))
 
 
 @pytest.mark.points(2, blank="n_params_unshared")

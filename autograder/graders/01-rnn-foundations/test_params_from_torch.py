@@ -4,7 +4,7 @@ import pytest
 
 from autograder.grading import Fail, check, fail, kind_of
 from autograder.graders import rnn_foundations as ref
-from autograder.messages import say
+from autograder.messages import msg
 from autograder.submission import keep
 
 BLANK = "params_from_torch"
@@ -51,7 +51,7 @@ def student_params(nb, rnn, fc, D, H, O):
             if not swapped:
                 raise
             other = "rnn.weight_hh_l0" if key == "W_h" else "rnn.weight_ih_l0"
-            raise Fail(f"{exc}\n{say('rf_hint_swapped', entry=key, name=other)}") from None
+            raise Fail(exc.message + msg("rf_hint_swapped", entry=key, name=other)) from None
     return params
 
 
@@ -76,12 +76,11 @@ def test_values(nb):
             m = ref.mismatch(params[key], value, rtol=1e-6, atol=1e-6)
             if m is None:
                 continue
-            message = say("rf_params_value", entry=key, source=source, where=m.where, expected=m.expected, got=m.got)
+            message = msg("rf_params_value", entry=key, source=source, where=m.where, expected=m.expected, got=m.got)
             for name, other in wrong.get(key, []):
                 if other.shape == params[key].shape and ref.close(params[key], other, rtol=1e-6, atol=1e-6):
-                    hint = say("rf_hint_bias_one", name=name) if key == "b_h" else \
-                        say("rf_hint_swapped", entry=key, name=name)
-                    message += "\n" + hint
+                    message += msg("rf_hint_bias_one", name=name) if key == "b_h" else \
+                        msg("rf_hint_swapped", entry=key, name=name)
                     break
             raise Fail(message)
 

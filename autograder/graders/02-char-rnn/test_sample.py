@@ -5,7 +5,7 @@ import pytest
 
 from autograder.grading import check, fail
 from autograder.graders.char_rnn import TEXT, conforming, expect_text, greedy
-from autograder.messages import pair
+from autograder.messages import msg
 
 BLANK = "sample"
 
@@ -22,13 +22,13 @@ def poem_cases(nb, trained, retry_seeds, cases):
         for out_len, start, expected in cases:
             got = sampled(nb, model, out_len, start)
             if got != expected:
-                wrong = pair("sample_text", out_len=out_len, start=start, expected=expected, got=got)
+                wrong = msg("sample_text", out_len=out_len, start=start, expected=expected, got=got)
                 break
         if wrong is None:
             return
         failures.append(wrong)
     seeds = ", ".join(str(s) for s in retry_seeds)
-    fail("poem_after_training", seeds=seeds, detail_zh=failures[0][0], detail_en=failures[0][1])
+    fail("poem_after_training", seeds=seeds, detail=failures[0])
 
 
 @pytest.mark.points(4, blank=BLANK)

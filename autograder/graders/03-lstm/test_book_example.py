@@ -5,8 +5,8 @@ import torch
 from torch import nn
 
 from autograder.grading import check, fail, kind_of
-from autograder.graders.lstm import as_tensor, bool_answer, error_of, int_answer, shape_answer, tolerance_of
-from autograder.messages import pair
+from autograder.graders.lstm import NO_HINT, as_tensor, bool_answer, error_of, int_answer, shape_answer, tolerance_of
+from autograder.messages import msg
 
 BLANK = "book_example"
 
@@ -78,10 +78,8 @@ def test_last_step(nb):
 @pytest.mark.points(2, blank=BLANK)
 def test_batch_first_shapes(nb):
     """batch_first=True 時的形狀：input (3, 5, 10)、output (3, 5, 20)、h_n (2, 3, 20) / the batch-first shapes"""
-    no_hint = ("", "")
-    for name, expected, why in (("input_shape_batch_first", (3, 5, 10), no_hint),
-                                ("output_shape_batch_first", (3, 5, 20), no_hint),
-                                ("hn_shape_batch_first", (2, 3, 20), pair("lstm_hint_hn_batch_first"))):
+    for name, expected, why in (("input_shape_batch_first", (3, 5, 10), NO_HINT),
+                                ("output_shape_batch_first", (3, 5, 20), NO_HINT),
+                                ("hn_shape_batch_first", (2, 3, 20), msg("lstm_hint_hn_batch_first"))):
         got = shape_answer(nb, name)
-        check(got == expected, "lstm_book_batch_first", name=name, expected=expected, got=got,
-              hint_zh=why[0], hint_en=why[1])
+        check(got == expected, "lstm_book_batch_first", name=name, expected=expected, got=got, hint=why)

@@ -6,7 +6,7 @@ import torch
 from autograder.grading import fail
 from autograder.graders.lstm import (
     LSTM_GATES, SEPARATION, as_tensor, calling, cell_inputs, cell_weights, error_of, expect_results,
-    hint, lstm_cell_reference, lstm_formula, reference_pair, tolerance_of, unpack,
+    hint, lstm_cell_reference, lstm_formula, tolerance_of, unpack,
 )
 
 BLANK = "lstm_cell"
@@ -63,7 +63,7 @@ def test_each_gate(nb):
     what = label(n, d, h)
     got_base = judge(nb, x, h_prev, c_prev, base, what)
     expected_base = lstm_cell_reference(x, h_prev, c_prev, *base)
-    for index, (gate_zh, gate_en) in enumerate(LSTM_GATES):
+    for index, gate in enumerate(LSTM_GATES):
         rows = slice(index * h, (index + 1) * h)
         w_ih, w_hh, b_ih, b_hh = (w.clone() for w in base)
         w_ih[rows] += torch.rand(h, d) * 1.2 - 0.6
@@ -79,10 +79,9 @@ def test_each_gate(nb):
             error = error_of(g - gb, e - eb)
             tolerance = tolerance_of(e) + tolerance_of(eb)
             if error > tolerance:
-                zh, en = hint(got, mistakes(x, h_prev, c_prev, changed))
-                fail("lstm_chunk", index=index, gate_zh=gate_zh, gate_en=gate_en, what=f"{what}: {part}",
-                     reference=REFERENCE, error=error, tolerance=tolerance, order="[i, f, g, o]",
-                     hint_zh=zh, hint_en=en)
+                fail("lstm_chunk", index=index, gate=gate, what=f"{what}: {part}", reference=REFERENCE,
+                     error=error, tolerance=tolerance, order="[i, f, g, o]",
+                     hint=hint(got, mistakes(x, h_prev, c_prev, changed)))
 
 
 def expect_used(nb, x, h_prev, c_prev, weights, changed, name, formula, what):
@@ -95,9 +94,8 @@ def expect_used(nb, x, h_prev, c_prev, weights, changed, name, formula, what):
     if moved < SEPARATION:
         raise RuntimeError(f"changing {name} moved the reference by only {moved:.3g}")
     if all(error_of(a, b) <= tolerance_of(b) * 1e-2 for a, b in zip(after, before)):
-        zh, en = reference_pair(REFERENCE)
-        fail("lstm_ignores", changed=name, what=f"{what}: (h, c)", reference_zh=zh.strip(), reference_en=en,
-             moved=moved, formula=formula)
+        fail("lstm_ignores", changed=name, what=f"{what}: (h, c)", reference=REFERENCE, moved=moved,
+             formula=formula)
 
 
 @pytest.mark.points(3, blank=BLANK)

@@ -6,10 +6,10 @@ from torch import nn
 
 from autograder.grading import fail
 from autograder.graders.lstm import (
-    as_tensor, calling, cell_conforms, cell_weights, close, error_of, expect_values, hint, lstm_reference,
+    NO_HINT, as_tensor, calling, cell_conforms, cell_weights, close, error_of, expect_values, hint, lstm_reference,
     stack_formula, stack_weights, tolerance_of, uniform, unpack,
 )
-from autograder.messages import pair
+from autograder.messages import msg
 
 BLANK = "lstm_forward"
 STACK_MISTAKES = ("stack_feeds_x", "stack_first_weights", "stack_first_state", "stack_first_output",
@@ -43,16 +43,15 @@ def judge(nb, x, h0, c0, layers, what):
                                                           mistake=m)))
                       for m in STACK_MISTAKES}
         found = hint(got, candidates)
-        if found == ("", "") and not cell_conforms(nb):
-            found = pair("lstm_hint_cell")
+        if found == NO_HINT and not cell_conforms(nb):
+            found = msg("lstm_hint_cell")
         return found
 
     for layer in range(len(layers)):
         for name, g, e in (("h_n", got[1][layer], h_n[layer]), ("c_n", got[2][layer], c_n[layer])):
             if not close(g, e):
-                zh, en = why()
                 fail("lstm_forward_layer", layer=layer, what=f"{what}: {name}[{layer}]", error=error_of(g, e),
-                     tolerance=tolerance_of(e), hint_zh=zh, hint_en=en)
+                     tolerance=tolerance_of(e), hint=why())
     if not close(got[0], output):
         expect_values(got[0], output, f"{what}: output", "nn.LSTM", why())
 
