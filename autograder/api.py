@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder import grade as grading
+from autograder import batch
 from autograder import judge, results
 from autograder.course import Course, CourseError
 from autograder.isolation import Policy
@@ -34,8 +34,8 @@ def grade(course: Course, paths=(), out: Path = Path("graded"), jobs: int = 1, j
 
     Raises :class:`~autograder.isolation.IsolationRefused`, having written nothing, where this machine
     cannot isolate workers and the submissions are not trusted (see :func:`policy`)."""
-    jobs_list = grading.shard(grading.discover(course, [Path(p) for p in paths]), shard)
-    graded = grading.grade_class(course, jobs_list, Path(out), workers=jobs, progress=progress, resume=resume,
+    jobs_list = batch.shard(batch.discover(course, [Path(p) for p in paths]), shard)
+    graded = batch.grade_class(course, jobs_list, Path(out), workers=jobs, progress=progress, resume=resume,
                                  figures=feedback, policy=policy(course, trust, embedded=not paths), on_isolation=on_isolation)
     if junit is not None:
         results.write_atomic(Path(junit), results.junit_xml(graded))
@@ -82,7 +82,7 @@ def validate(course: Course, aids=(), jobs: int = 1, out: Path | None = None, tr
 
 def check(course: Course, notebook: Path) -> Result:
     """The public checks only, as a student runs them."""
-    job = grading.discover(course, [Path(notebook)])[0]
+    job = batch.discover(course, [Path(notebook)])[0]
     folder = job.assignment.checks
     if not folder.is_dir():
         raise CourseError(f"{job.assignment.id} has no public checks")

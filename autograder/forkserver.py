@@ -27,6 +27,8 @@ import socket
 import sys
 import time
 
+from autograder import sandbox
+
 MAX_REQUEST = 1 << 20
 
 
@@ -137,7 +139,7 @@ def _child(header: dict, worker_fd: int, output_fd: int, control: socket.socket)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         control.close()
         os.setsid()                                  # its own process group: killed as a whole
-        _die_with_parent()
+        sandbox.die_with_parent()
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         os.close(output_fd)
@@ -147,7 +149,7 @@ def _child(header: dict, worker_fd: int, output_fd: int, control: socket.socket)
         os.chdir(header["cwd"])
         os.environ.clear()
         os.environ.update(header["env"])
-        _close_all_but(worker_fd)                    # nothing of the server's reaches the worker
+        sandbox.close_fds(keep=worker_fd)            # nothing of the server's reaches the worker
         sys.stdout = os.fdopen(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
         sys.stderr = os.fdopen(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
         from autograder import worker
@@ -155,26 +157,6 @@ def _child(header: dict, worker_fd: int, output_fd: int, control: socket.socket)
         worker.main([str(worker_fd)], config=dict(header.get("sandbox", {}), reaped=REAPER))
     finally:
         os._exit(70)
-
-
-def _close_all_but(keep: int) -> None:
-    for fd in range(3, 1024):
-        if fd != keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-def _die_with_parent() -> None:
-    """Ask the kernel to kill this process when its parent (the server) dies (Linux only)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)                # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def serve(control: socket.socket, requests: socket.socket | None = None) -> None:
@@ -249,8 +231,6 @@ def _kill_leftovers(keep: set[int]) -> None:
     """Kill every child of this server but ``keep`` (the live workers and clones): what an ended worker
     left behind (daemons it double-forked come here, as to their subreaper), until none is left.
     Killed processes' own children come here in turn; a killed process cannot fork again."""
-    from autograder import sandbox
-
     me, deadline = os.getpid(), time.monotonic() + 5
     while time.monotonic() < deadline:
         left = [task.pid for task in sandbox.processes() if task.ppid == me and task.pid not in keep]
@@ -271,16 +251,6 @@ def _kill_leftovers(keep: set[int]) -> None:
 REAPER = False                   # whether this server is its workers' subreaper
 
 
-def _become_reaper() -> bool:
-    """Adopt every orphan a worker leaves (PR_SET_CHILD_SUBREAPER; not inherited by a fork)."""
-    import ctypes
-
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
-
 def _clone(requests: socket.socket, ours: tuple, pipe: tuple) -> int | None:
     """Receive one clone request (its socket) and fork a server for it; the clone's pid, or None."""
     try:
@@ -299,9 +269,9 @@ def _clone(requests: socket.socket, ours: tuple, pipe: tuple) -> int | None:
                 sock.close()
             for fd in pipe:
                 os.close(fd)
-            _die_with_parent()                       # (not inherited across fork)
+            sandbox.die_with_parent()                # (not inherited across fork)
             global REAPER
-            REAPER = _become_reaper()
+            REAPER = sandbox.become_subreaper()
             control = socket.socket(fileno=fds[0])
             _send(control, {"ready": os.getpid()})
             serve(control)
@@ -320,9 +290,9 @@ def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     control = socket.socket(fileno=int(argv[0]))
     requests = socket.socket(fileno=int(argv[1])) if len(argv) > 1 else None
-    _die_with_parent()
+    sandbox.die_with_parent()
     global REAPER
-    REAPER = _become_reaper()
+    REAPER = sandbox.become_subreaper()
     warm()
     problem = "CUDA was initialised during the warm-up" if cuda_initialised() else probe_fork()
     if problem:                  # children could not use CUDA: the judge starts plain workers instead

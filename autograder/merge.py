@@ -46,7 +46,7 @@ def merge(folders: list[Path], out: Path) -> list[Result]:
     secret = results.key(out)
     for result in merged:
         source = Path(result.path)
-        target = out / result.student / result.assignment / "results.json"
+        target = results.result_path(out, result.student, result.assignment)
         if source.resolve() != target.resolve():
             data = results.read_signed(source)
             # what was written beside the results travels with them: the executed notebook they name,

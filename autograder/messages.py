@@ -73,6 +73,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "wrong_shape": ("{what} 的形狀應為 {expected}，得到 {got}", "{what} should have shape {expected}, got {got}"),
     "wrong_dtype": ("{what} 的資料型別應為 {expected}，得到 {got}",
                     "{what} should have dtype {expected}, got {got}"),
+    "not_finite": ("{what} 含有 NaN 或無限大 (inf)", "{what} contains NaN or inf"),
+    "returns": ("{what} 應回傳 {expected}，得到 {got}", "{what} should return {expected}, got {got}"),
     "wrong_values": ("{what} 的數值不對：最大誤差 {error:.3g}（容許 {tolerance:g}）",
                      "{what} has wrong values: largest error {error:.3g} (tolerance {tolerance:g})"),
     "depends_on": ("無法評分：這一項依賴 {name}，而 {name} 不符合規格（{why}）",

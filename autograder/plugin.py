@@ -7,7 +7,7 @@
 - Before every grader the worker and the judge are reseeded from the grader's name, so a grader's
   random inputs are the same for every student and every run.
 - Outcomes are recorded as :class:`Outcome` objects from the report hook; the message shown to the
-  student is the grader's own (a :class:`~autograder.grading.Fail`), or one made from the student's
+  student is the grader's own (a :class:`~autograder.toolkit.Fail`), or one made from the student's
   exception, never a traceback of grader code.
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from autograder.grading import Fail
+from autograder.toolkit import Fail
 from autograder.messages import Message, msg, name, text
 from autograder.model import Outcome
 from autograder.submission import StudentError, Submission, WorkerLost

@@ -45,7 +45,7 @@ import numpy  # noqa: E402,F401
 import pytest  # noqa: E402,F401
 import torch  # noqa: E402,F401
 
-import autograder.grading  # noqa: E402,F401
+import autograder.toolkit  # noqa: E402,F401
 import autograder.judge  # noqa: E402,F401
 from autograder import snapshot  # noqa: E402
 

@@ -176,6 +176,11 @@ def gradescope(result: Result, language: str | None = None) -> dict:
     }
 
 
+def result_path(out: Path, student: str, assignment: str) -> Path:
+    """Where a run's results go: ``out/<student>/<assignment>/results.json`` (nbgrader's layout)."""
+    return Path(out) / student / assignment / "results.json"
+
+
 def load(path: Path) -> Result | None:
     """A complete results.json that the engine wrote, read back (for --resume and merging), or None."""
     data = read_signed(path)

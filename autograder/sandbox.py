@@ -41,16 +41,35 @@ CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 1, 38, 36
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to kill this process when its parent dies (PR_SET_PDEATHSIG)."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def become_subreaper() -> bool:
+    """Adopt every orphan of this process's descendants (PR_SET_CHILD_SUBREAPER; not inherited by a fork)."""
+    return _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def close_fds(keep: int | None = None) -> None:
+    """Close every descriptor above stderr but ``keep``: nothing of a parent's reaches the worker."""
+    if keep is None:
+        os.closerange(3, 1024)
+    else:
+        os.closerange(3, keep)
+        os.closerange(keep + 1, 1024)
 
 
 def _unshare(flags: int) -> bool:
     return _libc.unshare(flags) == 0
 
 
-def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> bool:
+def mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> bool:
     return _libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
                        data.encode() if data else None) == 0
 
@@ -105,7 +124,7 @@ def enter(config: dict) -> list[str]:
     # namespace of its own (since Linux 5.14 the count is kept per namespace), not for root or a shared uid
     _limits(limits, (root and bool(uid)) or "userns" in done, done)
     # 3. identity: a uid of its own where Python stays reachable to it, else root with no capabilities
-    if root and uid and ("python_reachable" in done or _reachable_by_others(_python_paths(hide))):
+    if root and uid and ("python_reachable" in done or _reachable_by_others(python_paths(hide))):
         if all(_closed_to_others(path) for path in hide):
             done.append("hidden_by_permissions")
         try:
@@ -127,7 +146,7 @@ def enter(config: dict) -> list[str]:
         if seccomp.confine():
             done.append("seccomp")
     if "pidns" in done:         # a change of credentials clears the parent-death signal: set it again
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        die_with_parent()
     return done
 
 
@@ -140,7 +159,7 @@ def _landlock(hide: list[str], done: list[str]) -> list[str]:
     """Landlock: read only the system and the Python, write only the worker's own folder, no TCP, no
     signal or abstract socket out of the worker's processes. ``hidden_by_landlock`` when no hidden
     path lies under what stays readable (an engine installed inside site-packages would)."""
-    reads = [*SYSTEM_READ, *_python_paths(hide)]
+    reads = [*SYSTEM_READ, *python_paths(hide)]
     rules = landlock.Ruleset()
     for path in reads:
         rules.allow(path, landlock.READ)
@@ -245,13 +264,9 @@ def _become_init() -> None:
     pid = os.fork()
     if pid == 0:
         os.setpgid(0, 0)        # a process group of its own: kill(0) from student code cannot reach the parent
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)   # the waiting parent is killed: so are we
+        die_with_parent()       # the waiting parent is killed: so are we
         return
-    for fd in range(3, 1024):               # the parent keeps nothing open that the worker uses
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+    close_fds()                 # the parent keeps nothing open that the worker uses
     while True:
         try:
             _, status = os.waitpid(pid, 0)
@@ -279,8 +294,8 @@ def _read_only_everywhere() -> bool:
         point = point.replace("\\040", " ")
         if point.startswith("/proc") or point.startswith("/sys"):
             continue
-        ok &= _mount("none", point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC) or \
-            _mount("none", point, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+        ok &= mount("none", point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC) or \
+            mount("none", point, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
     return ok
 
 
@@ -288,7 +303,7 @@ def _read_only_everywhere() -> bool:
 SYSTEM = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc", "sys", "tmp", "run"}
 
 
-def _python_paths(hide=()) -> list[str]:
+def python_paths(hide=()) -> list[str]:
     """The folders of the Python the worker runs on: its prefixes, its site-packages, and the folders
     that ``.pth`` files put on ``sys.path`` (an environment layered on another's packages). A
     ``sys.path`` entry that holds the engine or a hidden path, or lies inside either, is not the
@@ -307,9 +322,9 @@ def _python_paths(hide=()) -> list[str]:
 
 def _cover(path: str) -> bool:
     if os.path.isdir(path) and not os.path.islink(path):
-        return _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0")
+        return mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0")
     if os.path.isfile(path) and not os.path.islink(path):
-        return _mount("/dev/null", path, None, MS_BIND)
+        return mount("/dev/null", path, None, MS_BIND)
     return False
 
 
@@ -342,7 +357,7 @@ def _hide_the_rest(keep: list[str]) -> int:
     return covered
 
 
-def _open_the_way(keep: list[str]) -> int:
+def open_the_way(keep: list[str]) -> int:
     """Make the Python paths reachable for an unprivileged uid, in this mount namespace only.
 
     A Python installed under a folder others may not traverse (pyenv under /root, mode 700) cannot be
@@ -372,14 +387,14 @@ def _open_the_way(keep: list[str]) -> int:
                 os.close(fd)
             continue
         try:
-            if not _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=16k,mode=0755"):
+            if not mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=16k,mode=0755"):
                 continue
             for child, fd in handles.items():
                 target = os.path.join(folder, child)
                 os.mkdir(target, 0o755)
-                if _mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC):
-                    _mount("none", target, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
-            opened += _mount("none", folder, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+                if mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC):
+                    mount("none", target, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+            opened += mount("none", folder, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
         finally:
             for fd in handles.values():
                 os.close(fd)
@@ -387,11 +402,11 @@ def _open_the_way(keep: list[str]) -> int:
 
 
 def _hide(config: dict, done: list[str]) -> None:
-    if not _mount("none", "/", None, MS_REC | MS_PRIVATE):
+    if not mount("none", "/", None, MS_REC | MS_PRIVATE):
         return
     if _read_only_everywhere():
         done.append("read_only_fs")
-    python = _python_paths(config.get("hide", []))
+    python = python_paths(config.get("hide", []))
     covered: list[str] = []
     ok = True
     for path in sorted(p for p in config.get("hide", []) if os.path.exists(p)):
@@ -404,7 +419,7 @@ def _hide(config: dict, done: list[str]) -> None:
     _hide_the_rest(python)
     if ok:
         done.append("hidden_by_mounts")
-    if os.geteuid() == 0 and config.get("uid") and _open_the_way(python):
+    if os.geteuid() == 0 and config.get("uid") and open_the_way(python):
         done.append("python_reachable")
     # a private, writable /tmp and /dev/shm; where the Python itself lives under /tmp (a CI checkout),
     # the worker's own folder becomes private instead, and /tmp stays read-only
@@ -413,12 +428,12 @@ def _hide(config: dict, done: list[str]) -> None:
     private = 0
     for path in (workdir, "/dev/shm"):
         if os.path.isdir(path):
-            private += _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
+            private += mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
     if private and os.path.isdir(workdir):
         os.chdir(workdir)
         os.environ.update({"HOME": workdir, "TMPDIR": workdir, "MPLCONFIGDIR": workdir})
         done.append("private_tmp" if private_tmp else "private_workdir")
-    if _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC):
+    if mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC):
         done.append("own_proc")
 
 

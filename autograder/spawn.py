@@ -197,63 +197,90 @@ class ForkServer:
                     self.popen.kill()
 
 
-_server: ForkServer | None = None
-_server_pid: int | None = None       # the judge process that owns it (a pool child must start its own)
-_refused_pid: int | None = None      # the judge process whose server could not start: no second try
+class Servers:
+    """This process's fork server: which one it is, which process owns it, and whether it was refused.
+
+    One object per process (:data:`SERVERS`): a judge process of a pool forked from this one finds the
+    parent's server here and starts or adopts its own (``owner`` is the process that may use it).
+    """
+
+    def __init__(self):
+        self.server: ForkServer | None = None
+        self.owner: int | None = None       # the process whose server it is
+        self.refused: int | None = None     # the process whose server could not start: no second try
+
+    def mine(self) -> ForkServer | None:
+        return self.server if self.server is not None and self.owner == os.getpid() else None
+
+    def prestart(self) -> None:
+        """Start the fork server now, while the judge is still importing torch and pytest: on two cores
+        the two imports overlap, and a cold ``course grade one.ipynb`` pays torch's import about once
+        instead of twice. Called from the thread that grades (the server dies with the thread that
+        started it, by its parent-death signal)."""
+        if os.environ.get("COURSE_NO_FORKSERVER") or self.refused == os.getpid() or self.mine() is not None:
+            return
+        try:
+            self.server, self.owner = ForkServer(), os.getpid()
+        except OSError:
+            self.server = None
+
+    def clone_requests(self) -> socket.socket | None:
+        """Where judge processes of a pool ask this process's server for warm clones (None: no server).
+
+        The pool's processes get it through :meth:`attach`, so the class pays the server's warm-up
+        (torch, matplotlib: seconds of CPU) once, not once per judge process."""
+        self.prestart()
+        return self.mine().requests if self.mine() is not None else None
+
+    def attach(self, requests: socket.socket | None) -> None:
+        """A pool process's initializer: a clone of the parent's server, or a server of its own."""
+        if requests is None:                # (with COURSE_NO_FORKSERVER the parent has none to give)
+            self.prestart()
+            return
+        try:
+            self.server, self.owner = ForkServer.clone(requests), os.getpid()
+        except OSError:
+            self.server = None
+            self.prestart()
+
+    def current(self) -> ForkServer | None:
+        """This judge's fork server, ready, or None where it cannot run (then workers are plain processes)."""
+        if os.environ.get("COURSE_NO_FORKSERVER") or self.refused == os.getpid():
+            return None
+        if self.mine() is None or not self.server.alive():
+            self.server = None
+            self.prestart()
+        try:
+            return self.server.wait_ready() if self.server is not None else None
+        except (OSError, EOFError, ValueError):
+            self.server, self.refused = None, os.getpid()
+            return None
+
+    def close(self) -> None:
+        if self.mine() is not None:
+            self.server.close()
+        self.server = None
 
 
+SERVERS = Servers()
+
+
+# The process's server by plain functions: a pool pickles its initializer by name (attach), and a bound
+# method would take the whole state object with it.
 def prestart() -> None:
-    """Start the fork server now, while the judge is still importing torch and pytest: on two cores
-    the two imports overlap, and a cold ``course grade one.ipynb`` pays torch's import about once
-    instead of twice. Called from the thread that grades (the server dies with the thread that
-    started it, by its parent-death signal)."""
-    global _server, _server_pid
-    if os.environ.get("COURSE_NO_FORKSERVER") or _refused_pid == os.getpid() or \
-            (_server is not None and _server_pid == os.getpid()):
-        return
-    try:
-        _server, _server_pid = ForkServer(), os.getpid()
-    except OSError:
-        _server = None
+    SERVERS.prestart()
 
 
 def clone_requests() -> socket.socket | None:
-    """Where judge processes of a pool ask this process's server for warm clones (None: no server).
-
-    The pool's processes get it through :func:`attach`, so the class pays the server's warm-up
-    (torch, matplotlib: seconds of CPU) once, not once per judge process."""
-    prestart()
-    if _server is None or _server_pid != os.getpid():
-        return None
-    return _server.requests
+    return SERVERS.clone_requests()
 
 
 def attach(requests: socket.socket | None) -> None:
-    """A pool process's initializer: a clone of the parent's server, or a server of its own."""
-    global _server, _server_pid
-    if requests is None:                # (with COURSE_NO_FORKSERVER the parent has none to give)
-        prestart()
-        return
-    try:
-        _server, _server_pid = ForkServer.clone(requests), os.getpid()
-    except OSError:
-        _server = None
-        prestart()
+    SERVERS.attach(requests)
 
 
 def server() -> ForkServer | None:
-    """This judge's fork server, ready, or None where it cannot run (then workers are plain processes)."""
-    global _server, _server_pid, _refused_pid
-    if os.environ.get("COURSE_NO_FORKSERVER") or _refused_pid == os.getpid():
-        return None
-    if _server is None or _server_pid != os.getpid() or not _server.alive():
-        _server = None
-        prestart()
-    try:
-        return _server.wait_ready() if _server is not None else None
-    except (OSError, EOFError, ValueError):
-        _server, _refused_pid = None, os.getpid()
-        return None
+    return SERVERS.current()
 
 
 def start(limits: Limits, workdir: str, env: dict, hide=()) -> tuple[Process, socket.socket, object]:
@@ -274,7 +301,7 @@ def start(limits: Limits, workdir: str, env: dict, hide=()) -> tuple[Process, so
             popen = subprocess.Popen(
                 engine_command("autograder.worker", str(child.fileno()), json.dumps(sandbox)),
                 pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd,
-                cwd=workdir, env=env, start_new_session=True, preexec_fn=limits.apply)
+                cwd=workdir, env=env, start_new_session=True)      # (the sandbox sets the rlimits)
             process = Popened(popen)
     finally:
         child.close()

@@ -245,7 +245,7 @@ def validate_all(course: Course, assignments: list[Assignment], jobs: int = 1, c
     ``policy`` does not trust the notebooks; where it trusts them, the attack corpus is never run
     (hostile notebooks only ever run isolated) and its check says so.
     """
-    from autograder.grade import write_result
+    from autograder.batch import write_result
     from autograder.pool import parallel_map
 
     with tempfile.TemporaryDirectory(prefix="course-validate-") as scratch, \

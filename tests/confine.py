@@ -43,9 +43,9 @@ def main() -> None:
     if args.reach:
         from autograder import sandbox
 
-        if libc.unshare(CLONE_NEWNS) != 0 or not sandbox._mount("none", "/", None, MS_REC | MS_PRIVATE):
+        if libc.unshare(CLONE_NEWNS) != 0 or not sandbox.mount("none", "/", None, MS_REC | MS_PRIVATE):
             sys.exit("confine: no mount namespace for --reach")
-        sandbox._open_the_way([os.path.realpath(p) for p in args.reach])
+        sandbox.open_the_way([os.path.realpath(p) for p in args.reach])
     if args.drop_sys_admin and libc.prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) != 0:
         sys.exit("confine: cannot drop CAP_SYS_ADMIN")
     if args.user:

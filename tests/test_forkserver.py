@@ -39,11 +39,11 @@ def master():
 @pytest.fixture
 def use(monkeypatch):
     """Make ``server`` this (judge) process's fork server for the test."""
-    monkeypatch.setattr(spawn, "_refused_pid", None)
+    monkeypatch.setattr(spawn.SERVERS, "refused", None)
 
     def install(server):
-        monkeypatch.setattr(spawn, "_server", server)
-        monkeypatch.setattr(spawn, "_server_pid", os.getpid())
+        monkeypatch.setattr(spawn.SERVERS, "server", server)
+        monkeypatch.setattr(spawn.SERVERS, "owner", os.getpid())
     return install
 
 
@@ -92,8 +92,7 @@ def test_a_judge_whose_server_is_gone_starts_its_own(use):
         assert own is not None and own.popen is not None and own.alive() and own is not dead
         assert worker_of(own, use)[1] == 2.0
     finally:
-        if spawn._server is not None:
-            spawn._server.close()
+        spawn.SERVERS.close()
         dead.close()
 
 

@@ -13,8 +13,8 @@ def test_the_hand_written_adam_follows_torch_optim_adam_step_for_step():
     torch.manual_seed(0)
     start = dict(char_rnn.Reference(len(char_rnn.CHARS), len(char_rnn.CHARS), 9, 2).state_dict())
     for lr in (0.02, 0.005):
-        ours, our_weights = char_rnn._train_reference(start, x, y, 30, lr)
-        theirs, their_weights = char_rnn._train_reference(start, x, y, 30, lr, optimizer=torch.optim.Adam)
+        ours, our_weights = char_rnn.train_reference(start, x, y, 30, lr)
+        theirs, their_weights = char_rnn.train_reference(start, x, y, 30, lr, optimizer=torch.optim.Adam)
         assert max(abs(a - b) for a, b in zip(ours, theirs)) < 1e-6
         assert max(float((our_weights[k] - their_weights[k]).abs().max()) for k in our_weights) < 1e-6
         assert ours[-1] < 0.8 * ours[0]           # and it does train

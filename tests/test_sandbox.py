@@ -141,7 +141,24 @@ def test_folders_pth_files_add_are_the_pythons_but_never_the_engine_or_a_hidden_
     entries = [str(layered), ENGINE, os.path.dirname(ENGINE), os.path.join(ENGINE, "autograder"),
                str(tmp_path), str(secret / "inside"), "", "relative"]
     monkeypatch.setattr("sys.path", entries + list(__import__("sys").path))
-    paths = sandbox._python_paths(hide=[str(secret)])
+    paths = sandbox.python_paths(hide=[str(secret)])
     assert os.path.realpath(layered) in paths
     for entry in entries[1:6]:
         assert os.path.realpath(entry) not in paths, entry
+
+
+def test_without_the_fork_server_a_worker_is_a_plain_process_sandboxed_the_same(monkeypatch):
+    """COURSE_NO_FORKSERVER, as where the server cannot start: each worker is a process of its own
+    (python -m autograder.worker), and the sandbox enters it all the same."""
+    from autograder import spawn
+
+    monkeypatch.setenv("COURSE_NO_FORKSERVER", "1")
+    assert spawn.server() is None
+    sub = Submission(["import os, resource\nx = 41 + 1\ncore = resource.getrlimit(resource.RLIMIT_CORE)\n"],
+                     limits=LIMITS)
+    sub.start()
+    try:
+        assert sub.lookup("x") == 42 and sub.lookup("core") == (0, 0)
+        assert "rlimits" in sub.isolation and "no_new_privs" in sub.isolation
+    finally:
+        sub.close()

@@ -5,7 +5,7 @@ import pytest
 from autograder import validate
 from autograder.validate import Mutant, Variant
 
-from conftest import AID, run_course
+from conftest import AID
 
 pytestmark = pytest.mark.slow          # validates every assignment: grades solutions, blanks, mutants, the corpus
 

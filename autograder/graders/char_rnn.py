@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.grading import Fail, check, fail, kind_of, to_array
 from autograder.messages import Message, msg
 from autograder.submission import Handle, StudentError, keep
+from autograder.toolkit import Fail, check, fail, kind_of, to_array
 
 TEXT = ['對酒當歌', '人生幾何', '譬如朝露', '去日苦多', '慨當以慷', '憂思難忘', '何以解憂', '唯有杜康']
 CHARS = sorted(set(''.join(TEXT)))
@@ -134,7 +134,7 @@ def reference_losses(state: dict, x: torch.Tensor, y: torch.Tensor, n_epochs: in
     if key not in _TRAINED:
         if len(_TRAINED) >= 256:
             _TRAINED.clear()
-        _TRAINED[key] = _train_reference(state, x, y, n_epochs, lr)
+        _TRAINED[key] = train_reference(state, x, y, n_epochs, lr)
     losses, weights = _TRAINED[key]
     return list(losses), {k: v.clone() for k, v in weights.items()}
 
@@ -174,7 +174,7 @@ class Adam:
             p.addcdiv_(m, denom, value=-step_size)                      # p ← p − lr·m̂ / (√v̂ + ε)
 
 
-def _train_reference(state: dict, x: torch.Tensor, y: torch.Tensor, n_epochs: int, lr: float, optimizer=Adam):
+def train_reference(state: dict, x: torch.Tensor, y: torch.Tensor, n_epochs: int, lr: float, optimizer=Adam):
     model = reference_from(state)
     optimizer = optimizer(model.parameters(), lr=lr)
     criterion = nn.CrossEntropyLoss()

@@ -17,12 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.grading import Fail, check, fail, kind_of
 from autograder.messages import Message, msg, register, text
 from autograder.submission import Handle, StudentError
+from autograder.toolkit import Fail, calling, close, error_of, fail, kind_of, tensor, tolerance_of, unpack
 
 register({
-    "lstm_returns": ("{what} 應回傳 {expected}，得到 {got}", "{what} should return {expected}, got {got}"),
     "lstm_vs_reference": ("{what} 與{reference}（相同的權重與輸入）不同：最大誤差 {error:.3g}（容許 {tolerance:.2g}）"
                           "{hint}",
                           "{what} differs from {reference} (same weights and inputs): largest error {error:.3g} "
@@ -31,7 +30,6 @@ register({
                      "應為 {formula}",
                      "changing only {changed} left {what} unchanged ({reference} moved by {moved:.3g}): "
                      "{changed} is not used; it is {formula}"),
-    "lstm_not_finite": ("{what} 含有 NaN 或 inf", "{what} contains NaN or inf"),
     "lstm_chunk": ("只改變第 {index} 塊（{gate}）的權重時，{what} 的變化與 {reference} 不同（最大誤差 {error:.3g}，"
                    "容許 {tolerance:.2g}）：四塊的順序應為 {order}，且每個閘要用對的函數{hint}",
                    "changing only the weights of chunk {index} ({gate}) changed {what} differently from "
@@ -90,10 +88,6 @@ register({
                             "hint: your lstm_cell does not match nn.LSTMCell: fix lstm_cell first"),
 })
 
-# How close a student's float32 result must come to the float64 reference: float32 round-off is
-# ~1e-6 of the largest value; every mistake the graders look for moves results by 1e-2 and more.
-RTOL = 1e-4               # relative to the largest magnitude of the expected value
-ATOL = 1e-5
 SEPARATION = 1e-2         # a grader's own inputs must move the reference by at least this much
 
 LSTM_GATES = [text("輸入閘 i", "input gate i"), text("遺忘閘 f", "forget gate f"),
@@ -277,38 +271,6 @@ def stack_formula(x, h0, c0, layers, mistake=None):
 
 # ------------------------------------------------------------------------------------ judging
 
-def tolerance_of(expected: torch.Tensor) -> float:
-    return ATOL + RTOL * float(expected.abs().max()) if expected.numel() else ATOL
-
-
-def error_of(got: torch.Tensor, expected: torch.Tensor) -> float:
-    return float((got.double() - expected.double()).abs().max()) if expected.numel() else 0.0
-
-
-def close(got: torch.Tensor, expected: torch.Tensor) -> bool:
-    return got.shape == expected.shape and error_of(got, expected) <= tolerance_of(expected)
-
-
-def as_tensor(value, what: str, shape: tuple) -> torch.Tensor:
-    """A float32 tensor of ``shape`` that came back, as a judge-side tensor: type, then shape, then dtype."""
-    if not isinstance(value, torch.Tensor):
-        fail("wrong_type", what=what, expected="torch.Tensor", got=kind_of(value))
-    check(tuple(value.shape) == tuple(shape), "wrong_shape", what=what, expected=tuple(shape),
-          got=tuple(value.shape))
-    check(value.dtype == torch.float32, "wrong_dtype", what=what, expected="torch.float32",
-          got=str(value.dtype))
-    check(bool(torch.isfinite(value).all()), "lstm_not_finite", what=what)
-    return value
-
-
-def unpack(result, what: str, names: tuple[str, ...]) -> tuple:
-    """A tuple or list of exactly ``len(names)`` items, or Fail saying what came back."""
-    if type(result) not in (tuple, list) or len(result) != len(names):
-        got = kind_of(result) if type(result) not in (tuple, list) else f"{type(result).__name__} of {len(result)}"
-        fail("lstm_returns", what=what, expected="(" + ", ".join(names) + ")", got=got)
-    return tuple(result)
-
-
 def hint(got: list[torch.Tensor], candidates: dict) -> Message:
     """The hint for the first known mistake whose results all match ``got`` (:data:`NO_HINT` if none).
 
@@ -346,6 +308,37 @@ def expect_results(got: list[torch.Tensor], expected: list[torch.Tensor], names:
     for g, e, name in zip(got, expected, names):
         if not close(g, e):
             expect_values(g, e, name, reference, hint(got, mistakes or {}))
+
+
+def expect_cell(got: list[torch.Tensor], expected: list[torch.Tensor], what: str, reference, formula,
+                mistakes=()) -> None:
+    """A cell's results (``[h, c]``, or ``[h]`` for a GRU) against the reference; ``formula(mistake=m)``
+    computes each known mistake of ``mistakes`` for the hint."""
+    names = [f"{what}: h", f"{what}: c"] if len(got) == 2 else [what]
+    candidates = {m: (lambda m=m: formula(mistake=m)) for m in mistakes}
+    expect_results(got, expected, names, reference, candidates)
+
+
+def cell_result(nb, blank: str, args: tuple, what: str, h: torch.Tensor, c: torch.Tensor | None = None):
+    """The student's cell ``blank(*args)`` as judge-side tensors: ``[h, c]`` (a pair, each (N, H),
+    float32) where there is a cell state ``c``, else ``[h]``."""
+    with calling(blank):
+        result = getattr(nb, blank)(*args)
+    if c is None:
+        return [tensor(result, what, tuple(h.shape))]
+    got_h, got_c = unpack(result, what, ("h", "c"))
+    return [tensor(got_h, f"{what}: h", tuple(h.shape)), tensor(got_c, f"{what}: c", tuple(c.shape))]
+
+
+def cell_label(blank: str, n: int, d: int, h: int) -> str:
+    return f"{blank} (N={n}, D={d}, H={h})"
+
+
+def cell_cases(blank: str, sizes, chunks: int):
+    """For each (N, D, H) of ``sizes``: (x, h_prev, c_prev, weights of ``chunks`` gates, the case's label)."""
+    for n, d, h in sizes:
+        x, h_prev, c_prev = cell_inputs(n, d, h)
+        yield x, h_prev, c_prev, cell_weights(d, h, chunks), cell_label(blank, n, d, h)
 
 
 def ints_of(value) -> tuple | None:
@@ -398,41 +391,6 @@ def bool_answer(value):
     if isinstance(value, torch.Tensor) and value.shape == () and value.dtype == torch.bool:
         return bool(value)
     return None
-
-
-def calling(blank: str, depends: tuple[str, ...] = (), hints: dict | None = None, diagnose=None):
-    """A context for calls into the worker.
-
-    A stub of another blank (``depends``) that the call went through becomes "depends on X"; an
-    exception of the student's gets a hint (a message key) below the usual "X raised ..." message:
-    the one ``diagnose()`` names, if it names one, else that of the first key of ``hints`` found in
-    the exception's message.
-    """
-    return _Calling(blank, depends, hints or {}, diagnose)
-
-
-class _Calling:
-    def __init__(self, blank, depends, hints, diagnose):
-        self.blank, self.depends, self.hints, self.diagnose = blank, depends, hints, diagnose
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        if not isinstance(exc, StudentError) or exc.timeout or exc.type == "MemoryError":
-            return False
-        if exc.not_implemented:
-            for other in self.depends:
-                if other in exc.message and self.blank not in exc.message:
-                    fail("depends_on", name=other, why=msg("not_implemented", name=other))
-            return False
-        key = self.diagnose() if self.diagnose is not None else None
-        if key is None:
-            key = next((k for needle, k in self.hints.items() if needle in exc.message), None)
-        if key is not None:
-            message = msg("student_raised", name=self.blank, type=exc.type, message=exc.message) + msg(key)
-            raise Fail(message + exc.traceback if exc.traceback else message) from None
-        return False
 
 
 def cell_conforms(nb) -> bool:

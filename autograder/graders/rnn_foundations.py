@@ -15,22 +15,17 @@ time-major, x of shape (T, N, D).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
-from autograder.grading import Fail, check, expect_shape, fail, kind_of
 from autograder.messages import Message, msg, register
 from autograder.submission import StudentError
+from autograder.toolkit import ATOL, RTOL, Fail, Mismatch, calling, close, fail, kind_of, mismatch, tensor, unpack
 
 BLANKS = ("elman_cell", "elman_forward", "params_from_torch", "jordan_cell", "jordan_forward", "bptt_grad_U",
           "n_params_shared", "n_params_unshared")
 ELMAN_KEYS = ("W_h", "U_h", "b_h", "W_y", "b_y")
 
-# How close a student's tensor must come to the reference: float32 round-off of these small computations
-# is ~1e-7 relative; the mistakes the graders look for move values by 1e-2 and more (see the catalogue).
-RTOL = 1e-4            # relative to the largest |value| of the reference tensor
-ATOL = 1e-5
+# The toolkit's RTOL and ATOL for values; gradients are compared more tightly:
 GRAD_RTOL = 1e-4       # for ∂L/∂U_h, relative to the gradient's largest |entry|
 GRAD_ATOL = 1e-6
 
@@ -39,9 +34,6 @@ register({
                   "（最大誤差 {error:.3g}，容許 {tolerance:.3g}）",
                   "{what} differs from the reference: at {where} expected {expected:.6g}, got {got:.6g} "
                   "(largest error {error:.3g}, tolerance {tolerance:.3g})"),
-    "rf_pair": ("{what} 應回傳兩個張量 {expected}，得到 {got}",
-                "{what} should return two tensors {expected}, got {got}"),
-    "rf_not_finite": ("{what} 含有 NaN 或無限大 (inf)", "{what} contains NaN or inf"),
     # ------------------------------------------------------------ hints: which mistake the answer looks like
     "rf_hint_sigmoid_h": ("提示：結果像是用了 sigmoid；隱藏狀態的激活函數應為 tanh",
                           "hint: this looks like sigmoid; the hidden state's activation should be tanh"),
@@ -342,42 +334,6 @@ def n_params_unshared(D, H, O, T) -> int:
 
 # ------------------------------------------------------------------------------------------ comparing
 
-@dataclass
-class Mismatch:
-    where: str
-    expected: float
-    got: float
-    error: float
-    tolerance: float
-
-
-def mismatch(got: torch.Tensor, expected: torch.Tensor, rtol: float = RTOL, atol: float = ATOL):
-    """None when ``got`` is within atol + rtol·max|expected| of ``expected`` everywhere; else the worst place."""
-    got, expected = got.double(), expected.double()
-    if got.shape != expected.shape:
-        return Mismatch("(shape)", float("nan"), float("nan"), float("inf"), 0.0)
-    if expected.numel() == 0:
-        return None
-    tolerance = atol + rtol * float(expected.abs().max())
-    error = (got - expected).abs()
-    if not bool(torch.isfinite(got).all()):
-        error = torch.where(torch.isfinite(got), error, torch.full_like(error, float("inf")))
-    worst = float(error.max())
-    if worst <= tolerance:
-        return None
-    flat = int(error.flatten().argmax())
-    index = []
-    for size in reversed(expected.shape):
-        index.append(flat % size)
-        flat //= size
-    index = tuple(reversed(index))
-    return Mismatch(str(list(index)), float(expected[index]), float(got[index]), worst, tolerance)
-
-
-def close(got, expected, rtol: float = RTOL, atol: float = ATOL) -> bool:
-    return mismatch(got, expected, rtol, atol) is None
-
-
 def first_hint(got, mistakes, pick=lambda r: r, rtol: float = RTOL, atol: float = ATOL) -> str | None:
     """The hint key of the first mistake whose result ``got`` equals (``pick`` selects the compared part)."""
     for key, compute in mistakes:
@@ -408,32 +364,14 @@ def expect_values(got, expected, what, mistakes=(), pick=lambda r: r, rtol=RTOL,
 
 def call(nb, blank: str, *args):
     """``nb.<blank>(*args)``; a stub of another blank raised inside it becomes "depends on <that blank>"."""
-    try:
+    with calling(blank, [other for other in BLANKS if other != blank]):
         return getattr(nb, blank)(*args)
-    except StudentError as exc:
-        if exc.not_implemented:
-            for other in BLANKS:
-                if other != blank and exc.message.startswith(f"{other}："):
-                    fail("depends_on", name=other, why=msg("not_implemented", name=other))
-        raise
-
-
-def tensor(value, what: str, shape: tuple) -> torch.Tensor:
-    """A float32 torch tensor of ``shape`` with finite values, or Fail saying what came back instead."""
-    check(isinstance(value, torch.Tensor), "wrong_type", what=what, expected="torch.Tensor", got=kind_of(value))
-    expect_shape(value, shape, what)
-    check(value.dtype == torch.float32, "wrong_dtype", what=what, expected="torch.float32",
-          got=str(value.dtype).removeprefix("torch."))
-    check(bool(torch.isfinite(value).all()), "rf_not_finite", what=what)
-    return value
 
 
 def pair_of(result, what: str, first: tuple, second: tuple, names=("hs", "ys")):
     """Two tensors of the given shapes, as a function returning ``(a, b)`` must give."""
-    if type(result) not in (tuple, list) or len(result) != 2:
-        fail("rf_pair", what=what, expected=f"({names[0]}, {names[1]})", got=kind_of(result))
-    return (tensor(result[0], f"{what}[0] ({names[0]})", first),
-            tensor(result[1], f"{what}[1] ({names[1]})", second))
+    a, b = unpack(result, what, names)
+    return tensor(a, f"{what}[0] ({names[0]})", first), tensor(b, f"{what}[1] ({names[1]})", second)
 
 
 def student_elman_forward(nb, x, h0, p, what):

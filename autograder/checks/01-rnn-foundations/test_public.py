@@ -10,15 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.grading import Fail
-from autograder.messages import text
+from autograder.toolkit import expect
 
 T, N, D, H, O = 5, 3, 4, 6, 2
-
-
-def expect(condition, zh, en):
-    if not condition:
-        raise Fail(text(zh, en))
 
 
 def random_params(seed, recurrent_size=H, scale=0.5):

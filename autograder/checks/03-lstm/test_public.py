@@ -8,15 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.grading import Fail
-from autograder.messages import text
+from autograder.toolkit import expect
 
 TOLERANCE = 1e-5
-
-
-def expect(condition, zh, en):
-    if not condition:
-        raise Fail(text(zh, en))
 
 
 def expect_tensor(got, want, name, reference):
@@ -55,14 +49,20 @@ def test_book_example(nb):
                f"{name} 應為 3 個 int 的 tuple，得到 {value!r}", f"{name} should be a tuple of 3 ints, got {value!r}")
 
 
-@pytest.mark.points(1, blank="lstm_cell")
-def test_lstm_cell(nb):
-    """lstm_cell 與 nn.LSTMCell(10, 20) 一致 / lstm_cell equals nn.LSTMCell(10, 20)"""
-    cell = nn.LSTMCell(10, 20)
-    x, h, c = torch.randn(3, 10), torch.randn(3, 20), torch.randn(3, 20)
+def lstm_cell_case(n, d, hidden):
+    """Inputs, nn.LSTMCell(d, hidden)'s weights, and its (h, c) for them."""
+    cell = nn.LSTMCell(d, hidden)
+    x, h, c = torch.randn(n, d), torch.randn(n, hidden), torch.randn(n, hidden)
     with torch.no_grad():
         want = cell(x, (h, c))
         weights = [p.detach().clone() for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
+    return x, h, c, weights, want
+
+
+@pytest.mark.points(1, blank="lstm_cell")
+def test_lstm_cell(nb):
+    """lstm_cell 與 nn.LSTMCell(10, 20) 一致 / lstm_cell equals nn.LSTMCell(10, 20)"""
+    x, h, c, weights, want = lstm_cell_case(n=3, d=10, hidden=20)
     got = pair_of(nb.lstm_cell(x, h, c, *weights), "lstm_cell")
     for name, g, w in zip("hc", got, want):
         expect_tensor(g, w, name, "nn.LSTMCell")
@@ -86,11 +86,7 @@ def test_lstm_forward(nb):
 @pytest.mark.points(1, blank="peephole_cell")
 def test_peephole_cell(nb):
     """窺視孔為 0 時等於 nn.LSTMCell；只改變 p_o 時 c 不變、h 改變 / zero peepholes: nn.LSTMCell; p_o changes h only"""
-    cell = nn.LSTMCell(6, 5)
-    x, h, c = torch.randn(4, 6), torch.randn(4, 5), torch.randn(4, 5)
-    with torch.no_grad():
-        want = cell(x, (h, c))
-        weights = [p.detach().clone() for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
+    x, h, c, weights, want = lstm_cell_case(n=4, d=6, hidden=5)
     zeros = torch.zeros(5)
     got = pair_of(nb.peephole_cell(x, h, c, *weights, zeros, zeros, zeros), "peephole_cell")
     for name, g, w in zip("hc", got, want):

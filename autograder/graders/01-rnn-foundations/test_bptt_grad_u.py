@@ -2,9 +2,9 @@
 
 import pytest
 
-from autograder.grading import Fail, fail
 from autograder.graders import rnn_foundations as ref
 from autograder.submission import StudentError
+from autograder.toolkit import close, fail, Fail, mismatch, tensor
 
 BLANK = "bptt_grad_U"
 
@@ -18,17 +18,17 @@ def case(g, T, N, D, H, O, h0_zero=False):
 
 def grad_of(nb, x, h0, p, targets, what):
     H = p["U_h"].shape[0]
-    return ref.tensor(ref.call(nb, BLANK, x, h0, p, targets), what, (H, H))
+    return tensor(ref.call(nb, BLANK, x, h0, p, targets), what, (H, H))
 
 
 def expect_grad(nb, got, x, h0, p, targets, what, forward_note):
     """Right if it equals autograd, or the recursion run on the student's own elman_forward (judged there)."""
     expected = ref.grad_U_autograd(x, h0, p, targets)
-    m = ref.mismatch(got, expected, ref.GRAD_RTOL, ref.GRAD_ATOL)
+    m = mismatch(got, expected, ref.GRAD_RTOL, ref.GRAD_ATOL)
     if m is None:
         return
     own = ref.grad_U_from_own_forward(nb, x, h0, p, targets)
-    if own is not None and ref.close(got, own, ref.GRAD_RTOL, ref.GRAD_ATOL):
+    if own is not None and close(got, own, ref.GRAD_RTOL, ref.GRAD_ATOL):
         return
     hint = ref.first_hint(got, ref.grad_U_mistakes(x, h0, p, targets), rtol=ref.GRAD_RTOL, atol=ref.GRAD_ATOL)
     raise Fail(ref.values_message(what, m, hint, forward_note()))

@@ -2,9 +2,9 @@
 
 import pytest
 
-from autograder.grading import Fail
 from autograder.graders import rnn_foundations as ref
 from autograder.messages import msg
+from autograder.toolkit import Fail
 
 CASES = [(4, 6, 2, 5), (1, 1, 1, 1), (10, 20, 3, 7), (3, 8, 5, 50), (7, 3, 9, 2)]     # (D, H, O, T)
 

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from autograder.graders import rnn_foundations as ref
+from autograder.toolkit import tensor
 
 BLANK = "elman_cell"
 SIZES = [(3, 4, 6), (1, 5, 2), (6, 3, 3), (4, 7, 5), (2, 2, 8)]     # (N, D, H); D == H once
@@ -11,7 +12,7 @@ SIZES = [(3, 4, 6), (1, 5, 2), (6, 3, 3), (4, 7, 5), (2, 2, 8)]     # (N, D, H);
 
 def cell(nb, x_t, h_prev, p, what):
     N, H = x_t.shape[0], p["W_h"].shape[0]
-    return ref.tensor(ref.call(nb, BLANK, x_t, h_prev, p), what, (N, H))
+    return tensor(ref.call(nb, BLANK, x_t, h_prev, p), what, (N, H))
 
 
 @pytest.mark.points(3, blank=BLANK)

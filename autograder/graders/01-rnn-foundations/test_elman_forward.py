@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from autograder.grading import fail
 from autograder.graders import rnn_foundations as ref
+from autograder.toolkit import ATOL, fail, RTOL
 
 BLANK = "elman_forward"
 SIZES = [(5, 3, 4, 6, 2), (1, 2, 3, 4, 5), (7, 4, 2, 3, 1), (3, 5, 6, 6, 3)]   # (T, N, D, H, O); T ≠ N
@@ -71,6 +71,6 @@ def test_same_step_every_time(nb):
         first, _ = ref.student_elman_forward(nb, x[:k], h0, p, what)
         second, _ = ref.student_elman_forward(nb, x[k:], first[-1], p, what)
         error = float((torch.cat([first, second]) - hs).abs().max())
-        if error > ref.ATOL + ref.RTOL * float(hs.abs().max()):
+        if error > ATOL + RTOL * float(hs.abs().max()):
             fail("rf_split", what=what, k=k, k1=k - 1, error=error)
     ref.judge_forward(nb, "elman", x, h0, p, what)

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from autograder.grading import fail
 from autograder.graders import rnn_foundations as ref
+from autograder.toolkit import fail
 
 BLANK = "jordan_forward"
 SIZES = [(5, 3, 4, 6, 2), (1, 2, 3, 4, 5), (6, 4, 2, 3, 1), (3, 2, 5, 4, 4)]   # (T, N, D, H, O)

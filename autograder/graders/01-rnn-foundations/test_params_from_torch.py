@@ -2,10 +2,10 @@
 
 import pytest
 
-from autograder.grading import Fail, check, fail, kind_of
 from autograder.graders import rnn_foundations as ref
 from autograder.messages import msg
 from autograder.submission import keep
+from autograder.toolkit import check, close, fail, Fail, kind_of, mismatch, tensor
 
 BLANK = "params_from_torch"
 SIZES = [(3, 5, 2), (4, 4, 4), (6, 2, 3)]       # (D, H, O); D == H once, so W_h and U_h swapped run
@@ -44,7 +44,7 @@ def student_params(nb, rnn, fc, D, H, O):
     shapes = {"W_h": (H, D), "U_h": (H, H), "b_h": (H,), "W_y": (O, H), "b_y": (O,)}
     for key in ref.ELMAN_KEYS:
         try:
-            ref.tensor(params[key], f"params_from_torch(nn.RNN({D}, {H}), nn.Linear({H}, {O}))[{key!r}]", shapes[key])
+            tensor(params[key], f"params_from_torch(nn.RNN({D}, {H}), nn.Linear({H}, {O}))[{key!r}]", shapes[key])
         except Fail as exc:
             swapped = key in ("W_h", "U_h") and tuple(getattr(params["W_h"], "shape", ())) == (H, H) \
                 and tuple(getattr(params["U_h"], "shape", ())) == (H, D)
@@ -73,12 +73,12 @@ def test_values(nb):
                  "W_h": [("rnn.weight_hh_l0", state["rnn.weight_hh_l0"])],
                  "U_h": [("rnn.weight_ih_l0", state["rnn.weight_ih_l0"])]}
         for key, (source, value) in expected_params(state).items():
-            m = ref.mismatch(params[key], value, rtol=1e-6, atol=1e-6)
+            m = mismatch(params[key], value, rtol=1e-6, atol=1e-6)
             if m is None:
                 continue
             message = msg("rf_params_value", entry=key, source=source, where=m.where, expected=m.expected, got=m.got)
             for name, other in wrong.get(key, []):
-                if other.shape == params[key].shape and ref.close(params[key], other, rtol=1e-6, atol=1e-6):
+                if other.shape == params[key].shape and close(params[key], other, rtol=1e-6, atol=1e-6):
                     message += msg("rf_hint_bias_one", name=name) if key == "b_h" else \
                         msg("rf_hint_swapped", entry=key, name=name)
                     break

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.grading import check, expect_shape, fail, kind_of
+from autograder.toolkit import check, expect_shape, fail, kind_of
 
 BLANK = "GetDummies"
 

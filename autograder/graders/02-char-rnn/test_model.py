@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from autograder.grading import check, expect_shape, fail
+from autograder.toolkit import check, expect_shape, fail
 
 from autograder.graders.char_rnn import build, forward, model_error, reference_from, state_of
 

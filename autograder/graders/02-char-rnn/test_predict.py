@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from autograder.grading import check, fail, kind_of
 from autograder.graders.char_rnn import conforming, expect_text, greedy
+from autograder.toolkit import check, fail, kind_of
 
 BLANK = "predict"
 MARGIN = 1e-3      # contexts whose top two scores are closer than this are not asked (round-off could decide)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from autograder.grading import check, fail
 from autograder.graders.char_rnn import TEXT, conforming, expect_text, greedy
 from autograder.messages import msg
+from autograder.toolkit import check, fail
 
 BLANK = "sample"
 

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from autograder.grading import check, fail, is_float, kind_of
-from autograder.messages import say
 from autograder.graders.char_rnn import build, conforming, on_device, reference_losses, state_of
+from autograder.messages import say
+from autograder.toolkit import check, fail, is_float, kind_of
 
 BLANK = "train"
 # CPU and CUDA runs of the same training agree to ~1e-5 relative; a missing zero_grad is 1e-3 off by

@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.grading import check, fail, kind_of
-from autograder.graders.lstm import NO_HINT, as_tensor, bool_answer, error_of, int_answer, shape_answer, tolerance_of
+from autograder.graders.lstm import NO_HINT, bool_answer, int_answer, shape_answer
 from autograder.messages import msg
+from autograder.toolkit import check, error_of, fail, kind_of, tensor, tolerance_of
 
 BLANK = "book_example"
 
@@ -15,7 +15,7 @@ def book_tensors(nb):
     """The book's globals, shapes checked: input (5, 3, 10), h0/c0 (2, 3, 20), output (5, 3, 20), hn/cn."""
     shapes = {"input": (5, 3, 10), "h0": (2, 3, 20), "c0": (2, 3, 20),
               "output": (5, 3, 20), "hn": (2, 3, 20), "cn": (2, 3, 20)}
-    return {name: as_tensor(getattr(nb, name), name, shape) for name, shape in shapes.items()}
+    return {name: tensor(getattr(nb, name), name, shape) for name, shape in shapes.items()}
 
 
 @pytest.mark.points(1, blank=BLANK)

@@ -1,12 +1,14 @@
 """coupled_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh) → (h, c): chunks [f, g, o], input gate = 1 − f."""
 
+import functools
+
 import pytest
 import torch
 
-from autograder.grading import check
 from autograder.graders.lstm import (
-    as_tensor, calling, cell_inputs, cell_weights, coupled_formula, error_of, expect_results, tolerance_of, unpack,
+    cell_cases, cell_inputs, cell_label, cell_result, cell_weights, coupled_formula, expect_cell,
 )
+from autograder.toolkit import check, error_of, tolerance_of
 
 BLANK = "coupled_cell"
 REFERENCE = ("耦合門 LSTM 的公式（c = f ⊙ c_prev + (1 − f) ⊙ g）", "the coupled LSTM (c = f ⊙ c_prev + (1 − f) ⊙ g)")
@@ -16,16 +18,13 @@ SATURATE = 40.0                                       # σ(±40) is 1 or 0 to fl
 
 
 def run_cell(nb, x, h, c, weights, what):
-    with calling(BLANK):
-        result = nb.coupled_cell(x, h, c, *weights)
-    got_h, got_c = unpack(result, what, ("h", "c"))
-    return [as_tensor(got_h, f"{what}: h", tuple(h.shape)), as_tensor(got_c, f"{what}: c", tuple(c.shape))]
+    return cell_result(nb, BLANK, (x, h, c, *weights), what, h, c)
 
 
 def judge(nb, x, h, c, weights, what):
     got = run_cell(nb, x, h, c, weights, what)
-    candidates = {m: (lambda m=m: coupled_formula(x, h, c, *weights, mistake=m)) for m in MISTAKES}
-    expect_results(got, coupled_formula(x, h, c, *weights), [f"{what}: h", f"{what}: c"], REFERENCE, candidates)
+    formula = functools.partial(coupled_formula, x, h, c, *weights)
+    expect_cell(got, formula(), what, REFERENCE, formula, MISTAKES)
     return got
 
 
@@ -35,24 +34,21 @@ def with_forget_bias(weights, h, bias):
     return w_ih, w_hh, b_ih, b_hh
 
 
-def label(n, d, h):
-    return f"coupled_cell (N={n}, D={d}, H={h})"
+label = functools.partial(cell_label, BLANK)
 
 
 @pytest.mark.points(1, blank=BLANK)
 def test_returns_pair(nb):
     """回傳 (h, c)，兩者形狀皆為 (N, H)、float32（權重為 (3H, ·)）/ returns (h, c), both (N, H), float32"""
-    for n, d, h in SIZES:
-        x, h_prev, c_prev = cell_inputs(n, d, h)
-        run_cell(nb, x, h_prev, c_prev, cell_weights(d, h, 3), label(n, d, h))
+    for x, h_prev, c_prev, weights, what in cell_cases(BLANK, SIZES, 3):
+        run_cell(nb, x, h_prev, c_prev, weights, what)
 
 
 @pytest.mark.points(3, blank=BLANK)
 def test_matches_reference(nb):
     """與耦合門 LSTM 的公式一致（多種大小）/ equals the coupled input/forget gate LSTM's formulas"""
-    for n, d, h in SIZES:
-        x, h_prev, c_prev = cell_inputs(n, d, h)
-        judge(nb, x, h_prev, c_prev, cell_weights(d, h, 3), label(n, d, h))
+    for x, h_prev, c_prev, weights, what in cell_cases(BLANK, SIZES, 3):
+        judge(nb, x, h_prev, c_prev, weights, what)
 
 
 @pytest.mark.points(2, blank=BLANK)

@@ -1,13 +1,14 @@
 """gru_cell(x, h_prev, W_ih, W_hh, b_ih, b_hh) → h: nn.GRUCell, chunks [r, z, n], reset after the matmul."""
 
+import functools
+
 import pytest
 import torch
 
-from autograder.grading import check
 from autograder.graders.lstm import (
-    as_tensor, calling, cell_inputs, cell_weights, error_of, expect_results, gru_candidate, gru_cell_reference,
-    gru_formula, tolerance_of,
+    cell_cases, cell_inputs, cell_label, cell_result, cell_weights, expect_cell, gru_candidate, gru_cell_reference, gru_formula,
 )
+from autograder.toolkit import check, error_of, tolerance_of
 
 BLANK = "gru_cell"
 REFERENCE = "nn.GRUCell"
@@ -17,15 +18,14 @@ SATURATE = 40.0
 
 
 def run_cell(nb, x, h, weights, what):
-    with calling(BLANK):
-        result = nb.gru_cell(x, h, *weights)
-    return as_tensor(result, what, tuple(h.shape))
+    return cell_result(nb, BLANK, (x, h, *weights), what, h)[0]
 
 
 def judge(nb, x, h, weights, what):
     got = run_cell(nb, x, h, weights, what)
-    candidates = {m: (lambda m=m: [gru_formula(x, h, *weights, mistake=m)]) for m in MISTAKES}
-    expect_results([got], [gru_cell_reference(x, h, *weights)], [what], REFERENCE, candidates)
+    formula = functools.partial(gru_formula, x, h, *weights)
+    expect_cell([got], [gru_cell_reference(x, h, *weights)], what, REFERENCE, lambda mistake: [formula(mistake=mistake)],
+                MISTAKES)
     return got
 
 
@@ -35,24 +35,21 @@ def with_bias(weights, h, chunk, bias):
     return w_ih, w_hh, b_ih, b_hh
 
 
-def label(n, d, h):
-    return f"gru_cell (N={n}, D={d}, H={h})"
+label = functools.partial(cell_label, BLANK)
 
 
 @pytest.mark.points(1, blank=BLANK)
 def test_returns_tensor(nb):
     """回傳 h'，形狀 (N, H)、float32 / returns h' of shape (N, H), float32"""
-    for n, d, h in SIZES:
-        x, h_prev, _ = cell_inputs(n, d, h)
-        run_cell(nb, x, h_prev, cell_weights(d, h, 3), label(n, d, h))
+    for x, h_prev, _, weights, what in cell_cases(BLANK, SIZES, 3):
+        run_cell(nb, x, h_prev, weights, what)
 
 
 @pytest.mark.points(4, blank=BLANK)
 def test_matches_grucell(nb):
     """與相同權重的 nn.GRUCell 一致（多種大小）/ equals nn.GRUCell with the same weights (several sizes)"""
-    for n, d, h in SIZES:
-        x, h_prev, _ = cell_inputs(n, d, h)
-        judge(nb, x, h_prev, cell_weights(d, h, 3), label(n, d, h))
+    for x, h_prev, _, weights, what in cell_cases(BLANK, SIZES, 3):
+        judge(nb, x, h_prev, weights, what)
 
 
 @pytest.mark.points(2, blank=BLANK)

@@ -1,13 +1,15 @@
 """lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh) → (h, c): nn.LSTMCell, chunks [i, f, g, o]."""
 
+import functools
+
 import pytest
 import torch
 
-from autograder.grading import fail
 from autograder.graders.lstm import (
-    LSTM_GATES, SEPARATION, as_tensor, calling, cell_inputs, cell_weights, error_of, expect_results,
-    hint, lstm_cell_reference, lstm_formula, tolerance_of, unpack,
+    LSTM_GATES, SEPARATION, cell_cases, cell_inputs, cell_label, cell_result, cell_weights, expect_cell, hint,
+    lstm_cell_reference, lstm_formula,
 )
+from autograder.toolkit import error_of, fail, tolerance_of
 
 BLANK = "lstm_cell"
 SIZES = [(3, 10, 20), (1, 5, 4), (4, 7, 7), (2, 3, 6)]        # (N, D, H): D ≠ H, N = 1, D = H
@@ -16,11 +18,7 @@ LSTM_MISTAKES = ("if_swapped", "o_tanh", "g_sigmoid", "no_c_prev", "no_b_hh", "n
 
 
 def run_cell(nb, x, h, c, weights, what):
-    """The student's (h, c) as judge-side tensors: a pair, then shapes (N, H), then float32."""
-    with calling(BLANK):
-        result = nb.lstm_cell(x, h, c, *weights)
-    got_h, got_c = unpack(result, what, ("h", "c"))
-    return [as_tensor(got_h, f"{what}: h", tuple(h.shape)), as_tensor(got_c, f"{what}: c", tuple(c.shape))]
+    return cell_result(nb, BLANK, (x, h, c, *weights), what, h, c)
 
 
 def mistakes(x, h, c, weights):
@@ -29,29 +27,26 @@ def mistakes(x, h, c, weights):
 
 def judge(nb, x, h, c, weights, what):
     got = run_cell(nb, x, h, c, weights, what)
-    expected = lstm_cell_reference(x, h, c, *weights)
-    expect_results(got, expected, [f"{what}: h", f"{what}: c"], REFERENCE, mistakes(x, h, c, weights))
+    formula = functools.partial(lstm_formula, x, h, c, *weights)
+    expect_cell(got, lstm_cell_reference(x, h, c, *weights), what, REFERENCE, formula, LSTM_MISTAKES)
     return got
 
 
-def label(n, d, h):
-    return f"lstm_cell (N={n}, D={d}, H={h})"
+label = functools.partial(cell_label, BLANK)
 
 
 @pytest.mark.points(2, blank=BLANK)
 def test_returns_pair(nb):
     """回傳 (h, c)，兩者形狀皆為 (N, H)、float32 / returns (h, c), both (N, H) and float32"""
-    for n, d, h in SIZES:
-        x, h_prev, c_prev = cell_inputs(n, d, h)
-        run_cell(nb, x, h_prev, c_prev, cell_weights(d, h, 4), label(n, d, h))
+    for x, h_prev, c_prev, weights, what in cell_cases(BLANK, SIZES, 4):
+        run_cell(nb, x, h_prev, c_prev, weights, what)
 
 
 @pytest.mark.points(4, blank=BLANK)
 def test_matches_lstmcell(nb):
     """與相同權重的 nn.LSTMCell 一致（多種大小，D ≠ H、N = 1）/ equals nn.LSTMCell with the same weights"""
-    for n, d, h in SIZES:
-        x, h_prev, c_prev = cell_inputs(n, d, h)
-        judge(nb, x, h_prev, c_prev, cell_weights(d, h, 4), label(n, d, h))
+    for x, h_prev, c_prev, weights, what in cell_cases(BLANK, SIZES, 4):
+        judge(nb, x, h_prev, c_prev, weights, what)
 
 
 @pytest.mark.points(3, blank=BLANK)

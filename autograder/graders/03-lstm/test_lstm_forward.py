@@ -4,12 +4,11 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.grading import fail
 from autograder.graders.lstm import (
-    NO_HINT, as_tensor, calling, cell_conforms, cell_weights, close, error_of, expect_values, hint, lstm_reference,
-    stack_formula, stack_weights, tolerance_of, uniform, unpack,
+    NO_HINT, cell_conforms, cell_weights, expect_values, hint, lstm_reference, stack_formula, stack_weights, uniform,
 )
 from autograder.messages import msg
+from autograder.toolkit import calling, close, error_of, fail, tensor, tolerance_of, unpack
 
 BLANK = "lstm_forward"
 STACK_MISTAKES = ("stack_feeds_x", "stack_first_weights", "stack_first_state", "stack_first_output",
@@ -27,9 +26,9 @@ def run_forward(nb, x, h0, c0, layers, what):
     h_n, c_n = unpack(states, f"{what}[1]", ("h_n", "c_n"))
     t, n = x.shape[:2]
     size, hidden = h0.shape[0], h0.shape[2]
-    return [as_tensor(output, f"{what}: output", (t, n, hidden)),
-            as_tensor(h_n, f"{what}: h_n", (size, n, hidden)),
-            as_tensor(c_n, f"{what}: c_n", (size, n, hidden))]
+    return [tensor(output, f"{what}: output", (t, n, hidden)),
+            tensor(h_n, f"{what}: h_n", (size, n, hidden)),
+            tensor(c_n, f"{what}: c_n", (size, n, hidden))]
 
 
 def judge(nb, x, h0, c0, layers, what):

@@ -1,11 +1,13 @@
 """peephole_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, p_i, p_f, p_o) → (h, c): Gers & Schmidhuber."""
 
+import functools
+
 import pytest
 import torch
 
+
 from autograder.graders.lstm import (
-    as_tensor, calling, cell_inputs, cell_weights, expect_results, lstm_cell_reference, lstm_formula, uniform,
-    unpack,
+    cell_cases, cell_inputs, cell_label, cell_result, cell_weights, expect_cell, lstm_cell_reference, lstm_formula, uniform,
 )
 
 BLANK = "peephole_cell"
@@ -16,53 +18,43 @@ SIZES = [(3, 10, 20), (1, 5, 4), (4, 6, 6)]           # (N, D, H)
 
 
 def run_cell(nb, x, h, c, weights, peepholes, what):
-    with calling(BLANK):
-        result = nb.peephole_cell(x, h, c, *weights, *peepholes)
-    got_h, got_c = unpack(result, what, ("h", "c"))
-    return [as_tensor(got_h, f"{what}: h", tuple(h.shape)), as_tensor(got_c, f"{what}: c", tuple(c.shape))]
+    return cell_result(nb, BLANK, (x, h, c, *weights, *peepholes), what, h, c)
 
 
 def judge(nb, x, h, c, weights, peepholes, what, expected=None, reference=REFERENCE):
     got = run_cell(nb, x, h, c, weights, peepholes, what)
-    if expected is None:
-        expected = lstm_formula(x, h, c, *weights, *peepholes)
-    candidates = {m: (lambda m=m: lstm_formula(x, h, c, *weights, *peepholes, mistake=m)) for m in MISTAKES}
-    expect_results(got, expected, [f"{what}: h", f"{what}: c"], reference, candidates)
+    formula = functools.partial(lstm_formula, x, h, c, *weights, *peepholes)
+    expect_cell(got, formula() if expected is None else expected, what, reference, formula, MISTAKES)
 
 
 def peepholes(h, scale=1.2):
     return tuple(uniform(h, scale=scale) for _ in range(3))
 
 
-def label(n, d, h):
-    return f"peephole_cell (N={n}, D={d}, H={h})"
+label = functools.partial(cell_label, BLANK)
 
 
 @pytest.mark.points(1, blank=BLANK)
 def test_returns_pair(nb):
     """回傳 (h, c)，兩者形狀皆為 (N, H)、float32 / returns (h, c), both (N, H) and float32"""
-    for n, d, h in SIZES:
-        x, h_prev, c_prev = cell_inputs(n, d, h)
-        run_cell(nb, x, h_prev, c_prev, cell_weights(d, h, 4), peepholes(h), label(n, d, h))
+    for x, h_prev, c_prev, weights, what in cell_cases(BLANK, SIZES, 4):
+        run_cell(nb, x, h_prev, c_prev, weights, peepholes(h_prev.shape[1]), what)
 
 
 @pytest.mark.points(2, blank=BLANK)
 def test_zero_peepholes(nb):
     """p_i = p_f = p_o = 0 時就是 lstm_cell（nn.LSTMCell）/ with zero peepholes it is lstm_cell (nn.LSTMCell)"""
-    for n, d, h in SIZES:
-        x, h_prev, c_prev = cell_inputs(n, d, h)
-        weights = cell_weights(d, h, 4)
-        zero = tuple(torch.zeros(h) for _ in range(3))
-        judge(nb, x, h_prev, c_prev, weights, zero, f"{label(n, d, h)}, p_i = p_f = p_o = 0",
+    for x, h_prev, c_prev, weights, what in cell_cases(BLANK, SIZES, 4):
+        zero = tuple(torch.zeros(h_prev.shape[1]) for _ in range(3))
+        judge(nb, x, h_prev, c_prev, weights, zero, f"{what}, p_i = p_f = p_o = 0",
               expected=lstm_cell_reference(x, h_prev, c_prev, *weights), reference="nn.LSTMCell")
 
 
 @pytest.mark.points(3, blank=BLANK)
 def test_matches_reference(nb):
     """與窺視孔 LSTM 的公式一致（多種大小、隨機的 p_i、p_f、p_o）/ equals the peephole LSTM's formulas"""
-    for n, d, h in SIZES:
-        x, h_prev, c_prev = cell_inputs(n, d, h)
-        judge(nb, x, h_prev, c_prev, cell_weights(d, h, 4), peepholes(h), label(n, d, h))
+    for x, h_prev, c_prev, weights, what in cell_cases(BLANK, SIZES, 4):
+        judge(nb, x, h_prev, c_prev, weights, peepholes(h_prev.shape[1]), what)
 
 
 @pytest.mark.points(3, blank=BLANK)

@@ -103,16 +103,12 @@ def _grade_job(args) -> Result:
     return grade_one(*args)
 
 
-def result_path(out: Path, student: str, assignment: str) -> Path:
-    return out / student / assignment / "results.json"
-
-
 def write_result(out: Path, result: Result, language: str) -> None:
     """``results.json`` and, when the notebook ran, ``executed.ipynb`` beside it (what feedback shows),
     signed with ``out``'s key (see :func:`results.sign`)."""
     import nbformat
 
-    path = result_path(out, result.student, result.assignment)
+    path = results.result_path(out, result.student, result.assignment)
     executed = None
     if result.executed is not None:
         executed = nbformat.writes(result.executed)
@@ -139,7 +135,7 @@ def grade_class(course: Course, jobs: list[Job], out: Path, workers: int = 1, pr
     if resume:
         todo = []
         for job in jobs:
-            done = results.load(result_path(out, job.student, job.assignment.id))
+            done = results.load(results.result_path(out, job.student, job.assignment.id))
             if done is not None and done.student == job.student and done.assignment == job.assignment.id:
                 graded.append(done)
             else:
