@@ -298,7 +298,7 @@ def table(results: list[Result]) -> str:
     """A plain text table for the terminal."""
     rows = [("student", "assignment", "score", "time", "note")]
     for r in sorted(results, key=lambda r: (r.student, r.assignment)):
-        note = r.error.splitlines()[0][:60] if r.error else (f"{len(r.notes)} note(s)" if r.notes else "")
+        note = r.error.splitlines()[0][:100] if r.error else (f"{len(r.notes)} note(s)" if r.notes else "")
         if not r.isolated:
             note = "UNISOLATED" + (f"; {note}" if note else "")
         rows.append((r.student, r.assignment, f"{_num(r.score)}/{_num(r.max_score)}", f"{r.seconds:.1f}s", note))
