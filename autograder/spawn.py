@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -82,6 +84,31 @@ BOOT = ("import runpy, sys; sys.path.insert(0, sys.argv[1]); module = sys.argv[2
         "sys.argv = [module] + sys.argv[3:]; runpy.run_module(module, run_name='__main__', alter_sys=True)")
 
 
+def matplotlib_folder() -> str:
+    """Where the fork server's matplotlib keeps its font cache. The user's own (MPLCONFIGDIR, else
+    ~/.config/matplotlib) where it can be written; else one folder per uid in the temporary folder,
+    made 0700 and reused by every run. (Given none, matplotlib makes a new temporary folder at each
+    start, leaves it behind, and builds its font cache again: a second of every run.)"""
+    if os.environ.get("MPLCONFIGDIR"):
+        return os.environ["MPLCONFIGDIR"]
+    config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    default = os.path.join(config, "matplotlib")
+    existing = next((p for p in (default, config, os.path.dirname(config)) if os.path.isdir(p)), None)
+    if existing is not None and os.access(existing, os.W_OK | os.X_OK):
+        return default
+    folder = os.path.join(tempfile.gettempdir(), f"course-matplotlib-{os.getuid()}")
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return tempfile.mkdtemp(prefix="course-matplotlib-")
+    info = os.lstat(folder)           # someone else's, or a link planted there: a folder of our own instead
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return tempfile.mkdtemp(prefix="course-matplotlib-")
+    return folder
+
+
 def engine_command(module: str, *args: str) -> list[str]:
     return [sys.executable, "-s", "-c", BOOT, ENGINE, module, *args]
 
@@ -96,7 +123,7 @@ class ForkServer:
         if sock is None:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             self.requests, clone_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            env = base_environment()
+            env = dict(base_environment(), MPLCONFIGDIR=matplotlib_folder())
             fds = [theirs.fileno(), clone_end.fileno()]
             self.popen = subprocess.Popen(
                 engine_command("autograder.forkserver", *map(str, fds)),

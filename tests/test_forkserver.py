@@ -113,3 +113,42 @@ def test_a_pool_of_judges_shares_the_warm_up_of_one_server():
     assert all(cloned for _, cloned, _, _ in found), found             # no judge started a server of its own
     assert len({pid for _, _, pid, _ in found}) == 2
     assert {parent for *_, parent in found} == {master.pid}
+
+
+def test_a_server_without_a_writable_home_leaves_no_matplotlib_folder_behind(monkeypatch, tmp_path):
+    """Run by a user whose home cannot be written (a CI container's random uid), matplotlib would make a
+    new /tmp/matplotlib-* at every server start and leave it; the server gets one folder per uid instead."""
+    import glob
+    import tempfile
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)             # TMPDIR is read again
+    monkeypatch.setenv("HOME", "/nonexistent")
+    monkeypatch.delenv("MPLCONFIGDIR", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    folder = spawn.matplotlib_folder()
+    assert folder == str(tmp_path / f"course-matplotlib-{os.getuid()}") == spawn.matplotlib_folder()
+    assert (os.stat(folder).st_mode & 0o777) == 0o700
+    before = set(glob.glob("/tmp/matplotlib-*")) | set(glob.glob(str(tmp_path / "matplotlib-*")))
+    server = spawn.ForkServer()
+    try:
+        server.wait_ready()
+    finally:
+        server.close()
+    assert set(glob.glob("/tmp/matplotlib-*")) | set(glob.glob(str(tmp_path / "matplotlib-*"))) == before
+    assert any(name.startswith("fontlist") for name in os.listdir(folder))       # the cache is kept there
+
+
+def test_a_planted_matplotlib_folder_is_not_used(monkeypatch, tmp_path):
+    import tempfile
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setenv("HOME", "/nonexistent")
+    monkeypatch.delenv("MPLCONFIGDIR", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / f"course-matplotlib-{os.getuid()}").symlink_to(tmp_path / "elsewhere")
+    folder = spawn.matplotlib_folder()
+    assert os.path.dirname(folder) == str(tmp_path) and "elsewhere" not in os.path.realpath(folder)
+    assert not os.path.islink(folder)
