@@ -14,7 +14,7 @@ from pathlib import Path
 from autograder import judge, results
 from autograder.course import Assignment, Course, CourseError
 from autograder.isolation import Policy
-from autograder.messages import say, set_language
+from autograder.messages import msg, say, set_language
 from autograder.model import Outcome, Result
 from autograder.snapshot import Snapshot
 
@@ -91,7 +91,7 @@ def grade_one(course: Course, job: Job, hide=(), figures: bool = False, folder: 
     """``folder``: the assignment's graders in the run's snapshot (default: a copy taken for this call)."""
     if not job.path.is_file():
         result = Result(student=job.student, assignment=job.assignment.id, path=str(job.path))
-        result.error = say("notebook_unreadable", reason=say("not_submitted", name=job.path.name))
+        result.error = say("notebook_unreadable", reason=msg("not_submitted", name=job.path.name))
         result.tests = [Outcome(t.nodeid, t.name, t.blank, t.max_score, 0.0, "failed", result.error)
                         for t in judge.catalogue(folder or job.assignment.graders)]
         return result

@@ -160,7 +160,7 @@ def _table(data: dict, name: str) -> dict:
 def _text(table: dict, key: str, name: str, required: bool = False) -> str:
     value = table[key] if required else table.get(key, "")
     if not isinstance(value, str) or (required and not value):
-        raise ValueError(f"[{name}] {key} must be a non-empty string, not {value!r}")
+        raise ValueError(f"[{name}] {key} must be a {'non-empty ' if required else ''}string, not {value!r}")
     return value
 
 

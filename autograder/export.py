@@ -58,7 +58,7 @@ def gradescope(course: Course, aid: str, out: Path = DEFAULT_OUT) -> Path:
         Entry("setup.sh", setup_sh(pin, floor).encode(), executable=True),
         Entry("run_autograder", run_autograder(assignment).encode(), executable=True),
         Entry("gradescope_results.py", template("gradescope_results.py").encode()),
-        Entry("README.md", template("gradescope-README.md").format(aid=aid, notebook=assignment.notebook).encode()),
+        Entry("README.md", template("gradescope-README.md", {"@AID@": aid, "@NOTEBOOK@": assignment.notebook}).encode()),
         *_project_files(course, aid),
         *engine(),
         *_checks(assignment),
@@ -80,8 +80,8 @@ def student(course: Course, aid: str, out: Path = DEFAULT_OUT) -> Path:
     # pyproject.toml's lower bounds, not constraints.txt's pins: a student's own Python and torch 2.x stay
     torch = torch_pin(_read(course.root / "constraints.txt"))
     floor = ".".join(map(str, python_floor(_read(course.root / "pyproject.toml"))))
-    readme = template("student-README.md").format(aid=aid, notebook=assignment.notebook, title=assignment.title, torch=torch,
-                                   floor=floor, index=TORCH_CPU_INDEX)
+    readme = template("student-README.md", {"@AID@": aid, "@NOTEBOOK@": assignment.notebook, "@TITLE@": assignment.title,
+                                            "@TORCH@": torch, "@FLOOR@": floor, "@INDEX@": TORCH_CPU_INDEX})
     entries = [
         Entry("README.md", readme.encode()),
         *_project_files(course, aid, pins=False),
@@ -255,7 +255,8 @@ TEMPLATES = PACKAGE / "templates"
 
 
 def template(name: str, values: dict[str, str] | None = None) -> str:
-    """A template's text, each ``@NAME@`` of ``values`` replaced (shell has braces of its own)."""
+    """A template's text, each ``@NAME@`` of ``values`` replaced (one syntax for shell, Python and
+    Markdown alike: none of them uses it for anything else)."""
     text = (TEMPLATES / name).read_text("utf-8")
     for key, value in (values or {}).items():
         text = text.replace(key, value)

@@ -210,6 +210,8 @@ class Message:
         zh_values, en_values = {}, {}
         for name, value in self.fields:
             zh_values[name], en_values[name] = value.halves(language) if isinstance(value, Message) else (value, value)
+        if self.zh == self.en:          # the same in every language (code, data): never converted
+            return self.en.format(**en_values), self.en.format(**en_values)
         zh = simplified(self.zh) if language == "zh-Hans" else self.zh
         return zh.format(**zh_values), self.en.format(**en_values)
 
@@ -218,7 +220,7 @@ class Message:
         if self.parts:
             return "\n".join(p.render(language) if isinstance(p, Message) else str(p) for p in self.parts)
         zh, en = self.halves(language)
-        return en if language == "en" else f"{zh} / {en}"
+        return en if language == "en" or zh == en else f"{zh} / {en}"
 
     def __str__(self) -> str:
         return self.render()

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from autograder.toolkit import Fail
 from autograder.messages import Message, msg, name, text
 from autograder.model import Outcome
 from autograder.submission import StudentError, Submission, WorkerLost
+from autograder.toolkit import Fail
 
 
 @dataclass

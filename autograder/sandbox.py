@@ -98,6 +98,7 @@ def enter(config: dict) -> list[str]:
     uid = 100000 + os.getpid() if config.get("uid") == "auto" else int(config.get("uid") or 0)
     outer_uid, outer_gid = os.getuid(), os.getgid()
     hide = [str(p) for p in config.get("hide", [])]
+    python = python_paths(hide)            # found once, before anything is covered
 
     # 0. a pids cgroup: as root, RLIMIT_NPROC does not apply, and a fork bomb must still be bounded
     limits = config.get("limits", {})
@@ -116,7 +117,7 @@ def enter(config: dict) -> list[str]:
     if "pidns" in done:
         _become_init()                     # only the new namespace's first child returns from here
     if "mountns" in done:
-        _hide(config, done)
+        _hide(config, python, done)
     if config.get("reaped"):
         done.append("reaped")
     # 2. limits
@@ -124,7 +125,7 @@ def enter(config: dict) -> list[str]:
     # namespace of its own (since Linux 5.14 the count is kept per namespace), not for root or a shared uid
     _limits(limits, (root and bool(uid)) or "userns" in done, done)
     # 3. identity: a uid of its own where Python stays reachable to it, else root with no capabilities
-    if root and uid and ("python_reachable" in done or _reachable_by_others(python_paths(hide))):
+    if root and uid and ("python_reachable" in done or _reachable_by_others(python)):
         if all(_closed_to_others(path) for path in hide):
             done.append("hidden_by_permissions")
         try:
@@ -142,7 +143,7 @@ def enter(config: dict) -> list[str]:
     if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0:
         done.append("no_new_privs")
         # 4. what needs no privilege at all: Landlock (files, TCP, signals), then seccomp (calls)
-        done += _landlock(hide, done)
+        done += _landlock(hide, python, done)
         if seccomp.confine():
             done.append("seccomp")
     if "pidns" in done:         # a change of credentials clears the parent-death signal: set it again
@@ -155,11 +156,11 @@ SYSTEM_READ = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 
-def _landlock(hide: list[str], done: list[str]) -> list[str]:
+def _landlock(hide: list[str], python: list[str], done: list[str]) -> list[str]:
     """Landlock: read only the system and the Python, write only the worker's own folder, no TCP, no
     signal or abstract socket out of the worker's processes. ``hidden_by_landlock`` when no hidden
     path lies under what stays readable (an engine installed inside site-packages would)."""
-    reads = [*SYSTEM_READ, *python_paths(hide)]
+    reads = [*SYSTEM_READ, *python]
     rules = landlock.Ruleset()
     for path in reads:
         rules.allow(path, landlock.READ)
@@ -401,12 +402,11 @@ def open_the_way(keep: list[str]) -> int:
     return opened
 
 
-def _hide(config: dict, done: list[str]) -> None:
+def _hide(config: dict, python: list[str], done: list[str]) -> None:
     if not mount("none", "/", None, MS_REC | MS_PRIVATE):
         return
     if _read_only_everywhere():
         done.append("read_only_fs")
-    python = python_paths(config.get("hide", []))
     covered: list[str] = []
     ok = True
     for path in sorted(p for p in config.get("hide", []) if os.path.exists(p)):

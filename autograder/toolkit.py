@@ -75,7 +75,6 @@ def is_float(value: Any) -> bool:
     return type(value) is float and math.isfinite(value)
 
 
-
 def expect(condition: bool, zh: str, en: str) -> None:
     """A public check's verdict, written where it is checked (the visible checks' own words)."""
     if not condition:

@@ -43,7 +43,10 @@ def test_grader_names_and_literal_pairs_follow_the_language(language):
     # the separator is the slash after which no Chinese is left, whatever the spaces around it
     assert messages.name("與 nn.GRUCell 一致（多種大小）/ equals nn.GRUCell, h/c sizes").render() == \
         "equals nn.GRUCell, h/c sizes"
-    assert messages.name("sample(net, 4, '對') == '對酒當歌'").render() == "sample(net, 4, '對') == '對酒當歌'"
+    code = "sample(net, 4, '對') == '對酒當歌'"
+    for each in messages.LANGUAGES:               # the same in every language: said once, never converted
+        language(each)
+        assert messages.name(code).render() == code and messages.text(code, code).render() == code
     for bad in ("只有中文", "中文 / 也是中文", "中文 /", ""):
         with pytest.raises(ValueError):
             messages.name(bad)
