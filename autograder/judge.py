@@ -170,7 +170,7 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
     try:
         nb = notebooks.read(path)
     except notebooks.NotebookError as exc:
-        result.error = say("notebook_unreadable", reason=str(exc))
+        result.error = say("notebook_unreadable", reason=exc.message)
         result.tests = _all_failed(folder, result.error)
         result.seconds = time.monotonic() - started
         return result

@@ -14,13 +14,21 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.messages import say
+from autograder.messages import Message, msg
 
 MAX_BYTES = 64 * 1024 * 1024     # a notebook larger than this is refused (embedded outputs of a flood)
 
 
 class NotebookError(Exception):
-    """The file cannot be read as a notebook; the message is for the student."""
+    """The file cannot be read as a notebook; the message (a Message, nested where it is reported) is for
+    the student."""
+
+    def __init__(self, message: Message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message.render()
 
 
 @dataclass
@@ -41,32 +49,32 @@ def read(path: Path) -> nbformat.NotebookNode:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise NotebookError(say("nb_too_large", size=size))
+            raise NotebookError(msg("nb_too_large", size=size))
         raw = path.read_bytes()
     except OSError as exc:
-        raise NotebookError(say("nb_unreadable", reason=exc.strerror)) from None
+        raise NotebookError(msg("nb_unreadable", reason=exc.strerror)) from None
     if not raw.strip():
-        raise NotebookError(say("nb_empty"))
+        raise NotebookError(msg("nb_empty"))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise NotebookError(say("nb_not_utf8")) from None
+        raise NotebookError(msg("nb_not_utf8")) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise NotebookError(say("nb_not_json", line=exc.lineno)) from None
+        raise NotebookError(msg("nb_not_json", line=exc.lineno)) from None
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
-        raise NotebookError(say("nb_not_notebook"))
+        raise NotebookError(msg("nb_not_notebook"))
     if data.get("nbformat") != 4:
         # nbformat 3 and older (IPython 2): refused rather than converted, so that what is graded is
         # exactly what the student's Jupyter shows once saved in today's format
-        raise NotebookError(say("nb_old_format", version=data.get("nbformat")))
+        raise NotebookError(msg("nb_old_format", version=data.get("nbformat")))
     if isinstance(data.get("cells"), list):
         return nbformat.from_dict(_repair(data))
     try:
         return nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises a variety of errors for broken structure
-        raise NotebookError(say("nb_unparseable", type=type(exc).__name__)) from None
+        raise NotebookError(msg("nb_unparseable", type=type(exc).__name__)) from None
 
 
 def _repair(data: dict) -> dict:
@@ -74,12 +82,12 @@ def _repair(data: dict) -> dict:
     cells = []
     for cell in data["cells"]:
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
-            raise NotebookError(say("nb_bad_cell"))
+            raise NotebookError(msg("nb_bad_cell"))
         source = cell.get("source", "")
         if isinstance(source, list) and all(isinstance(s, str) for s in source):
             source = "".join(source)
         if not isinstance(source, str):
-            raise NotebookError(say("nb_bad_cell"))
+            raise NotebookError(msg("nb_bad_cell"))
         metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
         fixed = {"cell_type": cell["cell_type"], "source": source, "metadata": metadata}
         if cell["cell_type"] == "code":
