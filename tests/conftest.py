@@ -6,8 +6,10 @@ import hashlib
 import json
 import os
 import pwd
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -65,7 +67,10 @@ def tester():
     made = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
                           capture_output=True, text=True)
     assert made.returncode in (0, 9), made.stderr          # 9: it exists already (an earlier run)
-    yield pwd.getpwnam(USER)
+    user = pwd.getpwnam(USER)
+    yield user
+    # the matplotlib cache its fork servers kept (spawn.matplotlib_folder): the user goes, so does it
+    shutil.rmtree(Path(tempfile.gettempdir()) / f"course-matplotlib-{user.pw_uid}", ignore_errors=True)
     subprocess.run(["userdel", USER], capture_output=True)
 
 
