@@ -75,8 +75,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                     "{what} should have dtype {expected}, got {got}"),
     "not_finite": ("{what} 含有 NaN 或無限大 (inf)", "{what} contains NaN or inf"),
     "returns": ("{what} 應回傳 {expected}，得到 {got}", "{what} should return {expected}, got {got}"),
-    "wrong_values": ("{what} 的數值不對：最大誤差 {error:.3g}（容許 {tolerance:g}）",
-                     "{what} has wrong values: largest error {error:.3g} (tolerance {tolerance:g})"),
+    "values_differ": ("{what} 與{reference}不同：位置 {where} 期望 {expected:.6g}，得到 {got:.6g}"
+                      "（最大誤差 {error:.3g}，容許 {tolerance:.3g}）",
+                      "{what} differs from {reference}: at {where} expected {expected:.6g}, got {got:.6g} "
+                      "(largest error {error:.3g}, tolerance {tolerance:.3g})"),
     "depends_on": ("無法評分：這一項依賴 {name}，而 {name} 不符合規格（{why}）",
                    "cannot grade: this depends on {name}, which does not meet the contract ({why})"),
     # ---------------------------------------------------------------- 02-char-rnn

@@ -1,7 +1,11 @@
 """The pytest plugin that makes graders out of plain pytest functions.
 
 - ``@pytest.mark.points(n, blank="GetDummies")`` gives a grader its points and names the blank it
-  judges (used in messages such as "GetDummies is not implemented yet").
+  judges (used in messages such as "GetDummies is not implemented yet").  A grader parametrized with
+  ``@pytest.mark.parametrize`` is graded case by case: its n points split evenly across its cases,
+  each named by the docstring and the case's id, and each reseeded from its own node id.  A case
+  can carry its own points and blank instead (``pytest.param(..., marks=pytest.mark.points(2,
+  blank="lstm_cell"))``): one grader that checks the same property of several blanks.
 - The ``nb`` fixture stands for the submission: ``nb.GetDummies(seq, 28, 3, 8)`` calls the student's
   function in the worker; ``nb.Char2int`` reads a global as plain data.
 - Before every grader the worker and the judge are reseeded from the grader's name, so a grader's
@@ -13,6 +17,7 @@
 
 from __future__ import annotations
 
+import collections
 import random
 import zlib
 from dataclasses import dataclass, field
@@ -43,6 +48,17 @@ class Notebook:
     def reseed(self, seed: int) -> None:
         """Reseed random, numpy and torch in the worker (graders that retry seeds use it)."""
         self.submission.reseed(seed)
+
+
+def _function_of(item) -> tuple[str, str]:
+    """The grader function an item runs: all cases of a parametrized grader share it."""
+    return item.nodeid.partition("::")[0], getattr(item, "originalname", item.name)
+
+
+def _case_points(item):
+    """A parametrized case's own points marker (``pytest.param(..., marks=pytest.mark.points(...))``), or None."""
+    marks = item.callspec.marks if hasattr(item, "callspec") else []
+    return next((m for m in marks if m.name == "points"), None)
 
 
 def stable_seed(text: str) -> int:
@@ -108,8 +124,11 @@ class GradingPlugin:
         config.addinivalue_line("markers", "points(n, blank): the points of a grader and the blank it judges")
 
     def pytest_collection_modifyitems(self, session, config, items):
+        # the cases that share their function's points
+        sharing = collections.Counter(_function_of(item) for item in items if _case_points(item) is None)
         for item in items:
-            marker = item.get_closest_marker("points")
+            own = _case_points(item)
+            marker = own if own is not None else item.get_closest_marker("points")
             if marker is None or not marker.args:
                 self.collection_errors.append(f"{item.nodeid}: no @pytest.mark.points(n)")
                 continue
@@ -119,9 +138,13 @@ class GradingPlugin:
             except ValueError as exc:
                 self.collection_errors.append(f"{item.nodeid}: its docstring's first line names it: {exc}")
                 continue
+            if hasattr(item, "callspec"):      # a parametrized grader: one case, named by its id
+                title = f"{title} [{item.callspec.id}]"
+            # a function's points split evenly across its cases, each graded on its own
+            share = 1 if own else sharing[_function_of(item)]
             self.outcomes[item.nodeid] = Outcome(
                 nodeid=item.nodeid, name=title, blank=marker.kwargs.get("blank", ""),
-                max_score=float(marker.args[0]))
+                max_score=float(marker.args[0]) / share)
             self.order.append(item.nodeid)
 
     def pytest_collectreport(self, report):

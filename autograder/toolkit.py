@@ -81,6 +81,11 @@ def expect(condition: bool, zh: str, en: str) -> None:
         raise Fail(text(zh, en))
 
 
+def size_ids(letters: str):
+    """``ids=`` for a grader parametrized over sizes: (5, 3, 4) with letters "TND" is "T=5,N=3,D=4"."""
+    return lambda size: ",".join(f"{letter}={value}" for letter, value in zip(letters, size))
+
+
 # ------------------------------------------------------------------------------------------ tensors
 # How close a student's float32 result must come to a float64 reference: float32 round-off is ~1e-6 of
 # the largest value, and every mistake the graders look for moves a result by 1e-2 and more.
@@ -132,6 +137,55 @@ def mismatch(got, expected, rtol: float = RTOL, atol: float = ATOL) -> Mismatch 
 
 def close(got, expected, rtol: float = RTOL, atol: float = ATOL) -> bool:
     return mismatch(got, expected, rtol, atol) is None
+
+
+THE_REFERENCE = text("參考答案", "the reference")
+
+
+def differs(what: str, m: Mismatch, reference: Message = THE_REFERENCE, hint=None, notes=()) -> Message:
+    """"``what`` differs from ``reference``: at [i, j] expected …, got … (largest error …, tolerance …)",
+    then ``hint`` (a Message or a message key: the known mistake the answer is), then ``notes``."""
+    message = msg("values_differ", what=what, reference=reference, where=m.where, expected=m.expected, got=m.got,
+                  error=m.error, tolerance=m.tolerance)
+    for extra in ([hint if isinstance(hint, Message) else msg(hint)] if hint else []) + list(notes):
+        message += extra
+    return message
+
+
+def first_match(got, candidates, pick=lambda r: r, rtol: float = RTOL, atol: float = ATOL):
+    """The label of the first candidate whose result equals ``got``, or None.
+
+    ``candidates``: (label, compute) pairs, ``compute()`` giving a known mistake's result (a tensor, or a
+    list of tensors compared with a list ``got`` item by item); ``pick`` selects the compared part. A
+    mistake that cannot be computed for these sizes (x W_h untransposed where D ≠ H, say) is not this one.
+    """
+    got = list(got) if isinstance(got, (list, tuple)) else [got]
+    for label, compute in candidates:
+        try:
+            result = pick(compute())
+        except Exception:       # noqa: BLE001 (a judge-side computation of a mistake, any failure = no match)
+            continue
+        result = list(result) if isinstance(result, (list, tuple)) else [result]
+        if len(result) == len(got) and all(tuple(r.shape) == tuple(g.shape) and close(g, r, rtol, atol)
+                                           for g, r in zip(got, result)):
+            return label
+    return None
+
+
+def expect_values(got, expected, what: str, reference: Message = THE_REFERENCE, hints=(), pick=lambda r: r,
+                  notes=(), rtol: float = RTOL, atol: float = ATOL) -> None:
+    """Fail unless ``got`` is within atol + rtol·max|expected| of ``expected``; the message (:func:`differs`)
+    hints at the first of ``hints`` (label, compute) whose result ``got`` is."""
+    m = mismatch(got, expected, rtol, atol)
+    if m is not None:
+        raise Fail(differs(what, m, reference, first_match(got, hints, pick, rtol, atol), notes))
+
+
+def expect_near(got, expected, key: str, **fields) -> None:
+    """Fail with message ``key`` (its ``error`` and ``tolerance`` filled in) unless ``got`` is within the
+    course's tolerance of ``expected``: for properties with a message of their own (a gate held open)."""
+    error, tolerance = error_of(got, expected), tolerance_of(expected)
+    check(error <= tolerance, key, error=error, tolerance=tolerance, **fields)
 
 
 def tensor(value: Any, what: str, shape: tuple):

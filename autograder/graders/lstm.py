@@ -19,22 +19,18 @@ from torch import nn
 
 from autograder.messages import Message, msg, register, text
 from autograder.submission import Handle, StudentError
-from autograder.toolkit import Fail, calling, close, error_of, fail, kind_of, tensor, tolerance_of, unpack
+from autograder.toolkit import Fail, calling, close, differs, first_match, kind_of, mismatch, tensor, unpack
 
 register({
-    "lstm_vs_reference": ("{what} 與{reference}（相同的權重與輸入）不同：最大誤差 {error:.3g}（容許 {tolerance:.2g}）"
-                          "{hint}",
-                          "{what} differs from {reference} (same weights and inputs): largest error {error:.3g} "
-                          "(tolerance {tolerance:.2g}){hint}"),
     "lstm_ignores": ("只改變 {changed} 時，{what} 完全沒有改變（{reference} 卻改變了 {moved:.3g}）：{changed} 沒有被用到，"
                      "應為 {formula}",
                      "changing only {changed} left {what} unchanged ({reference} moved by {moved:.3g}): "
                      "{changed} is not used; it is {formula}"),
     "lstm_chunk": ("只改變第 {index} 塊（{gate}）的權重時，{what} 的變化與 {reference} 不同（最大誤差 {error:.3g}，"
-                   "容許 {tolerance:.2g}）：四塊的順序應為 {order}，且每個閘要用對的函數{hint}",
+                   "容許 {tolerance:.2g}）：四塊的順序應為 {order}，且每個閘要用對的函數",
                    "changing only the weights of chunk {index} ({gate}) changed {what} differently from "
                    "{reference} (largest error {error:.3g}, tolerance {tolerance:.2g}): the chunks are in the "
-                   "order {order}, each gate with its own function{hint}"),
+                   "order {order}, each gate with its own function"),
     "lstm_hint_layers": ("提示：第 l 層用 layers[l] 的權重，以第 l − 1 層每個時間步的 h 為輸入（第 l > 0 層的 W_ih 是 (4H, H)）",
                          "hint: layer l uses the weights layers[l] and reads the h of layer l − 1 at every step "
                          "(W_ih of a layer l > 0 is (4H, H))"),
@@ -61,10 +57,7 @@ register({
     "lstm_hint_hn_batch_first": ("（batch_first 只影響 input 與 output；h_n、c_n 永遠是 (L, N, H)）",
                                  " (batch_first changes input and output only; h_n and c_n are always (L, N, H))"),
     # lstm_forward
-    "lstm_forward_layer": ("{what}（第 {layer} 層，從 0 算起）與 nn.LSTM 不同：最大誤差 {error:.3g}"
-                           "（容許 {tolerance:.2g}）{hint}",
-                           "{what} (layer {layer}, counting from 0) differs from nn.LSTM: largest error "
-                           "{error:.3g} (tolerance {tolerance:.2g}){hint}"),
+    "lstm_forward_layer": ("{what}（第 {layer} 層，從 0 算起）", "{what} (layer {layer}, counting from 0)"),
     # coupled and GRU properties
     "lstm_coupled_open": ("遺忘閘全開 (f ≈ 1) 時 c = f ⊙ c_prev + (1 − f) ⊙ g 應約等於 c_prev，卻相差 {error:.3g}"
                           "（容許 {tolerance:.2g}）",
@@ -81,11 +74,9 @@ register({
                      "with the update gate z ≈ 0, h' should be about the candidate n, it differs by {error:.3g} "
                      "(tolerance {tolerance:.2g})"),
     # hints: "；提示：…" / "; hint: …", added when the student's result matches a known mistake
-    "lstm_hint": ("；提示：你的結果與「{mistake}」相符", "; hint: your result matches \"{mistake}\""),
-    "lstm_hint_cell": ("；你的 lstm_cell 也與 nn.LSTMCell 不同，請先修正 lstm_cell",
-                       "; your lstm_cell does not match nn.LSTMCell either: fix lstm_cell first"),
-    "lstm_hint_cell_line": ("提示：你的 lstm_cell 與 nn.LSTMCell 不同，請先修正 lstm_cell",
-                            "hint: your lstm_cell does not match nn.LSTMCell: fix lstm_cell first"),
+    "lstm_hint": ("提示：你的結果與「{mistake}」相符", "hint: your result matches \"{mistake}\""),
+    "lstm_hint_cell": ("提示：你的 lstm_cell 與 nn.LSTMCell 不同，請先修正 lstm_cell",
+                       "hint: your lstm_cell does not match nn.LSTMCell: fix lstm_cell first"),
 })
 
 SEPARATION = 1e-2         # a grader's own inputs must move the reference by at least this much
@@ -271,43 +262,26 @@ def stack_formula(x, h0, c0, layers, mistake=None):
 
 # ------------------------------------------------------------------------------------ judging
 
-def hint(got: list[torch.Tensor], candidates: dict) -> Message:
-    """The hint for the first known mistake whose results all match ``got`` (:data:`NO_HINT` if none).
-
-    ``candidates``: mistake name → a function of no arguments computing that mistake's results (a
-    mistake that cannot be computed for these sizes, such as feeding x to a layer of another width, is
-    skipped).
-    """
-    for name, compute in candidates.items():
-        try:
-            results = compute()
-        except (RuntimeError, IndexError):
-            continue
-        if all(close(g, r) for g, r in zip(got, results)):
-            return msg("lstm_hint", mistake=text(*MISTAKES[name]))
-    return NO_HINT
+def hints(formula, mistakes) -> list:
+    """(hint, compute) for each known mistake of ``mistakes``: ``formula(mistake=m)`` computes it (for
+    :func:`~autograder.toolkit.first_match`)."""
+    return [(msg("lstm_hint", mistake=text(*MISTAKES[m])), lambda m=m: formula(mistake=m)) for m in mistakes]
 
 
 def reference_name(reference) -> Message:
-    """A reference's name: a (Chinese, English) pair, or code that reads the same in both (" nn.LSTMCell")."""
-    return text(*reference) if isinstance(reference, tuple) else text(f" {reference}", reference)
-
-
-def expect_values(got: torch.Tensor, expected: torch.Tensor, what: str, reference,
-                  hint_message: Message = NO_HINT) -> None:
-    """Values of one result against the reference (its shape was checked when it came back)."""
-    error, tolerance = error_of(got, expected), tolerance_of(expected)
-    if error > tolerance:
-        fail("lstm_vs_reference", what=what, reference=reference_name(reference), error=error, tolerance=tolerance,
-             hint=hint_message)
+    """A reference's name: a (Chinese, English) pair, or code (nn.LSTMCell) run with the grader's weights."""
+    if isinstance(reference, tuple):
+        return text(*reference)
+    return text(f" {reference}（相同的權重與輸入）", f"{reference} (same weights and inputs)")
 
 
 def expect_results(got: list[torch.Tensor], expected: list[torch.Tensor], names: list[str], reference,
-                   mistakes: dict | None = None) -> None:
+                   candidates=()) -> None:
     """Several results of one call against the reference; the hint looks at all of them together."""
     for g, e, name in zip(got, expected, names):
-        if not close(g, e):
-            expect_values(g, e, name, reference, hint(got, mistakes or {}))
+        m = mismatch(g, e)
+        if m is not None:
+            raise Fail(differs(name, m, reference_name(reference), first_match(got, candidates)))
 
 
 def expect_cell(got: list[torch.Tensor], expected: list[torch.Tensor], what: str, reference, formula,
@@ -315,8 +289,7 @@ def expect_cell(got: list[torch.Tensor], expected: list[torch.Tensor], what: str
     """A cell's results (``[h, c]``, or ``[h]`` for a GRU) against the reference; ``formula(mistake=m)``
     computes each known mistake of ``mistakes`` for the hint."""
     names = [f"{what}: h", f"{what}: c"] if len(got) == 2 else [what]
-    candidates = {m: (lambda m=m: formula(mistake=m)) for m in mistakes}
-    expect_results(got, expected, names, reference, candidates)
+    expect_results(got, expected, names, reference, hints(formula, mistakes))
 
 
 def cell_result(nb, blank: str, args: tuple, what: str, h: torch.Tensor, c: torch.Tensor | None = None):
@@ -334,11 +307,23 @@ def cell_label(blank: str, n: int, d: int, h: int) -> str:
     return f"{blank} (N={n}, D={d}, H={h})"
 
 
+def cell_case(blank: str, size: tuple, chunks: int):
+    """For a size (N, D, H): (x, h_prev, c_prev, weights of ``chunks`` gates, the case's label)."""
+    n, d, h = size
+    return (*cell_inputs(n, d, h), cell_weights(d, h, chunks), cell_label(blank, n, d, h))
+
+
 def cell_cases(blank: str, sizes, chunks: int):
-    """For each (N, D, H) of ``sizes``: (x, h_prev, c_prev, weights of ``chunks`` gates, the case's label)."""
-    for n, d, h in sizes:
-        x, h_prev, c_prev = cell_inputs(n, d, h)
-        yield x, h_prev, c_prev, cell_weights(d, h, chunks), cell_label(blank, n, d, h)
+    """:func:`cell_case` for each size of ``sizes``."""
+    return [cell_case(blank, size, chunks) for size in sizes]
+
+
+def with_bias(weights: tuple, h: int, chunk: int, bias: float) -> tuple:
+    """A copy of ``weights`` with ``bias`` added to b_ih of gate ``chunk`` (rows chunk·H to (chunk + 1)·H):
+    a bias of ±40 holds that gate's sigmoid at 1 or 0 to float32 round-off."""
+    w_ih, w_hh, b_ih, b_hh = (w.clone() for w in weights)
+    b_ih[chunk * h:(chunk + 1) * h] += bias
+    return w_ih, w_hh, b_ih, b_hh
 
 
 def ints_of(value) -> tuple | None:

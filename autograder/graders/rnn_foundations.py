@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import torch
 
-from autograder.messages import Message, msg, register
+from autograder.messages import msg, register
 from autograder.submission import StudentError
-from autograder.toolkit import ATOL, RTOL, Fail, Mismatch, calling, close, fail, kind_of, mismatch, tensor, unpack
+from autograder.toolkit import Fail, calling, close, differs, fail, first_match, kind_of, mismatch, tensor, unpack
 
 BLANKS = ("elman_cell", "elman_forward", "params_from_torch", "jordan_cell", "jordan_forward", "bptt_grad_U",
           "n_params_shared", "n_params_unshared")
@@ -30,10 +30,6 @@ GRAD_RTOL = 1e-4       # for ∂L/∂U_h, relative to the gradient's largest |en
 GRAD_ATOL = 1e-6
 
 register({
-    "rf_values": ("{what} 的數值與參考答案不同：位置 {where} 期望 {expected:.6g}，得到 {got:.6g}"
-                  "（最大誤差 {error:.3g}，容許 {tolerance:.3g}）",
-                  "{what} differs from the reference: at {where} expected {expected:.6g}, got {got:.6g} "
-                  "(largest error {error:.3g}, tolerance {tolerance:.3g})"),
     # ------------------------------------------------------------ hints: which mistake the answer looks like
     "rf_hint_sigmoid_h": ("提示：結果像是用了 sigmoid；隱藏狀態的激活函數應為 tanh",
                           "hint: this looks like sigmoid; the hidden state's activation should be tanh"),
@@ -195,7 +191,7 @@ def elman_cell_mistakes(x_t, h_prev, p) -> list:
            ("rf_hint_no_bias", lambda: elman_cell(x_t, h_prev, p, bias=False)),
            ("rf_hint_no_recurrent", lambda: elman_cell(x_t, h_prev, p, recurrent=False)),
            ("rf_hint_no_input", lambda: elman_cell(x_t, h_prev, p, inputs=False)),
-           # x_t @ W_h (W_h not transposed) runs only when D == H: first_hint skips what cannot be computed
+           # x_t @ W_h (W_h not transposed) runs only when D == H: first_match skips what cannot be computed
            ("rf_hint_untransposed", lambda: elman_cell(x_t, h_prev, p, transpose="U")),
            ("rf_hint_untransposed", lambda: elman_cell(x_t, h_prev, p, transpose="W")),
            ("rf_hint_untransposed", lambda: elman_cell(x_t, h_prev, p, transpose=""))]
@@ -332,34 +328,6 @@ def n_params_unshared(D, H, O, T) -> int:
     return T * (H * D + H * H + H) + O * H + O
 
 
-# ------------------------------------------------------------------------------------------ comparing
-
-def first_hint(got, mistakes, pick=lambda r: r, rtol: float = RTOL, atol: float = ATOL) -> str | None:
-    """The hint key of the first mistake whose result ``got`` equals (``pick`` selects the compared part)."""
-    for key, compute in mistakes:
-        try:
-            candidate = pick(compute())
-        except Exception:  # a mistake that cannot be computed for these sizes: not this one
-            continue
-        if candidate.shape == got.shape and close(got, candidate, rtol, atol):
-            return key
-    return None
-
-
-def values_message(what: str, m: Mismatch, hint: str | None = None, notes=()) -> Message:
-    message = msg("rf_values", what=what, where=m.where, expected=m.expected, got=m.got, error=m.error,
-                  tolerance=m.tolerance)
-    for extra in ([msg(hint)] if hint else []) + list(notes):
-        message += extra
-    return message
-
-
-def expect_values(got, expected, what, mistakes=(), pick=lambda r: r, rtol=RTOL, atol=ATOL, notes=()):
-    m = mismatch(got, expected, rtol, atol)
-    if m is not None:
-        raise Fail(values_message(what, m, first_hint(got, mistakes, pick, rtol, atol), notes))
-
-
 # ------------------------------------------------------------------------------------------ the student
 
 def call(nb, blank: str, *args):
@@ -480,10 +448,29 @@ def judge_forward(nb, kind: str, x, start, p, what):
     notes = [] if cell_conforms(nb, kind) else [msg("rf_note_cell_wrong", cell=cell)]
     # the hint looks at both outputs together: a mistake must explain hs and ys at once
     both = torch.cat([hs.double().flatten(), ys.double().flatten()])
-    hint = first_hint(both, mistakes, pick=lambda r: torch.cat([r[0].flatten(), r[1].flatten()]))
+    hint = first_match(both, mistakes, pick=lambda r: torch.cat([r[0].flatten(), r[1].flatten()]))
     if m_hs is not None:
-        raise Fail(values_message(f"{what}[0] (hs)", m_hs, hint, notes))
-    raise Fail(values_message(f"{what}[1] (ys)", m_ys, hint, notes))
+        raise Fail(differs(f"{what}[0] (hs)", m_hs, hint=hint, notes=notes))
+    raise Fail(differs(f"{what}[1] (ys)", m_ys, hint=hint, notes=notes))
+
+
+def expect_state_flows(nb, kind: str, g: torch.Generator, x, start, other_start, p, what: str, start_name: str):
+    """The forward is recurrent: changing x[0] changes hs[2], and starting from ``other_start`` instead of
+    ``start`` changes hs[0] (unless the forward is the student's own cell in a loop, right as a forward).
+
+    Returns the (hs, ys) of (x, start)."""
+    run = student_elman_forward if kind == "elman" else student_jordan_forward
+    hs, ys = run(nb, x, start, p, what)
+    x2 = x.clone()
+    x2[0] += 1.0 + randn(g, *x.shape[1:])
+    hs2, ys2 = run(nb, x2, start, p, what)
+    hs3, ys3 = run(nb, x, other_start, p, what)
+    runs = [(x, start, p, hs, ys), (x2, start, p, hs2, ys2), (x, other_start, p, hs3, ys3)]
+    if float((hs2[2] - hs[2]).abs().max()) <= 1e-6 and not agrees_with_own_cell(nb, kind, runs):
+        fail("rf_not_recurrent", what=what, t=2)
+    if float((hs3[0] - hs[0]).abs().max()) <= 1e-6 and not agrees_with_own_cell(nb, kind, runs):
+        fail("rf_start_ignored", what=what, start=start_name)
+    return hs, ys
 
 
 def agrees_with_own_cell(nb, kind: str, runs) -> bool:

@@ -4,7 +4,7 @@ import pytest
 
 from autograder.graders import rnn_foundations as ref
 from autograder.submission import StudentError
-from autograder.toolkit import close, fail, Fail, mismatch, tensor
+from autograder.toolkit import Fail, close, differs, fail, first_match, mismatch, tensor
 
 BLANK = "bptt_grad_U"
 
@@ -30,8 +30,8 @@ def expect_grad(nb, got, x, h0, p, targets, what, forward_note):
     own = ref.grad_U_from_own_forward(nb, x, h0, p, targets)
     if own is not None and close(got, own, ref.GRAD_RTOL, ref.GRAD_ATOL):
         return
-    hint = ref.first_hint(got, ref.grad_U_mistakes(x, h0, p, targets), rtol=ref.GRAD_RTOL, atol=ref.GRAD_ATOL)
-    raise Fail(ref.values_message(what, m, hint, forward_note()))
+    hint = first_match(got, ref.grad_U_mistakes(x, h0, p, targets), rtol=ref.GRAD_RTOL, atol=ref.GRAD_ATOL)
+    raise Fail(differs(what, m, hint=hint, notes=forward_note()))
 
 
 def what_of(T, N, D, H, O, h0_zero=False):

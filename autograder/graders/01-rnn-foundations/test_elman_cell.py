@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from autograder.graders import rnn_foundations as ref
-from autograder.toolkit import tensor
+from autograder.toolkit import expect_values, tensor
 
 BLANK = "elman_cell"
 SIZES = [(3, 4, 6), (1, 5, 2), (6, 3, 3), (4, 7, 5), (2, 2, 8)]     # (N, D, H); D == H once
@@ -23,8 +23,8 @@ def test_values(nb):
         p = ref.random_params(g, D, H, 3)
         x_t, h_prev = ref.randn(g, N, D), ref.randn(g, N, H)
         what = f"elman_cell(x_t {N}×{D}, h_prev {N}×{H}, params)"
-        ref.expect_values(cell(nb, x_t, h_prev, p, what), ref.elman_cell(x_t, h_prev, p), what,
-                          ref.elman_cell_mistakes(x_t, h_prev, p))
+        expect_values(cell(nb, x_t, h_prev, p, what), ref.elman_cell(x_t, h_prev, p), what,
+                      hints=ref.elman_cell_mistakes(x_t, h_prev, p))
 
 
 @pytest.mark.points(2, blank=BLANK)
@@ -41,4 +41,4 @@ def test_every_term(nb):
              (zeros_x, h_prev, "elman_cell(0, h_prev, params) [= tanh(U_h h_prev + b_h)]"),
              (x_t, h_prev, "elman_cell(x_t, h_prev, params)")]
     for x, h, what in cases:
-        ref.expect_values(cell(nb, x, h, p, what), ref.elman_cell(x, h, p), what, ref.elman_cell_mistakes(x, h, p))
+        expect_values(cell(nb, x, h, p, what), ref.elman_cell(x, h, p), what, hints=ref.elman_cell_mistakes(x, h, p))

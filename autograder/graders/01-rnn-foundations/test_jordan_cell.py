@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from autograder.graders import rnn_foundations as ref
+from autograder.toolkit import expect_values
 
 BLANK = "jordan_cell"
 SIZES = [(3, 4, 6, 2), (2, 3, 5, 1), (5, 2, 3, 3), (1, 6, 4, 7)]     # (N, D, H, O)
@@ -18,8 +19,8 @@ def expect_cell(nb, x_t, y_prev, p, what):
     h, y = cell(nb, x_t, y_prev, p, what)
     expected_h, expected_y = ref.jordan_cell(x_t, y_prev, p)
     mistakes = ref.jordan_cell_mistakes(x_t, y_prev, p)
-    ref.expect_values(h, expected_h, f"{what}[0] (h_t)", mistakes, pick=lambda r: r[0])
-    ref.expect_values(y, expected_y, f"{what}[1] (y_t)", mistakes, pick=lambda r: r[1])
+    expect_values(h, expected_h, f"{what}[0] (h_t)", hints=mistakes, pick=lambda r: r[0])
+    expect_values(y, expected_y, f"{what}[1] (y_t)", hints=mistakes, pick=lambda r: r[1])
 
 
 @pytest.mark.points(3, blank=BLANK)

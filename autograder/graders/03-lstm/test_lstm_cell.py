@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from autograder.graders.lstm import (
-    LSTM_GATES, SEPARATION, cell_cases, cell_inputs, cell_label, cell_result, cell_weights, expect_cell, hint,
-    lstm_cell_reference, lstm_formula,
+    LSTM_GATES, SEPARATION, cell_case, cell_result, expect_cell, hints, lstm_cell_reference, lstm_formula,
+   
 )
-from autograder.toolkit import error_of, fail, tolerance_of
+from autograder.messages import msg
+from autograder.toolkit import Fail, error_of, fail, first_match, size_ids, tolerance_of
 
 BLANK = "lstm_cell"
 SIZES = [(3, 10, 20), (1, 5, 4), (4, 7, 7), (2, 3, 6)]        # (N, D, H): D ≠ H, N = 1, D = H
@@ -21,10 +22,6 @@ def run_cell(nb, x, h, c, weights, what):
     return cell_result(nb, BLANK, (x, h, c, *weights), what, h, c)
 
 
-def mistakes(x, h, c, weights):
-    return {m: (lambda m=m: lstm_formula(x, h, c, *weights, mistake=m)) for m in LSTM_MISTAKES}
-
-
 def judge(nb, x, h, c, weights, what):
     got = run_cell(nb, x, h, c, weights, what)
     formula = functools.partial(lstm_formula, x, h, c, *weights)
@@ -32,30 +29,18 @@ def judge(nb, x, h, c, weights, what):
     return got
 
 
-label = functools.partial(cell_label, BLANK)
-
-
-@pytest.mark.points(2, blank=BLANK)
-def test_returns_pair(nb):
-    """回傳 (h, c)，兩者形狀皆為 (N, H)、float32 / returns (h, c), both (N, H) and float32"""
-    for x, h_prev, c_prev, weights, what in cell_cases(BLANK, SIZES, 4):
-        run_cell(nb, x, h_prev, c_prev, weights, what)
-
-
 @pytest.mark.points(4, blank=BLANK)
-def test_matches_lstmcell(nb):
-    """與相同權重的 nn.LSTMCell 一致（多種大小，D ≠ H、N = 1）/ equals nn.LSTMCell with the same weights"""
-    for x, h_prev, c_prev, weights, what in cell_cases(BLANK, SIZES, 4):
-        judge(nb, x, h_prev, c_prev, weights, what)
+@pytest.mark.parametrize("size", SIZES, ids=size_ids("NDH"))
+def test_matches_lstmcell(nb, size):
+    """與相同權重的 nn.LSTMCell 一致 / equals nn.LSTMCell with the same weights"""
+    judge(nb, *cell_case(BLANK, size, 4))
 
 
 @pytest.mark.points(3, blank=BLANK)
 def test_each_gate(nb):
     """每個閘都有作用：只改變 i、f、g、o 其中一塊的權重，結果的變化與 nn.LSTMCell 相同 / each of the four chunks matters"""
-    n, d, h = 4, 6, 5
-    x, h_prev, c_prev = cell_inputs(n, d, h)
-    base = cell_weights(d, h, 4)
-    what = label(n, d, h)
+    x, h_prev, c_prev, base, what = cell_case(BLANK, (4, 6, 5), 4)
+    d, h = x.shape[1], h_prev.shape[1]
     got_base = judge(nb, x, h_prev, c_prev, base, what)
     expected_base = lstm_cell_reference(x, h_prev, c_prev, *base)
     for index, gate in enumerate(LSTM_GATES):
@@ -74,9 +59,11 @@ def test_each_gate(nb):
             error = error_of(g - gb, e - eb)
             tolerance = tolerance_of(e) + tolerance_of(eb)
             if error > tolerance:
-                fail("lstm_chunk", index=index, gate=gate, what=f"{what}: {part}", reference=REFERENCE,
-                     error=error, tolerance=tolerance, order="[i, f, g, o]",
-                     hint=hint(got, mistakes(x, h_prev, c_prev, changed)))
+                formula = functools.partial(lstm_formula, x, h_prev, c_prev, *changed)
+                hint = first_match(got, hints(formula, LSTM_MISTAKES))
+                message = msg("lstm_chunk", index=index, gate=gate, what=f"{what}: {part}", reference=REFERENCE,
+                              error=error, tolerance=tolerance, order="[i, f, g, o]")
+                raise Fail(message + hint if hint else message)
 
 
 def expect_used(nb, x, h_prev, c_prev, weights, changed, name, formula, what):
@@ -96,11 +83,8 @@ def expect_used(nb, x, h_prev, c_prev, weights, changed, name, formula, what):
 @pytest.mark.points(3, blank=BLANK)
 def test_recurrent_terms(nb):
     """h_prev、c_prev 與 b_hh 都要用上：只改變其中一個，結果就跟著變 / h_prev, c_prev and b_hh all enter the step"""
-    n, d, h = 3, 4, 6
-    x, h_prev, c_prev = cell_inputs(n, d, h)
-    w_ih, w_hh, b_ih, b_hh = cell_weights(d, h, 4)
-    weights = (w_ih, w_hh, b_ih, b_hh)
-    what = label(n, d, h)
+    x, h_prev, c_prev, weights, what = cell_case(BLANK, (3, 4, 6), 4)
+    w_ih, w_hh, b_ih, b_hh = weights
     expect_used(nb, x, h_prev, c_prev, weights, (x, h_prev, c_prev * 3, weights), "c_prev",
                 "c = f ⊙ c_prev + i ⊙ g", what)
     expect_used(nb, x, h_prev, c_prev, weights, (x, -h_prev, c_prev, weights), "h_prev",
@@ -108,7 +92,6 @@ def test_recurrent_terms(nb):
     expect_used(nb, x, h_prev, c_prev, weights, (x, h_prev, c_prev, (w_ih, w_hh, b_ih, b_hh + 1.0)), "b_hh",
                 "gates = x W_ihᵀ + b_ih + h_prev W_hhᵀ + b_hh", what)
     only_hidden = (torch.zeros_like(w_ih), w_hh, torch.zeros_like(b_ih), b_hh * 2)
-    judge(nb, torch.zeros_like(x), h_prev, c_prev, only_hidden,
-          f"{label(n, d, h)}, x = 0, W_ih = 0, b_ih = 0")
-    judge(nb, x, h_prev, c_prev * 3, (w_ih, w_hh, b_ih, b_hh), f"{label(n, d, h)}, c_prev × 3")
-    judge(nb, x, -h_prev, c_prev, (w_ih, w_hh, b_ih, b_hh), f"{label(n, d, h)}, -h_prev")
+    judge(nb, torch.zeros_like(x), h_prev, c_prev, only_hidden, f"{what}, x = 0, W_ih = 0, b_ih = 0")
+    judge(nb, x, h_prev, c_prev * 3, weights, f"{what}, c_prev × 3")
+    judge(nb, x, -h_prev, c_prev, weights, f"{what}, -h_prev")

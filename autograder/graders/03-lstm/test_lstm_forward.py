@@ -5,10 +5,10 @@ import torch
 from torch import nn
 
 from autograder.graders.lstm import (
-    NO_HINT, cell_conforms, cell_weights, expect_values, hint, lstm_reference, stack_formula, stack_weights, uniform,
+    cell_conforms, cell_weights, hints, lstm_reference, reference_name, stack_formula, stack_weights, uniform,
 )
 from autograder.messages import msg
-from autograder.toolkit import calling, close, error_of, fail, tensor, tolerance_of, unpack
+from autograder.toolkit import Fail, calling, differs, first_match, mismatch, tensor, unpack
 
 BLANK = "lstm_forward"
 STACK_MISTAKES = ("stack_feeds_x", "stack_first_weights", "stack_first_state", "stack_first_output",
@@ -18,7 +18,7 @@ STACK_MISTAKES = ("stack_feeds_x", "stack_first_weights", "stack_first_state", "
 def run_forward(nb, x, h0, c0, layers, what):
     """The student's (output, (h_n, c_n)) as judge-side tensors, structure and shapes checked first."""
     def cell_hint():
-        return None if cell_conforms(nb) else "lstm_hint_cell_line"
+        return None if cell_conforms(nb) else "lstm_hint_cell"
 
     with calling(BLANK, ("lstm_cell",), {"cannot be multiplied": "lstm_hint_layers"}, cell_hint):
         result = nb.lstm_forward(x, h0, c0, layers)
@@ -37,22 +37,21 @@ def judge(nb, x, h0, c0, layers, what):
     output, (h_n, c_n) = lstm_reference(x, h0, c0, layers)
 
     def why():
-        candidates = {m: (lambda m=m: _flat(stack_formula(x.double(), h0.double(), c0.double(),
-                                                          [tuple(w.double() for w in ws) for ws in layers],
-                                                          mistake=m)))
-                      for m in STACK_MISTAKES}
-        found = hint(got, candidates)
-        if found == NO_HINT and not cell_conforms(nb):
-            found = msg("lstm_hint_cell")
-        return found
+        """The hint: the known stacking mistake the answer is, or else a wrong lstm_cell."""
+        formula = lambda mistake: _flat(stack_formula(  # noqa: E731
+            x.double(), h0.double(), c0.double(), [tuple(w.double() for w in ws) for ws in layers], mistake=mistake))
+        found = first_match(got, hints(formula, STACK_MISTAKES))
+        return found if found is not None or cell_conforms(nb) else msg("lstm_hint_cell")
 
     for layer in range(len(layers)):
         for name, g, e in (("h_n", got[1][layer], h_n[layer]), ("c_n", got[2][layer], c_n[layer])):
-            if not close(g, e):
-                fail("lstm_forward_layer", layer=layer, what=f"{what}: {name}[{layer}]", error=error_of(g, e),
-                     tolerance=tolerance_of(e), hint=why())
-    if not close(got[0], output):
-        expect_values(got[0], output, f"{what}: output", "nn.LSTM", why())
+            m = mismatch(g, e)
+            if m is not None:
+                what_layer = msg("lstm_forward_layer", layer=layer, what=f"{what}: {name}[{layer}]")
+                raise Fail(differs(what_layer, m, reference_name("nn.LSTM"), why()))
+    m = mismatch(got[0], output)
+    if m is not None:
+        raise Fail(differs(f"{what}: output", m, reference_name("nn.LSTM"), why()))
 
 
 def _flat(result):

@@ -5,16 +5,17 @@ import functools
 import pytest
 import torch
 
-
 from autograder.graders.lstm import (
-    cell_cases, cell_inputs, cell_label, cell_result, cell_weights, expect_cell, lstm_cell_reference, lstm_formula, uniform,
+    cell_case, cell_cases, cell_result, expect_cell, lstm_cell_reference, lstm_formula, uniform,
 )
+from autograder.toolkit import size_ids
 
 BLANK = "peephole_cell"
 REFERENCE = ("窺視孔 LSTM 的公式（i、f 看 c_prev，o 看新的 c）", "the peephole LSTM (i, f peek at c_prev; o peeks at the new c)")
 MISTAKES = ("o_peeks_c_prev", "p_if_swapped", "no_peepholes", "if_swapped", "o_tanh", "g_sigmoid", "no_c_prev",
             "no_b_hh", "no_b_ih", "no_tanh_c")
 SIZES = [(3, 10, 20), (1, 5, 4), (4, 6, 6)]           # (N, D, H)
+PEEPHOLES = ("p_i", "p_f", "p_o")
 
 
 def run_cell(nb, x, h, c, weights, peepholes, what):
@@ -28,43 +29,31 @@ def judge(nb, x, h, c, weights, peepholes, what, expected=None, reference=REFERE
 
 
 def peepholes(h, scale=1.2):
-    return tuple(uniform(h, scale=scale) for _ in range(3))
-
-
-label = functools.partial(cell_label, BLANK)
-
-
-@pytest.mark.points(1, blank=BLANK)
-def test_returns_pair(nb):
-    """回傳 (h, c)，兩者形狀皆為 (N, H)、float32 / returns (h, c), both (N, H) and float32"""
-    for x, h_prev, c_prev, weights, what in cell_cases(BLANK, SIZES, 4):
-        run_cell(nb, x, h_prev, c_prev, weights, peepholes(h_prev.shape[1]), what)
+    return tuple(uniform(h, scale=scale) for _ in PEEPHOLES)
 
 
 @pytest.mark.points(2, blank=BLANK)
 def test_zero_peepholes(nb):
     """p_i = p_f = p_o = 0 時就是 lstm_cell（nn.LSTMCell）/ with zero peepholes it is lstm_cell (nn.LSTMCell)"""
     for x, h_prev, c_prev, weights, what in cell_cases(BLANK, SIZES, 4):
-        zero = tuple(torch.zeros(h_prev.shape[1]) for _ in range(3))
+        zero = tuple(torch.zeros(h_prev.shape[1]) for _ in PEEPHOLES)
         judge(nb, x, h_prev, c_prev, weights, zero, f"{what}, p_i = p_f = p_o = 0",
               expected=lstm_cell_reference(x, h_prev, c_prev, *weights), reference="nn.LSTMCell")
 
 
 @pytest.mark.points(3, blank=BLANK)
-def test_matches_reference(nb):
-    """與窺視孔 LSTM 的公式一致（多種大小、隨機的 p_i、p_f、p_o）/ equals the peephole LSTM's formulas"""
-    for x, h_prev, c_prev, weights, what in cell_cases(BLANK, SIZES, 4):
-        judge(nb, x, h_prev, c_prev, weights, peepholes(h_prev.shape[1]), what)
+@pytest.mark.parametrize("size", SIZES, ids=size_ids("NDH"))
+def test_matches_reference(nb, size):
+    """與窺視孔 LSTM 的公式一致（隨機的 p_i、p_f、p_o）/ equals the peephole LSTM's formulas (random peepholes)"""
+    x, h_prev, c_prev, weights, what = cell_case(BLANK, size, 4)
+    judge(nb, x, h_prev, c_prev, weights, peepholes(h_prev.shape[1]), what)
 
 
 @pytest.mark.points(3, blank=BLANK)
-def test_each_peephole(nb):
-    """每個窺視孔各自正確：只有 p_i、只有 p_f、只有 p_o（輸出閘看新的 c）/ each peephole on its own (o sees the new c)"""
-    n, d, h = 4, 5, 6
-    x, h_prev, c_prev = cell_inputs(n, d, h)
-    c_prev = c_prev * 2
-    weights = cell_weights(d, h, 4)
-    for index, name in enumerate(("p_i", "p_f", "p_o")):
-        only = [torch.zeros(h) for _ in range(3)]
-        only[index] = uniform(h, scale=1.5)
-        judge(nb, x, h_prev, c_prev, weights, tuple(only), f"{label(n, d, h)}, only {name} ≠ 0")
+@pytest.mark.parametrize("only", PEEPHOLES)
+def test_each_peephole(nb, only):
+    """每個窺視孔各自正確（輸出閘看新的 c）：只有這一個不為 0 / each peephole on its own (o sees the new c)"""
+    x, h_prev, c_prev, weights, what = cell_case(BLANK, (4, 5, 6), 4)
+    h = h_prev.shape[1]
+    values = tuple(uniform(h, scale=1.5) if name == only else torch.zeros(h) for name in PEEPHOLES)
+    judge(nb, x, h_prev, c_prev * 2, weights, values, f"{what}, only {only} ≠ 0")
