@@ -7,6 +7,7 @@
     course feedback [DIR]
     course export {gradescope,student} AID [--out DIR]
     course validate [AID...] [--jobs N] [--out DIR]
+    course validate --mutate [AID...] [--jobs N] [--out DIR] [--operators A,B] [--limit N] [--report FILE]
     course check NOTEBOOK
 
 Exit status: 0 when the command did its job (grading finished, whatever the scores); 1 when it
@@ -31,6 +32,17 @@ def _jobs(value: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError("--jobs must be at least 1")
     return n
+
+
+def _operators(value: str) -> list[str]:
+    from autograder.mutate import OPERATORS
+
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in OPERATORS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown operator(s) {', '.join(unknown) or '(none given)'}; "
+                                         f"known: {', '.join(OPERATORS)}")
+    return names
 
 
 def parser() -> argparse.ArgumentParser:
@@ -83,6 +95,15 @@ def parser() -> argparse.ArgumentParser:
                    help="validate even where workers cannot be isolated (the attack corpus is then not run)")
     v.add_argument("--attack-root", default="/", metavar="DIR",
                    help="where the attack corpus's file-system attacks look (default: /)")
+    v.add_argument("--mutate", action="store_true",
+                   help="mutation testing instead: grade machine-made mutants of each blank's solution; "
+                        "exit 1 if one keeps full marks and is not listed in autograder/mutants/equivalent.py")
+    v.add_argument("--operators", type=_operators, metavar="A,B",
+                   help="--mutate: only these operators (activation, drop-term, transpose, index, swap-args, "
+                        "operator, no-clone, in-place)")
+    v.add_argument("--limit", type=_jobs, metavar="N", help="--mutate: at most N mutants per assignment "
+                                                           "(the same ones on every run)")
+    v.add_argument("--report", type=Path, metavar="FILE", help="--mutate: also write a JSON summary here")
 
     c = sub.add_parser("check", help="a student's self-check: the public checks only")
     c.add_argument("notebook", type=Path)
@@ -223,16 +244,52 @@ def cmd_export(course, args) -> int:
 def cmd_validate(course, args) -> int:
     from autograder import api
 
+    if args.mutate:
+        return cmd_mutate(course, args)
+    stray = [flag for flag, value in (("--operators", args.operators), ("--limit", args.limit),
+                                      ("--report", args.report)) if value is not None]
+    if stray:
+        print(f"course: {', '.join(stray)} only go with --mutate", file=sys.stderr)
+        return 2
     ok = True
     for report in api.validate(course, args.assignments, jobs=args.jobs, out=args.out,
                                trust=args.trust_submissions, attack_root=args.attack_root):
-        print(f"== {report.assignment}")
-        for check in report.checks:
-            mark = "ok  " if check.ok else "FAIL"
-            score = f"{check.score:g}/{check.max_score:g}" if check.max_score else ""
-            print(f"  {mark} {check.what:<40} {score:>7}  {check.detail}".rstrip())
+        print_report(report)
         ok = ok and report.ok
     print("validation passed" if ok else "validation FAILED")
+    return 0 if ok else 1
+
+
+def print_report(report) -> None:
+    """One assignment's checks, a line each, as `course validate` prints them."""
+    print(f"== {report.assignment}")
+    for check in report.checks:
+        mark = "ok  " if check.ok else "FAIL"
+        score = f"{check.score:g}/{check.max_score:g}" if check.max_score else ""
+        print(f"  {mark} {check.what:<40} {score:>7}  {check.detail}".rstrip())
+
+
+def cmd_mutate(course, args) -> int:
+    """`course validate --mutate`: the machine mutants of each assignment, and what survived them."""
+    import json
+    import time
+
+    from autograder import api, results, validate
+
+    started = time.monotonic()
+    reports = validate.mutate_all(course, course.select(args.assignments), jobs=args.jobs, out=args.out,
+                                  policy=api.policy(course, args.trust_submissions), operators=args.operators,
+                                  limit=args.limit)
+    seconds = time.monotonic() - started
+    for report in reports:
+        print_report(report)
+    ok = all(report.ok for report in reports)
+    graded = sum(report.generated for report in reports)
+    print(f"mutation testing {'passed' if ok else 'FAILED'} ({graded} mutants graded in {seconds:.0f} s)")
+    if args.report is not None:
+        summary = {"operators": args.operators, "limit": args.limit, "seconds": round(seconds, 1), "ok": ok,
+                   "assignments": {report.assignment: report.summary() for report in reports}}
+        results.write_atomic(args.report, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return 0 if ok else 1
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +19,7 @@ import nbformat
 import pytest
 
 from autograder import notebook as notebooks
-from autograder import snapshot
+from autograder import references, snapshot
 from autograder.course import Assignment, Course, CourseError, GraderSetupError
 from autograder.isolation import Policy
 from autograder.messages import Language, say, set_language
@@ -38,9 +39,23 @@ def _pytest_args(folder: Path) -> list[str]:
     ]
 
 
-def run_graders(folder: Path, submission: Submission, retry_seeds, untouched=frozenset()) -> GradingPlugin:
-    """Run every grader in ``folder`` against ``submission``; the plugin holds the outcomes and curves."""
-    plugin = GradingPlugin(submission, retry_seeds, untouched)
+def _forget_other_folders(folder: Path) -> None:
+    """pytest's importlib mode names a module by its path below the root (the folder itself), and takes
+    one of that name from ``sys.modules`` if it is there: in a judge that graded another assignment
+    first, ``test_public`` would be that assignment's public checks. Forget those of other folders."""
+    names = {path.stem for path in Path(folder).glob("*.py")}
+    for name in names & set(sys.modules):
+        file = getattr(sys.modules[name], "__file__", None) or ""
+        if Path(file).parent != Path(folder):
+            del sys.modules[name]
+
+
+def run_graders(folder: Path, submission: Submission, retry_seeds, untouched=frozenset(),
+                references=None) -> GradingPlugin:
+    """Run every grader in ``folder`` against ``submission``; the plugin holds the outcomes and curves.
+    ``references``: blank → the reference code of the blanks it calls (``autograder.references.CALLS``)."""
+    _forget_other_folders(folder)
+    plugin = GradingPlugin(submission, retry_seeds, untouched, references)
     log = io.StringIO()
     with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         code = pytest.main(_pytest_args(folder), plugins=[plugin, BriefReports()])
@@ -57,6 +72,7 @@ def catalogue(folder: Path) -> tuple[Outcome, ...]:
 
 @lru_cache(maxsize=None)
 def _catalogue(folder: Path, language: str) -> tuple[Outcome, ...]:
+    _forget_other_folders(folder)
     plugin = GradingPlugin(submission=None)
     log = io.StringIO()
     with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
@@ -200,7 +216,8 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
         else:
             result.notes += cell_notes(submission)
             result.executed = notebooks.executed(nb, submission.runs)
-            plugin = run_graders(folder, submission, course.retry_seeds, untouched)
+            plugin = run_graders(folder, submission, course.retry_seeds, untouched,
+                                 references.CALLS.get(assignment.id))
             result.tests = [plugin.outcomes[n] for n in plugin.order]
             result.curves = plugin.curves
         result.isolation, result.isolated = list(submission.isolation), submission.isolated

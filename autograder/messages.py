@@ -79,6 +79,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                       "（最大誤差 {error:.3g}，容許 {tolerance:.3g}）",
                       "{what} differs from {reference}: at {where} expected {expected:.6g}, got {got:.6g} "
                       "(largest error {error:.3g}, tolerance {tolerance:.3g})"),
+    "argument_changed": ("{name} 改變了傳給它的 {arguments}（原地運算 (in-place)，例如 +=、mul_、或寫進傳入的張量）："
+                         "函式不可以修改它的輸入，nn.LSTM 也從不修改它的輸入；請在新的張量上計算（例如 x + y 而不是 x += y，"
+                         "或先 .clone()）",
+                         "{name} changed {arguments}, which it was given (in place: +=, mul_, or writing into a "
+                         "tensor passed in): a function must leave its inputs as they were, as nn.LSTM does; "
+                         "compute into new tensors (x + y rather than x += y, or .clone() first)"),
     "depends_on": ("無法評分：這一項依賴 {name}，而 {name} 不符合規格（{why}）",
                    "cannot grade: this depends on {name}, which does not meet the contract ({why})"),
     # ---------------------------------------------------------------- 02-char-rnn
@@ -136,8 +142,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "sample_not_deterministic": ("同樣的輸入呼叫 sample 兩次，結果不同：{first!r} 與 {second!r}（應為貪婪解碼）",
                                  "sample gave different results for the same input: {first!r} and {second!r} "
                                  "(decoding should be greedy)"),
-    "poem_after_training": ("用你的 Model 與 train 訓練 100 個 epoch（種子 {seeds}）後，{detail}",
-                            "after training your Model with your train for 100 epochs (seeds {seeds}), {detail}"),
+    "poem_after_training": ("用書中的 Model 與 train 訓練 100 個 epoch（種子 {seeds}）後，{detail}",
+                            "after training the book's Model with the book's train for 100 epochs (seeds {seeds}), "
+                            "{detail}"),
 }
 
 

@@ -9,7 +9,8 @@
 - The ``nb`` fixture stands for the submission: ``nb.GetDummies(seq, 28, 3, 8)`` calls the student's
   function in the worker; ``nb.Char2int`` reads a global as plain data.
 - Before every grader the worker and the judge are reseeded from the grader's name, so a grader's
-  random inputs are the same for every student and every run.
+  random inputs are the same for every student and every run; while it runs, the blanks its blank
+  calls are their references (:mod:`autograder.references`): one mistake, one deduction.
 - Outcomes are recorded as :class:`Outcome` objects from the report hook; the message shown to the
   student is the grader's own (a :class:`~autograder.toolkit.Fail`), or one made from the student's
   exception, never a traceback of grader code.
@@ -48,6 +49,22 @@ class Notebook:
     def reseed(self, seed: int) -> None:
         """Reseed random, numpy and torch in the worker (graders that retry seeds use it)."""
         self.submission.reseed(seed)
+
+    def define(self, name: str, source: str):
+        """A handle to the object ``source`` defines in the worker (see Submission.define)."""
+        return self.submission.define(name, source)
+
+    def overriding(self, **sources):
+        """``with nb.overriding(lstm_cell=REFERENCE_CELL): nb.lstm_forward(...)``: see Submission.overriding."""
+        return self.submission.overriding(**sources)
+
+    def without_autograd(self):
+        """``with nb.without_autograd(): nb.bptt_grad_U(...)``: see Submission.without_autograd."""
+        return self.submission.without_autograd()
+
+    def changing(self, *handles):
+        """``with nb.changing(model): nb.train(model, ...)``: the calls inside may change these objects."""
+        return self.submission.changing(*handles)
 
 
 def _function_of(item) -> tuple[str, str]:
@@ -89,6 +106,8 @@ def describe_exception(exc: BaseException, blank: str, memory_bytes: int = 0) ->
             return msg("missing_name", name=exc.message.split("'")[1]), False
         if exc.timeout:
             return msg("worker_timeout"), False
+        if exc.type == "ArgumentChanged":      # autograder.guard: the call changed what it was given
+            return msg("argument_changed", name=blank, arguments=exc.message), False
         if exc.type == "MemoryError" or "can't allocate memory" in exc.message:
             limit = f"{memory_bytes / 2**30:g} GiB" if memory_bytes else "RLIMIT_DATA"
             return msg("memory_exceeded", limit=limit, message=exc.message[:200]), False
@@ -108,8 +127,10 @@ def describe_exception(exc: BaseException, blank: str, memory_bytes: int = 0) ->
 class GradingPlugin:
     """One grading session of one submission."""
 
-    def __init__(self, submission: Submission, retry_seeds=(0, 1, 2), untouched=frozenset()):
+    def __init__(self, submission: Submission, retry_seeds=(0, 1, 2), untouched=frozenset(), references=None):
         self.submission = submission
+        # blank → {name of a blank it calls: reference code} (autograder.references), in force while its graders run
+        self.references = references or {}
         # named in "memory limit exceeded" (no submission: only the graders' names are collected)
         self.memory_bytes = submission.limits.memory_bytes if submission is not None else 0
         self.untouched = {name.lower() for name in untouched}   # blanks the student left as the stub
@@ -179,7 +200,9 @@ class GradingPlugin:
         seed = stable_seed(request.node.nodeid.split("::", 1)[-1])
         seed_judge(seed)
         self.submission.reseed(seed)
-        yield
+        record = self.outcomes.get(request.node.nodeid)
+        with self.submission.overriding(**self.references.get(record.blank if record else "", {})):
+            yield
 
     # ------------------------------------------------------------------ outcomes
     @pytest.hookimpl(hookwrapper=True)

@@ -240,6 +240,9 @@ class Submission:
     restarts: int = 0
     generation: int = 0
     call_timeout: float | None = None
+    may_change: tuple = ()           # handles a call may change (see ``changing``)
+    overrides: dict = field(default_factory=dict)   # the judge's reference code for blanks (see ``overriding``)
+    autograd: bool = True            # False: calls run with autograd fenced off (see ``without_autograd``)
     hide: tuple = ()                 # paths the worker must not see
     figures: bool = False            # keep each cell's matplotlib figures (for feedback pages)
     policy: Policy = field(default_factory=Policy)
@@ -375,6 +378,11 @@ class Submission:
             self._names[name] = value
         return value
 
+    def define(self, name: str, source: str) -> "Handle":
+        """The object ``name`` that the judge's ``source`` defines, made in the worker, beside the notebook's
+        globals (which it sees and leaves alone): the reference Model the graders of train use."""
+        return self.request({"op": "define", "name": name, "source": source, "keep": True})
+
     def module_attribute(self, module: "Handle", name: str):
         """``module.name`` for a module of the worker (``torch.as_tensor``), asked for once per worker."""
         key = (module._ref.id, name)
@@ -383,13 +391,35 @@ class Submission:
         return self._names[key]
 
     @contextlib.contextmanager
-    def time_limit(self, seconds: float):
-        """Give the requests inside the block ``seconds`` each (e.g. for training)."""
-        previous, self.call_timeout = self.call_timeout, seconds
+    def _setting(self, name: str, value):
+        """The request setting ``name`` (a field read when a request is made) at ``value`` for the block."""
+        previous = getattr(self, name)
+        setattr(self, name, value)
         try:
             yield
         finally:
-            self.call_timeout = previous
+            setattr(self, name, previous)
+
+    def time_limit(self, seconds: float):
+        """Give the requests inside the block ``seconds`` each (e.g. for training)."""
+        return self._setting("call_timeout", seconds)
+
+    def changing(self, *handles: "Handle"):
+        """Let the calls inside the block change these objects of the worker (the model handed to
+        ``train``). Every other call must leave its arguments, and the module it is a method of, as
+        they were: the worker compares them before and after (:mod:`autograder.guard`)."""
+        return self._setting("may_change", self.may_change + handles)
+
+    def overriding(self, **sources: str):
+        """Calls inside the block run with these globals of the notebook replaced by the judge's code
+        (``lstm_cell="def lstm_cell(...): ..."``): blank B judged with the reference of the blank A it
+        calls, so that each mistake costs the blank that made it (:mod:`autograder.references`)."""
+        return self._setting("overrides", {**self.overrides, **sources})
+
+    def without_autograd(self):
+        """Calls inside the block run with autograd off and kept off (:mod:`autograder.fence`): a gradient
+        the blank asks to be derived by hand cannot come from ``loss.backward()`` under ``enable_grad``."""
+        return self._setting("autograd", False)
 
     def cell_errors(self) -> list[CellRun]:
         return [r for r in self.runs if r.status != "ok"]
@@ -477,6 +507,10 @@ def _call_request(function: Handle, args, kwargs, keep: bool) -> tuple[dict, lis
         "args": protocol.encode(list(args), buffers, _ref_of),
         "kwargs": protocol.encode(dict(kwargs), buffers, _ref_of),
         "keep": keep,
+        "guard": True,                 # the call may not change its arguments (autograder.guard)
+        "exempt": [h._target() for h in function._submission.may_change],
+        "override": function._submission.overrides,
+        "autograd": function._submission.autograd,
     }
     return header, buffers
 

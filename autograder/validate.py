@@ -3,11 +3,19 @@
 For each assignment: the points add up (graders = ``course.toml`` = the notebook's grade cells); the
 solution scores full marks; the blank release notebook scores zero with a "not implemented" message
 on every grader and no grader error; every mutant in ``autograder/mutants/<aid>.py`` loses points on
-the blank it names; every valid variant keeps full marks.
+the blank it names, and on no other (one mistake, one deduction); every valid variant keeps full marks.
+The solution, mutants and variants also go through the public checks: a blank whose public check fails
+must lose points in the hidden graders too (they are never laxer than ``course check``).
+
+With ``--mutate`` (:func:`mutate_all`): mutation testing of the graders. Every machine mutant of each
+blank's solution (:mod:`autograder.mutate`) is graded; one that keeps full marks survives, and fails the
+run unless ``autograder/mutants/equivalent.py`` lists it, with the reason, as computing what the solution
+computes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import math
 import tempfile
@@ -183,6 +191,8 @@ def plan(course: Course, assignment: Assignment, scratch: Path, corpus: bool = T
             path = folder / f"{kind}-{item.name}.ipynb"
             nbformat.write(apply(source, item.edits), str(path))
             work.tasks.append((f"{kind} {item.name}", path))
+    if assignment.checks.is_dir():            # the same notebooks through the public checks (see verdicts)
+        work.tasks += [(PUBLIC + name, path) for name, path in work.tasks if name != "blank"]
     bases = {"solution": source,
              "blank": nbformat.read(str(assignment.path(course.root, "release")), as_version=4)}
     for n, attack in enumerate(attacks(course, assignment.id) if corpus else []):
@@ -199,12 +209,24 @@ def plan(course: Course, assignment: Assignment, scratch: Path, corpus: bool = T
     return work
 
 
+PUBLIC = "public "      # a task graded by the public checks (course check) rather than the hidden graders
+
+
+def laxer_than_public(result, public) -> list[str]:
+    """The blanks a public check fails whose hidden graders still give full marks: a submission that
+    `course check` rejects must lose points on that blank in the hidden grade too."""
+    failed = {t.blank: t.output for t in public.tests if t.status != "passed" and t.blank}
+    kept = [blank for blank in failed if not any(t.blank == blank and t.status != "passed" for t in result.tests)]
+    return [f"{blank} fails its public check ({failed[blank].splitlines()[0][:160]}) but keeps full marks"
+            for blank in sorted(kept)]
+
+
 def verdicts(work: Plan, graded: dict) -> Report:
     """Read the grades of a plan's notebooks into its report."""
     report = work.report
     for name, _ in work.tasks:
         result = graded[name]
-        if name.startswith("honest "):
+        if name.startswith(("honest ", PUBLIC)):
             continue
         if name.startswith("attack "):
             attack = work.attacks[name.split(" ", 1)[1]]
@@ -229,40 +251,51 @@ def verdicts(work: Plan, graded: dict) -> Report:
         else:
             mutant = work.mutants[name.split(" ", 1)[1]]
             caught = [t.nodeid for t in result.tests if t.status != "passed" and t.blank == mutant.loses]
-            check.ok = bool(caught) and result.score < result.max_score
+            # one mistake, one deduction: the graders of a blank that calls this one use its reference
+            elsewhere = sorted({t.blank or t.nodeid for t in result.tests if t.status != "passed"} - {mutant.loses})
+            check.ok = bool(caught) and result.score < result.max_score and not elsewhere
             check.detail = f"caught by {len(caught)} grader(s) of {mutant.loses}" if caught else \
                 f"NOT caught by the graders of {mutant.loses}"
+            if elsewhere:
+                check.detail += f"; ALSO charged to {', '.join(elsewhere)}"
+        public = graded.get(PUBLIC + name)
+        if public is not None:
+            lax = laxer_than_public(result, public)
+            if name == "solution" and public.score < public.max_score:
+                lax.append("the solution fails a public check: " + "; ".join(
+                    f"{t.nodeid}: {t.output[:200]}" for t in public.tests if t.status != "passed"))
+            if lax:
+                check.ok = False
+                check.detail = "; ".join(filter(None, [check.detail, *lax]))
         report.checks.append(check)
     return report
 
 
-def validate_all(course: Course, assignments: list[Assignment], jobs: int = 1, corpus: bool = True,
-                 out: Path | None = None, policy: Policy = Policy(), attack_root: str = "/") -> list[Report]:
-    """Validate several assignments with one pool of judges (each judge pays its start-up once).
+def grade_plans(course: Course, assignments: list[Assignment], build, jobs: int = 1, out: Path | None = None,
+                policy: Policy = Policy()) -> tuple[list, dict]:
+    """Grade the notebooks of the plans ``build(scratch, graders, isolated)`` writes, with one pool of
+    judges for them all (each judge pays its start-up once). ``build`` gets the scratch folder, the
+    graders' snapshot and whether workers are isolated here; it returns plans (anything with
+    ``assignment`` and ``tasks``, a list of (name, notebook path)).
 
-    With ``out``, every graded notebook's results are kept as a class would be: ``out/<name>/<aid>/``
-    (``attack-fork-bomb``, ``mutant-no-step``, ...) and ``out/gradebook.csv``, to read a failure or to
-    compare with another grading of the same notebooks.
+    Returns the plans and their grades, ``{aid: {name: Result}}``. With ``out``, every graded notebook's
+    results are kept as a class would be: ``out/<name>/<aid>/`` and ``out/gradebook.csv``.
 
-    Like grading, validation refuses (:class:`IsolationRefused`) where workers cannot be isolated and
-    ``policy`` does not trust the notebooks; where it trusts them, the attack corpus is never run
-    (hostile notebooks only ever run isolated) and its check says so.
+    Like grading, it refuses (:class:`IsolationRefused`) where workers cannot be isolated and ``policy``
+    does not trust the notebooks.
     """
     from autograder.batch import write_result
     from autograder.pool import parallel_map
 
     with tempfile.TemporaryDirectory(prefix="course-validate-") as scratch, \
-            Snapshot([a.graders for a in assignments]) as graders:
+            Snapshot([a.graders for a in assignments] + [a.checks for a in assignments if a.checks.is_dir()]) \
+            as graders:
         hide = tuple(str(p) for p in (Path(scratch), graders.root, *([Path(out).resolve()] if out else [])))
         _, isolated = judge.probe(course, judge.hidden_paths(course, Path(scratch) / "probe.ipynb", hide), policy)
-        corpus = corpus and isolated
-        plans = [plan(course, a, Path(scratch), corpus, graders[a.graders], attack_root) for a in assignments]
-        if not isolated:
-            for p in plans:
-                p.report.checks.append(Check("attack corpus", True, "not run: workers are not isolated on this "
-                                                                    "machine (the notebooks are trusted)"))
-        work = [(course, p.assignment, str(path), f"{p.assignment.id}\0{name}", graders[p.assignment.graders],
-                 hide, policy) for p in plans for name, path in p.tasks]
+        plans = build(Path(scratch), graders, isolated)
+        work = [(course, p.assignment, str(path), f"{p.assignment.id}\0{name}",
+                 graders[p.assignment.checks if name.startswith(PUBLIC) else p.assignment.graders], hide, policy)
+                for p in plans for name, path in p.tasks]
         # the slowest first, so that no judge is left with a long one at the end
         work.sort(key=lambda task: not task[3].split("\0")[1].startswith(("attack", "honest")))
         graded = dict(parallel_map(_grade, work, jobs))
@@ -270,8 +303,184 @@ def validate_all(course: Course, assignments: list[Assignment], jobs: int = 1, c
         for result in graded.values():
             write_result(Path(out), result, course.language)
         results.write_atomic(Path(out) / "gradebook.csv", results.gradebook_csv(list(graded.values())))
-    return [verdicts(p, {name: graded[f"{p.assignment.id}\0{name}"] for name, _ in p.tasks}) for p in plans]
+    return plans, {p.assignment.id: {name: graded[f"{p.assignment.id}\0{name}"] for name, _ in p.tasks}
+                   for p in plans}
+
+
+def validate_all(course: Course, assignments: list[Assignment], jobs: int = 1, corpus: bool = True,
+                 out: Path | None = None, policy: Policy = Policy(), attack_root: str = "/") -> list[Report]:
+    """Validate several assignments with one pool of judges (see :func:`grade_plans`).
+
+    With ``out``, every graded notebook's results are kept (``out/attack-fork-bomb/<aid>/``,
+    ``out/mutant-no-step/<aid>/``, ...), to read a failure or to compare with another grading.
+
+    Where ``policy`` trusts the notebooks and workers cannot be isolated, the attack corpus is never run
+    (hostile notebooks only ever run isolated) and its check says so.
+    """
+    def build(scratch: Path, graders, isolated: bool) -> list[Plan]:
+        plans = [plan(course, a, scratch, corpus and isolated, graders[a.graders], attack_root) for a in assignments]
+        if not isolated:
+            for p in plans:
+                p.report.checks.append(Check("attack corpus", True, "not run: workers are not isolated on this "
+                                                                    "machine (the notebooks are trusted)"))
+        return plans
+
+    plans, graded = grade_plans(course, assignments, build, jobs, out, policy)
+    return [verdicts(p, graded[p.assignment.id]) for p in plans]
 
 
 def validate(course: Course, assignment: Assignment, jobs: int = 1, corpus: bool = True) -> Report:
     return validate_all(course, [assignment], jobs, corpus)[0]
+
+
+# ------------------------------------------------------------------------------ machine mutants (--mutate)
+
+MACHINE = "machine "     # a machine mutant's task is named "machine <its folder name>"
+
+
+def equivalents() -> dict[str, dict[str, str]]:
+    """``autograder/mutants/equivalent.py``'s ``EQUIVALENT``: per assignment, the machine mutants that
+    cannot be killed because they compute what the solution computes, each with the reason."""
+    path = PACKAGE / "mutants" / "equivalent.py"
+    if not path.is_file():
+        return {}
+    spec = importlib.util.spec_from_file_location("_mutants_equivalent", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(getattr(module, "EQUIVALENT", {}))
+
+
+def sample(mutants: list, limit: int | None) -> list:
+    """At most ``limit`` of the mutants, the same ones on every run, spread over blanks and operators
+    (the first ``limit`` by a hash of their ids), in their own order."""
+    if limit is None or limit >= len(mutants):
+        return list(mutants)
+    chosen = {m.id for m in sorted(mutants, key=lambda m: hashlib.sha256(m.id.encode()).hexdigest())[:limit]}
+    return [m for m in mutants if m.id in chosen]
+
+
+def folder_name(mutant) -> str:
+    """A file-system-safe name for a mutant's notebook and its results under ``--out`` (``machine-<name>``):
+    ids hold '/', '>', spaces..."""
+    digest = hashlib.sha256(mutant.id.encode()).hexdigest()[:8]
+    line, col = mutant.id.split(":")[2:4]
+    return f"{mutant.blank}-{mutant.operator}-{line}-{col}-{digest}"
+
+
+@dataclass
+class MutationReport(Report):
+    """Mutation testing of one assignment: the checks (as validate prints them) and the counts."""
+
+    generated: int = 0                                  # the mutants graded (after --operators / --limit)
+    killed: int = 0                                     # of those not listed as equivalent
+    survivors: list = field(default_factory=list)       # (id, diff)
+    equivalent: list = field(default_factory=list)      # (id, reason) of listed mutants graded this run
+    stale: list = field(default_factory=list)           # listed ids that match no mutant
+    grader_errors: list = field(default_factory=list)   # (id, [grader names])
+    folders: dict = field(default_factory=dict)         # id -> the folder of its results under --out
+
+    @property
+    def score(self) -> float | None:
+        """killed / (generated − equivalent); None when nothing counts."""
+        counted = self.generated - len(self.equivalent)
+        return self.killed / counted if counted > 0 else None
+
+    def summary(self) -> dict:
+        """The counts and the lists, as ``--report`` writes them (plain JSON)."""
+        return {"generated": self.generated, "killed": self.killed, "survived": len(self.survivors),
+                "equivalent": len(self.equivalent), "score": self.score, "ok": self.ok,
+                "survivors": [{"id": i, "diff": d, "results": self.folders.get(i)} for i, d in self.survivors],
+                "equivalents": [{"id": i, "reason": r} for i, r in self.equivalent],
+                "stale": list(self.stale),
+                "grader_errors": [{"id": i, "graders": g} for i, g in self.grader_errors]}
+
+
+@dataclass
+class MutationPlan(Plan):
+    """What mutation testing of one assignment grades: the solution (the baseline) and its mutants."""
+
+    machine: dict = field(default_factory=dict)         # task name -> MachineMutant
+    every_id: list = field(default_factory=list)        # every mutant the operators make, filters aside
+
+
+def mutation_plan(course: Course, assignment: Assignment, scratch: Path, operators=None,
+                  limit: int | None = None) -> MutationPlan:
+    """Write the solution's machine mutants (``operators``, at most ``limit`` of them) to grade."""
+    from autograder import mutate
+
+    source_path = assignment.path(course.root, "source")
+    source = nbformat.read(str(source_path), as_version=4)
+    work = MutationPlan(assignment, MutationReport(assignment.id))
+    # stale entries are judged against everything the operators make, so a subset run reports none wrongly
+    every = mutate.mutants(source)
+    work.every_id = [m.id for m in every]
+    folder = scratch / assignment.id
+    folder.mkdir(parents=True, exist_ok=True)
+    work.tasks.append(("solution", source_path))        # the mutants' own base: it must keep full marks
+    chosen = [m for m in every if operators is None or m.operator in operators]
+    for mutant in sample(chosen, limit):
+        name = folder_name(mutant)
+        path = folder / f"machine-{name}.ipynb"
+        nbformat.write(mutate.notebook(source, mutant), str(path))
+        work.tasks.append((MACHINE + name, path))
+        work.machine[MACHINE + name] = mutant
+    return work
+
+
+def mutation_verdicts(work: MutationPlan, graded: dict, listed: dict[str, str]) -> MutationReport:
+    """Read the grades of a mutation plan: a mutant that keeps full marks survives, unless ``listed``
+    (id -> reason) says it is equivalent; a listed id that matches no mutant is stale."""
+    report = work.report
+    base = graded["solution"]
+    full = base.max_score > 0 and base.score == base.max_score and not base.grader_errors
+    report.checks.append(Check("solution", full, "" if full else "the mutants' base must keep full marks: "
+                               "their verdicts mean nothing", base.score, base.max_score))
+    for name, mutant in work.machine.items():
+        result = graded[name]
+        survived = result.max_score > 0 and result.score == result.max_score
+        report.generated += 1
+        report.folders[mutant.id] = name.replace(" ", "-")          # the student name _grade gives it
+        broken = [t.name for t in result.grader_errors]
+        if broken:
+            report.grader_errors.append((mutant.id, broken))
+            report.checks.append(Check(f"grader error {mutant.id}", False, f"graders that broke: {broken}",
+                                       result.score, result.max_score))
+        if mutant.id in listed:
+            report.equivalent.append((mutant.id, listed[mutant.id]))
+            report.checks.append(Check(f"equivalent {mutant.id}", survived, listed[mutant.id] if survived else
+                                       f"killed, so not equivalent: remove it from equivalent.py ({mutant.diff})",
+                                       result.score, result.max_score))
+        elif survived:
+            report.survivors.append((mutant.id, mutant.diff))
+            report.checks.append(Check(f"survivor {mutant.id}", False, mutant.diff, result.score, result.max_score))
+        else:
+            report.killed += 1
+    for stale in sorted(set(listed) - set(work.every_id)):
+        report.stale.append(stale)
+        report.checks.append(Check(f"stale equivalent {stale}", False,
+                                   "listed in autograder/mutants/equivalent.py, matches no mutant"))
+    score = report.score
+    report.checks.append(Check("mutation score", True, f"{report.generated} generated, {report.killed} killed, "
+                               f"{len(report.survivors)} survived, {len(report.equivalent)} equivalent: " +
+                               ("-" if score is None else f"{100 * score:.1f}%")))
+    return report
+
+
+def mutate_all(course: Course, assignments: list[Assignment], jobs: int = 1, out: Path | None = None,
+               policy: Policy = Policy(), operators=None, limit: int | None = None) -> list[MutationReport]:
+    """Mutation testing of the hidden graders: grade every machine mutant of each assignment's solution
+    (:mod:`autograder.mutate`) with the judges and pool :func:`validate_all` uses. ``operators``: names
+    of :data:`autograder.mutate.OPERATORS` (default: all); ``limit``: at most that many mutants per
+    assignment. With ``out``, every mutant's results are kept (``out/machine-<name>/<aid>/``)."""
+    from autograder.mutate import OPERATORS
+
+    unknown = sorted(set(operators or ()) - set(OPERATORS))
+    if unknown:
+        raise CourseError(f"unknown mutation operator(s) {', '.join(unknown)}; known: {', '.join(OPERATORS)}")
+    listed = equivalents()
+
+    def build(scratch: Path, graders, isolated: bool) -> list[MutationPlan]:
+        return [mutation_plan(course, a, scratch, operators, limit) for a in assignments]
+
+    plans, graded = grade_plans(course, assignments, build, jobs, out, policy)
+    return [mutation_verdicts(p, graded[p.assignment.id], listed.get(p.assignment.id, {})) for p in plans]

@@ -13,6 +13,7 @@ goes to the process's own stdout/stderr, which the judge captures separately.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import io
 import json
 # bound now: student code may replace the builtins, and the worker must keep working
@@ -28,7 +29,7 @@ import warnings
 
 import numpy as np
 
-from autograder import protocol
+from autograder import fence, guard, protocol
 
 MAX_MESSAGE = 4000        # characters of an exception message sent back
 MAX_TRACEBACK = 8000      # characters of a traceback sent back
@@ -232,6 +233,9 @@ class Worker:
             if name not in self.namespace:
                 raise NameError(f"name '{name}' is not defined")
             return self.namespace[name]
+        if op == "define":                 # the judge's own object, made in the worker (a reference Model)
+            name = str(header["name"])
+            return _with_alarm(limit, lambda: self.defined({name: header["source"]})[name])
         target = self.resolve(protocol.HandleRef(int(header["target"]), ""))
         if op == "getattr":
             return _with_alarm(limit, getattr, target, header["name"])
@@ -240,10 +244,47 @@ class Worker:
         if op == "call":
             args = decode(header["args"])
             kwargs = decode(header["kwargs"])
-            return _with_alarm(limit, target, *args, **kwargs)
+            fenced = fence.autograd_off() if header.get("autograd") is False else contextlib.nullcontext()
+            with self.overridden(header.get("override") or {}), fenced:
+                if header.get("guard") is not True:
+                    return _with_alarm(limit, target, *args, **kwargs)
+                # what the call may change (the model handed to train) is named by the judge, by handle
+                exempt = [self.resolve(protocol.HandleRef(int(i), "")) for i in header.get("exempt", [])]
+                return _with_alarm(limit, guard.call, target, args, kwargs, exempt)
         if op == "describe":
             return _with_alarm(limit, lambda: _describe_object(target))
         raise ValueError(f"unknown op {op!r}")
+
+    def defined(self, sources: dict) -> dict:
+        """The judge's code (name → source defining that name) run in a copy of the notebook's globals,
+        which it sees (the notebook's imports) and leaves as they were."""
+        scope = dict(self.namespace)
+        for name, source in sources.items():
+            exec(compile(str(source), f"<reference {name}>", "exec"), scope)
+        return scope
+
+    @contextlib.contextmanager
+    def overridden(self, sources: dict):
+        """The notebook's globals ``sources`` names, replaced for one call by the judge's reference code.
+
+        Where blank B calls blank A (lstm_forward calls lstm_cell), B is graded with the reference A in
+        A's place, so that a wrong A costs A's points only. Each source defines its name in a copy of
+        the notebook's globals (it sees the notebook's imports); the originals are put back afterwards.
+        """
+        if not sources:
+            yield
+            return
+        scope = self.defined(sources)
+        saved = {name: self.namespace.get(name, _MISSING) for name in sources}
+        self.namespace.update({name: scope[name] for name in sources})
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is _MISSING:
+                    self.namespace.pop(name, None)
+                else:
+                    self.namespace[name] = value
 
     # ------------------------------------------------------------------ the notebook
     def run(self, header: dict) -> None:
@@ -280,6 +321,9 @@ class Worker:
                        "stdout": captured[0].text(), "stderr": captured[1].text(), "figures": len(images)},
                       images)
         self.send({"event": "ready", "token": header.get("token")})
+
+
+_MISSING = object()
 
 
 def _with_alarm(limit: float, fn, *args, **kwargs):

@@ -3,6 +3,8 @@ and how each kind of exception becomes an outcome; and the toolkit's value compa
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 
@@ -66,14 +68,25 @@ class FakeSubmission:
         self.seeds: list[int] = []
         self.recorded: list[float] = []
         self.globals["record"] = self.recorded.append
+        self.active: dict = {}                 # the references in force (see ``overriding``)
+        self.seen: dict = {}                   # name looked up → the references in force then
 
     def lookup(self, name):
+        self.seen.setdefault(name, dict(self.active))
         if name not in self.globals:
             raise StudentError({"type": "NameError", "message": f"name '{name}' is not defined"})
         return self.globals[name]
 
     def reseed(self, seed):
         self.seeds.append(seed)
+
+    @contextlib.contextmanager
+    def overriding(self, **sources):
+        previous, self.active = self.active, sources
+        try:
+            yield
+        finally:
+            self.active = previous
 
     def time_limit(self, seconds):
         raise NotImplementedError
@@ -92,9 +105,9 @@ def graders(tmp_path):
     return folder
 
 
-def grade(folder, globals_, untouched=frozenset()):
+def grade(folder, globals_, untouched=frozenset(), references=None):
     submission = FakeSubmission(globals_)
-    plugin = judge.run_graders(folder, submission, (0,), untouched)
+    plugin = judge.run_graders(folder, submission, (0,), untouched, references)
     return {nodeid.split("::")[1]: plugin.outcomes[nodeid] for nodeid in plugin.order}, submission
 
 
@@ -124,6 +137,14 @@ def test_a_graders_own_bug_is_flagged_and_the_students_failures_are_not(graders)
     assert "add(1, 2)" in outcomes["test_adds"].output
     # a global the notebook does not define: the student's error, named
     assert not outcomes["test_callable[neg]"].grader_error and "neg" in outcomes["test_callable[neg]"].output
+
+
+def test_a_blanks_graders_run_with_the_references_of_what_it_calls(graders):
+    _, submission = grade(graders, {"add": lambda a, b: a + b, "neg": lambda a: -a},
+                          references={"neg": {"add": "def add(a, b):\n    return a + b\n"}})
+    assert submission.seen["add"] == {}                          # add's own graders: nothing replaced
+    assert submission.seen["neg"] == {"add": "def add(a, b):\n    return a + b\n"}
+    assert submission.active == {}                               # and nothing left in force afterwards
 
 
 def test_a_stub_says_not_implemented_once(graders):

@@ -135,7 +135,7 @@ def test_workers_never_contain_the_graders(run):
     sub = run("import sys\nmods = sorted(m for m in sys.modules if m.startswith('autograder'))")
     assert all(m in ("autograder", "autograder.protocol", "autograder.worker", "autograder.limits",
                      "autograder.forkserver", "autograder.sandbox", "autograder.dynamo", "autograder.landlock",
-                     "autograder.seccomp") for m in sub.lookup("mods"))
+                     "autograder.seccomp", "autograder.guard", "autograder.fence") for m in sub.lookup("mods"))
 
 
 def test_magics_are_neutralised(run):
@@ -226,3 +226,56 @@ def test_workers_compute_with_the_grading_processs_kernels(monkeypatch):
         assert "COURSE_SECRET_TOKEN" not in env
     monkeypatch.delenv("ATEN_CPU_CAPABILITY")
     assert "ATEN_CPU_CAPABILITY" not in spawn.base_environment()
+
+
+# ---------------------------------------------------------------------------------------------- guarded calls
+TORCH_CELLS = ("import torch\nfrom torch import nn\n"
+               "def accumulate(x, y):\n    x += y\n    return x.clone()\n"
+               "def fresh(x, y):\n    z = x + y\n    z *= 2\n    return z\n"
+               "def grow(items):\n    items.append(0)\n    return len(items)\n"
+               "def bias_sum(rnn):\n    b = rnn.bias_ih_l0.detach()\n    b += rnn.bias_hh_l0.detach()\n    return b.clone()\n"
+               "def into(params, out):\n    out['W'][0, 0] = 5.0\n    return params['W'] * 1\n"
+               "def step(net):\n    with torch.no_grad():\n        net.weight.mul_(0.5)\n    return 0\n")
+
+
+def test_a_call_that_changes_its_arguments_is_named_and_one_that_does_not_passes(run):
+    import torch
+
+    sub = run(TORCH_CELLS)
+    x, y = torch.ones(2, 3), torch.full((2, 3), 2.0)
+    with pytest.raises(StudentError) as caught:
+        sub.lookup("accumulate")(x, y)
+    assert caught.value.type == "ArgumentChanged" and caught.value.message == "x"
+    assert float(x.sum()) == 6.0                            # the judge's own copy was never touched
+    assert torch.equal(sub.lookup("fresh")(x, y), torch.full((2, 3), 6.0))      # in place on its own tensor
+    with pytest.raises(StudentError, match="items"):
+        sub.lookup("grow")([1, 2])
+    rnn = sub.lookup("torch").nn.RNN(3, 4)
+    with pytest.raises(StudentError, match="rnn.bias_ih_l0"):
+        sub.lookup("bias_sum")(rnn)
+    with pytest.raises(StudentError, match=r"out\['W'\]"):
+        sub.lookup("into")({"W": torch.ones(2, 2)}, {"W": torch.zeros(2, 2)})
+    nan = torch.tensor([float("nan"), 1.0])
+    assert torch.equal(sub.lookup("fresh")(nan, nan)[1:], torch.tensor([4.0]))     # NaN is still NaN: unchanged
+
+
+def test_what_the_grader_lets_a_call_change_it_may_change(run):
+    sub = run(TORCH_CELLS)
+    net = sub.lookup("torch").nn.Linear(2, 2)
+    before = net.weight.tolist()
+    with pytest.raises(StudentError, match="net.weight"):
+        sub.lookup("step")(net)
+    with sub.changing(net):
+        assert sub.lookup("step")(net) == 0
+    assert net.weight.tolist() != before
+
+
+def test_a_blank_runs_with_the_reference_of_what_it_calls_and_the_notebook_keeps_its_own(run):
+    sub = run("def cell(x):\n    return x + 1000\n", "def forward(xs):\n    return [cell(x) for x in xs]\n")
+    with sub.overriding(cell="def cell(x):\n    return x * 2\n"):
+        assert sub.lookup("forward")([1, 2]) == [2, 4]
+    assert sub.lookup("forward")([1, 2]) == [1001, 1002] and sub.lookup("cell")(1) == 1001
+    made = sub.define("Double", "class Double:\n    def __call__(self, x):\n        return 2 * x\n")
+    assert made()(21) == 42
+    with pytest.raises(StudentError, match="Double"):
+        sub.lookup("Double")                       # defined beside the notebook's globals, not among them

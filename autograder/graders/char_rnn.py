@@ -15,9 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.messages import Message, msg
-from autograder.submission import Handle, StudentError, keep
-from autograder.toolkit import Fail, check, fail, kind_of, to_array
+from autograder.messages import msg
+from autograder.references import BOOK_MODEL
+from autograder.submission import Handle, keep
+from autograder.toolkit import check, fail, kind_of, to_array
 
 TEXT = ['對酒當歌', '人生幾何', '譬如朝露', '去日苦多', '慨當以慷', '憂思難忘', '何以解憂', '唯有杜康']
 CHARS = sorted(set(''.join(TEXT)))
@@ -230,31 +231,14 @@ def forward(nb, model: Handle, x: torch.Tensor, what: str = "Model.forward"):
             torch.from_numpy(to_array(hidden, f"{what}: hidden")).float())
 
 
-def conforming(nb, *args) -> tuple[Handle, Reference]:
-    """A student model that computes what the reference computes, or Fail: "depends on Model"."""
-    try:
-        model = build(nb, *args)
-        reference = reference_from(state_of(model))
-        x = torch.rand(3, 4, args[0])
-        out, _ = forward(nb, model, x)
-        with torch.no_grad():
-            expected, _ = reference(x)
-        if out.shape != expected.shape:
-            fail("model_vs_reference", error=float("inf"), tolerance=0.0)
-        error, tolerance = model_error(out, expected)
-        if error > tolerance:
-            fail("model_vs_reference", error=error, tolerance=tolerance)
-    except (Fail, StudentError) as exc:
-        fail("depends_on", name="Model", why=reason(exc, "Model"))
-    return model, reference
 
 
-def reason(exc: Exception, blank: str) -> Message:
-    """The message a failure would have had on its own (its first line: no traceback)."""
-    from autograder.plugin import describe_exception
 
-    message = describe_exception(exc, blank)[0]
-    return message.parts[0] if message.parts else message
+
+def book_model(nb, *args) -> tuple[Handle, Reference]:
+    """The book's ``Model(*args)`` in the worker, on the submission's device, and its judge-side twin."""
+    model = nb.define("Model", BOOK_MODEL)(*args).to(nb.device)     # so a wrong Model costs Model's points only
+    return model, reference_from(state_of(model))
 
 
 def expect_text(value, what: str) -> str:

@@ -122,10 +122,10 @@ register({
     "rf_params_attached": ("params[{entry!r}] 沒有脫離計算圖（requires_grad=True）：請用 .detach()",
                            "params[{entry!r}] is not detached (requires_grad=True): use .detach()"),
     # ------------------------------------------------------------ bptt_grad_U
-    "rf_bptt_autograd": ("bptt_grad_U 要親手計算梯度：在關閉 autograd（torch.set_grad_enabled(False)）時它拋出了 "
-                         "{type}: {message}",
-                         "bptt_grad_U must compute the gradient by hand: with autograd switched off "
-                         "(torch.set_grad_enabled(False)) it raised {type}: {message}"),
+    "rf_bptt_autograd": ("bptt_grad_U 要親手計算梯度：在關閉 autograd 時（整個呼叫都關閉，torch.enable_grad() 也打不開）"
+                         "它拋出了 {type}: {message}",
+                         "bptt_grad_U must compute the gradient by hand: with autograd switched off for the whole "
+                         "call (torch.enable_grad() cannot turn it on) it raised {type}: {message}"),
     # ------------------------------------------------------------ counts
     "rf_count_type": ("{what} 應回傳一個整數 (int)，得到 {got}", "{what} should return an int, got {got}"),
     "rf_count": ("{what} 應為 {expected}，得到 {got}", "{what} should be {expected}, got {got}"),
@@ -331,7 +331,8 @@ def n_params_unshared(D, H, O, T) -> int:
 # ------------------------------------------------------------------------------------------ the student
 
 def call(nb, blank: str, *args):
-    """``nb.<blank>(*args)``; a stub of another blank raised inside it becomes "depends on <that blank>"."""
+    """``nb.<blank>(*args)``; a stub of another blank raised inside it becomes "depends on <that blank>"
+    (the blanks it calls are the references of :mod:`autograder.references` while its graders run)."""
     with calling(blank, [other for other in BLANKS if other != blank]):
         return getattr(nb, blank)(*args)
 

@@ -117,6 +117,37 @@ MUTANTS = [
     Mutant("count-unshared-output-per-step", "W_y and b_y counted once per step too",
            [("n_params_unshared", "T * (H * D + H * H + H) + O * H + O", "T * (H * D + H * H + H + O * H + O)")],
            loses="n_params_unshared"),
+    # ------------------------------------------------------------------ changing what the caller passed in
+    Mutant("params-bias-add-in-place", "b_h summed in place on a detached view: rnn.bias_ih_l0 is changed",
+           [("params_from_torch", '"b_h": (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach().clone(),',
+             '"b_h": rnn.bias_ih_l0.detach().add_(rnn.bias_hh_l0.detach()),')],
+           loses="params_from_torch"),
+    Mutant("cell-tanh-into-h-prev", "reuses h_prev's memory for the result: torch.tanh(a_t, out=h_prev)",
+           [("elman_cell", "return torch.tanh(a_t)", "return torch.tanh(a_t, out=h_prev)")], loses="elman_cell"),
+    Mutant("forward-h0-as-state", "keeps the state in h0's memory: h0 holds h_T afterwards",
+           [("elman_forward", "        h = elman_cell(x[t], h, params)                  # 每一步都用同一組 params（權重共享）\n        hs.append(h)",
+             "        h.copy_(elman_cell(x[t], h, params))\n        hs.append(h.clone())")], loses="elman_forward"),
+    Mutant("bptt-error-into-targets", "computes the error y_t − target_t in the targets' memory",
+           [("bptt_grad_u", "g = (ys[t] - targets[t]) @ W_y + delta_next @ U_h",
+             "error = targets[t].sub_(ys[t]).neg_()\n        g = error @ W_y + delta_next @ U_h")],
+           loses="bptt_grad_U"),
+    Mutant("bptt-autograd-enable-grad", "autograd again, turned back on with torch.enable_grad() inside the function",
+           [("bptt_grad_u", None, '''def bptt_grad_U(x, h0, params, targets):
+    with torch.enable_grad():
+        U = params["U_h"].clone().requires_grad_(True)
+        hs, ys = elman_forward(x, h0, dict(params, U_h=U))
+        loss = 0.5 * ((ys - targets) ** 2).sum()
+        (grad,) = torch.autograd.grad(loss, U)
+    return grad
+''')], loses="bptt_grad_U"),
+    # ------------------------------------------------------------------ legal but extreme inputs
+    Mutant("cell-tanh-by-exp", "tanh written as (e^a − e^−a)/(e^a + e^−a): NaN once |a| > 88",
+           [("elman_cell", "return torch.tanh(a_t)",
+             "return (torch.exp(a_t) - torch.exp(-a_t)) / (torch.exp(a_t) + torch.exp(-a_t))")], loses="elman_cell"),
+    Mutant("jordan-sigmoid-by-exp", "sigmoid written as e^z/(1 + e^z): NaN once z > 88",
+           [("jordan_cell", "y_t = torch.sigmoid(h_t @ params[\"W_y\"].T + params[\"b_y\"])",
+             "z = h_t @ params[\"W_y\"].T + params[\"b_y\"]\n    y_t = torch.exp(z) / (1 + torch.exp(z))")],
+           loses="jordan_cell"),
 ]
 
 VARIANTS = [
@@ -209,4 +240,10 @@ VARIANTS = [
     per_step = H * D + H * H + H
     return per_step * T + n_params_shared(D, H, O, T) - per_step
 ''')]),
+    Variant("cell-in-place-own", "in-place arithmetic on a tensor of its own (a_t is new), never on an argument",
+            [("elman_cell", None, '''def elman_cell(x_t, h_prev, params):
+    a_t = x_t @ params["W_h"].T
+    a_t += h_prev @ params["U_h"].T
+    a_t += params["b_h"]
+    return a_t.tanh_()''')]),
 ]

@@ -94,6 +94,35 @@ MUTANTS = [
     Mutant("gru-summed-gates", "gi + gh summed first: the reset gate multiplies nothing of the hidden part",
            [("gru_cell", "n = torch.tanh(gi[:, 2 * H:3 * H] + r * gh[:, 2 * H:3 * H])",
              "n = torch.tanh(r * (gi[:, 2 * H:3 * H] + gh[:, 2 * H:3 * H]))")], loses="gru_cell"),
+    # ------------------------------------------------------------------ changing what the caller passed in
+    Mutant("cell-c-prev-in-place", "updates the cell state in c_prev's memory: c = c_prev.mul_(f).add_(i * g)",
+           [("lstm_cell", "    c = f * c_prev + i * g", "    c = c_prev.mul_(f).add_(i * g)")], loses="lstm_cell"),
+    Mutant("forward-h0-c0-as-buffers", "writes h_n and c_n into h0 and c0 (each layer reads its start first)",
+           [("lstm_forward", "    h_n = torch.zeros_like(h0)\n    c_n = torch.zeros_like(c0)", "    h_n, c_n = h0, c0")],
+           loses="lstm_forward"),
+    Mutant("coupled-c-prev-in-place", "the coupled cell's c in c_prev's memory",
+           [("coupled_cell", "    c = f * c_prev + (1 - f) * g", "    c = c_prev.mul_(f).add_((1 - f) * g)")],
+           loses="coupled_cell"),
+    Mutant("gru-h-prev-in-place", "h' accumulated into h_prev: h_prev.mul_(z).add_((1 - z) * n)",
+           [("gru_cell", "    h = (1 - z) * n + z * h_prev", "    h = h_prev.mul_(z).add_((1 - z) * n)")],
+           loses="gru_cell"),
+    # ------------------------------------------------------------------ legal but extreme inputs
+    Mutant("cell-sigmoid-by-exp", "the input gate's sigmoid written as e^a/(1 + e^a): NaN once a > 88",
+           [("lstm_cell", "i = torch.sigmoid(gates[:, 0 * H:1 * H])",
+             "i = torch.exp(gates[:, 0 * H:1 * H]) / (1 + torch.exp(gates[:, 0 * H:1 * H]))")], loses="lstm_cell"),
+    Mutant("gru-tanh-by-exp", "the candidate's tanh written with exponentials: NaN once |a| > 88",
+           [("gru_cell", "    n = torch.tanh(gi[:, 2 * H:3 * H] + r * gh[:, 2 * H:3 * H])",
+             "    a = gi[:, 2 * H:3 * H] + r * gh[:, 2 * H:3 * H]\n    n = (torch.exp(a) - torch.exp(-a)) / (torch.exp(a) + torch.exp(-a))")],
+           loses="gru_cell"),
+    Mutant("coupled-tanh-c-by-exp", "tanh(c) written with exponentials: NaN once |c| > 88",
+           [("coupled_cell", "    h = o * torch.tanh(c)",
+             "    h = o * (torch.exp(c) - torch.exp(-c)) / (torch.exp(c) + torch.exp(-c))")], loses="coupled_cell"),
+    # ------------------------------------------------------------------ answers of the wrong type
+    Mutant("last-step-tensor", "last_step_equal as a 0-d tensor, (output[-1] == hn[-1]).all(), not a Python bool",
+           [("book_example", "torch.allclose(output[-1], hn[-1])", "(output[-1] == hn[-1]).all()")],
+           loses="book_example"),
+    Mutant("axis-as-array", "batch_dim as a 0-d numpy integer, not a Python int",
+           [("book_example", "batch_dim = 1 ", "batch_dim = np.int64(1) ")], loses="book_example"),
 ]
 
 VARIANTS = [
@@ -242,4 +271,7 @@ def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
               "a_r = gi[:, 0 * H:1 * H] + gh[:, 0 * H:1 * H]\n    r = 1 / (1 + torch.exp(-a_r))"),
              ("gru_cell", "z = torch.sigmoid(gi[:, 1 * H:2 * H] + gh[:, 1 * H:2 * H])",
               "a_z = gi[:, 1 * H:2 * H] + gh[:, 1 * H:2 * H]\n    z = 1 / (1 + torch.exp(-a_z))")]),
+    Variant("cell-in-place-own", "in-place arithmetic on its own tensors (gates and c are new), never on an argument",
+            [("lstm_cell", "    c = f * c_prev + i * g\n    h = o * torch.tanh(c)",
+              "    c = f * c_prev\n    c += i * g\n    h = torch.tanh(c).mul_(o)")]),
 ]

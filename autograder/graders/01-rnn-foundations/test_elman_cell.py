@@ -29,7 +29,7 @@ def test_values(nb):
 
 @pytest.mark.points(2, blank=BLANK)
 def test_every_term(nb):
-    """每一項都要有：W_h x_t、U_h h_prev、b_h，再取 tanh / every term counts: W_h x_t, U_h h_prev, b_h, then tanh"""
+    """每一項都要有：W_h x_t、U_h h_prev、b_h，再取 tanh（飽和時也對）/ every term counts, then tanh (saturated too)"""
     g = ref.generator(12)
     N, D, H = 4, 3, 5
     p = ref.random_params(g, D, H, 2)
@@ -40,5 +40,10 @@ def test_every_term(nb):
              (x_t, zeros_h, "elman_cell(x_t, 0, params) [= tanh(W_h x_t + b_h)]"),
              (zeros_x, h_prev, "elman_cell(0, h_prev, params) [= tanh(U_h h_prev + b_h)]"),
              (x_t, h_prev, "elman_cell(x_t, h_prev, params)")]
+    # saturated (legal): pre-activations in the hundreds, where e^a overflows but tanh is ±1
+    large = {key: value * 100 for key, value in p.items()}
+    cases.append((x_t, h_prev, "elman_cell(x_t, h_prev, params × 100) [saturated: tanh = ±1]"))
     for x, h, what in cases:
-        expect_values(cell(nb, x, h, p, what), ref.elman_cell(x, h, p), what, hints=ref.elman_cell_mistakes(x, h, p))
+        params = large if "saturated" in what else p
+        expect_values(cell(nb, x, h, params, what), ref.elman_cell(x, h, params), what,
+                      hints=ref.elman_cell_mistakes(x, h, params))

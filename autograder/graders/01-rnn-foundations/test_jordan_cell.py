@@ -35,7 +35,7 @@ def test_values(nb):
 
 @pytest.mark.points(2, blank=BLANK)
 def test_sigmoid_output(nb):
-    """輸出是 sigmoid：W_y = 0、b_y = 0 時 y_t = 0.5；偏差大時接近 0 或 1 / the output is a sigmoid"""
+    """輸出是 sigmoid：W_y = 0、b_y = 0 時 y_t = 0.5；偏差大時接近 0 或 1，飽和時也對 / the output is a sigmoid, saturated too"""
     g = ref.generator(32)
     N, D, H, O = 3, 4, 5, 4
     p = ref.random_params(g, D, H, O, jordan=True)
@@ -44,3 +44,6 @@ def test_sigmoid_output(nb):
     expect_cell(nb, x_t, y_prev, flat, "jordan_cell(x_t, y_prev, params with W_y = 0, b_y = 0)")
     steep = dict(p, b_y=torch.tensor([-4.0, -1.0, 1.0, 4.0]))
     expect_cell(nb, x_t, y_prev, steep, "jordan_cell(x_t, y_prev, params with b_y = [-4, -1, 1, 4])")
+    # saturated (legal): the pre-activations are in the hundreds, where e^z overflows but σ is 0 or 1
+    saturated = dict(p, W_h=p["W_h"] * 100, W_y=p["W_y"] * 100, b_y=torch.tensor([-150.0, -100.0, 100.0, 150.0]))
+    expect_cell(nb, x_t, y_prev, saturated, "jordan_cell(x_t, y_prev, params × 100: saturated)")

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.graders.char_rnn import CHARS, TEXT, Poem, build, on_device
+from autograder.graders.char_rnn import CHARS, TEXT, Poem, book_model, on_device
+from autograder.references import BOOK_TRAIN
 from autograder.submission import Handle
 
 
@@ -23,24 +24,35 @@ def poem(nb) -> Poem:
     return Poem(char2int, int2char, inputs, targets)
 
 
-@pytest.fixture(scope="session")
-def trained(nb, poem, retry_seeds):
-    """Student's Model trained by student's train, one per retry seed, built on demand and kept.
-
-    ``trained(seed)`` is the model; ``trained.losses[seed]`` what train returned for it (100 epochs).
-    """
+def training(nb, poem, train):
+    """Models trained by ``train`` (a handle: the student's or the book's), one per retry seed, built on
+    demand and kept: ``get(seed)`` is the book's Model(28, 28, 12, 1) after 100 epochs at lr 0.01, and
+    ``get.losses[seed]`` what train returned for it."""
     cache: dict[int, Handle] = {}
 
     def get(seed: int) -> Handle:
         if seed not in cache:
             nb.reseed(seed)
-            model = build(nb, poem.size, poem.size, 12, 1)
+            model = book_model(nb, poem.size, poem.size, 12, 1)[0]
             x = on_device(nb, poem.onehot(poem.inputs))
             y = on_device(nb, torch.from_numpy(poem.targets))
-            with nb.time_limit(120):
-                get.losses[seed] = nb.train(model, x, y, n_epochs=100, lr=0.01)
+            with nb.time_limit(120), nb.changing(model):
+                get.losses[seed] = train(model, x, y, n_epochs=100, lr=0.01)
             cache[seed] = model
         return cache[seed]
 
     get.losses = {}
     return get
+
+
+@pytest.fixture(scope="session")
+def trained(nb, poem):
+    """The book's Model trained by the student's train (the train graders')."""
+    return training(nb, poem, nb.train)
+
+
+@pytest.fixture(scope="session")
+def book_trained(nb, poem):
+    """The book's Model trained by the book's train (the sample graders': a wrong train costs train's
+    points only)."""
+    return training(nb, poem, nb.define("train", BOOK_TRAIN))

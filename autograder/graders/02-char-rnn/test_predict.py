@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.graders.char_rnn import conforming, expect_text, greedy
+from autograder.graders.char_rnn import book_model, expect_text, greedy
 from autograder.toolkit import check, fail, kind_of
 
 BLANK = "predict"
@@ -29,7 +29,7 @@ def predicted(nb, model, context, as_list=True):
 def test_greedy_last_step(nb, poem):
     """預測 = 最後一個時間步分數最高的字（隨機權重、多種前文）/ the argmax at the last time step, for many contexts"""
     rng = np.random.default_rng(5)
-    model, reference = conforming(nb, poem.size, poem.size, 16, 1)
+    model, reference = book_model(nb, poem.size, poem.size, 16, 1)
     model.eval()
     asked = 0
     for context in contexts(poem, 40, rng):
@@ -47,7 +47,7 @@ def test_greedy_last_step(nb, poem):
 def test_returns_hidden(nb, poem):
     """回傳 (下一個字, hidden)，hidden 形狀 (L, 1, H) / returns (next character, hidden of shape (L, 1, H))"""
     for layers, hidden_size in ((1, 12), (2, 5)):
-        model, _ = conforming(nb, poem.size, poem.size, hidden_size, layers)
+        model, _ = book_model(nb, poem.size, poem.size, hidden_size, layers)
         char, hidden = predicted(nb, model, "對酒")
         expect_text(char, "predict(...)[0]")
         check(char in poem.char2int, "predict_returns", got=repr(char))
@@ -60,7 +60,7 @@ def test_returns_hidden(nb, poem):
 def test_list_or_string(nb, poem):
     """前文可以是字元列表或字串，結果相同 / the context may be a list of characters or a str"""
     rng = np.random.default_rng(6)
-    model, reference = conforming(nb, poem.size, poem.size, 16, 1)
+    model, reference = book_model(nb, poem.size, poem.size, 16, 1)
     for context in contexts(poem, 12, rng):
         expected, margin = greedy(reference, poem, context)
         if margin < MARGIN:

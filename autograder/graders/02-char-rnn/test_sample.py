@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.graders.char_rnn import TEXT, conforming, expect_text, greedy
+from autograder.graders.char_rnn import TEXT, book_model, expect_text, greedy
 from autograder.messages import msg
 from autograder.toolkit import check, fail
 
@@ -14,10 +14,10 @@ def sampled(nb, model, out_len, start):
     return expect_text(nb.sample(model, out_len, start), f"sample(model, {out_len}, {start!r})")
 
 
-def poem_cases(nb, trained, retry_seeds, cases):
+def poem_cases(nb, book_trained, retry_seeds, cases):
     failures = []
     for seed in retry_seeds:
-        model = trained(seed)
+        model = book_trained(seed)
         wrong = None
         for out_len, start, expected in cases:
             got = sampled(nb, model, out_len, start)
@@ -32,12 +32,12 @@ def poem_cases(nb, trained, retry_seeds, cases):
 
 
 @pytest.mark.points(4, blank=BLANK)
-def test_dui_jiu_dang_ge(nb, poem, trained, retry_seeds):
+def test_dui_jiu_dang_ge(nb, poem, book_trained, retry_seeds):
     """訓練後「對」補全為「對酒當歌」/ after training, "對" completes to "對酒當歌\""""
-    poem_cases(nb, trained, retry_seeds, [(4, '對', '對酒當歌')])
+    poem_cases(nb, book_trained, retry_seeds, [(4, '對', '對酒當歌')])
     # and the same call on an untrained model completes as that model says: not a hard-coded answer
     try:
-        model, reference = conforming(nb, poem.size, poem.size, 16, 1)
+        model, reference = book_model(nb, poem.size, poem.size, 16, 1)
     except AssertionError:
         return                       # Model is judged elsewhere; nothing more can be asked here
     text, decisive = '對', True
@@ -51,17 +51,17 @@ def test_dui_jiu_dang_ge(nb, poem, trained, retry_seeds):
 
 
 @pytest.mark.points(2, blank=BLANK)
-def test_every_phrase(nb, trained, retry_seeds):
+def test_every_phrase(nb, book_trained, retry_seeds):
     """訓練後每一句的第一個字都補全為整句 / after training, every first character completes to its phrase"""
-    poem_cases(nb, trained, retry_seeds, [(4, p[0], p) for p in TEXT])
+    poem_cases(nb, book_trained, retry_seeds, [(4, p[0], p) for p in TEXT])
 
 
 @pytest.mark.points(2, blank=BLANK)
-def test_start_length_determinism(nb, trained, retry_seeds):
+def test_start_length_determinism(nb, book_trained, retry_seeds):
     """多字開頭、out_len、結果固定 / a multi-character start, out_len respected, deterministic"""
-    poem_cases(nb, trained, retry_seeds, [(4, '對酒', '對酒當歌'), (4, '慨當', '慨當以慷'), (2, '譬', '譬如'),
+    poem_cases(nb, book_trained, retry_seeds, [(4, '對酒', '對酒當歌'), (4, '慨當', '慨當以慷'), (2, '譬', '譬如'),
                                           (4, '唯有杜康', '唯有杜康')])
-    model = trained(retry_seeds[0])
+    model = book_trained(retry_seeds[0])
     first, second = sampled(nb, model, 7, '何'), sampled(nb, model, 7, '何')
     check(len(first) == 7, "sample_text", out_len=7, start='何', expected="7 characters", got=first)
     check(first == second, "sample_not_deterministic", first=first, second=second)
@@ -70,7 +70,7 @@ def test_start_length_determinism(nb, trained, retry_seeds):
 @pytest.mark.points(2, blank=BLANK)
 def test_matches_greedy(nb, poem):
     """隨機權重下與參考的貪婪補全一致（開頭保留、長度正確）/ equals the reference's greedy completion, random weights"""
-    model, reference = conforming(nb, poem.size, poem.size, 16, 1)
+    model, reference = book_model(nb, poem.size, poem.size, 16, 1)
     rng = np.random.default_rng(7)
     chars = list(poem.char2int)
     asked = 0

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from autograder.graders.lstm import (
-    cell_conforms, cell_weights, hints, lstm_reference, reference_name, stack_formula, stack_weights, uniform,
+    cell_weights, hints, lstm_reference, reference_name, stack_formula, stack_weights, uniform,
 )
 from autograder.messages import msg
 from autograder.toolkit import Fail, calling, differs, first_match, mismatch, tensor, unpack
@@ -17,10 +17,8 @@ STACK_MISTAKES = ("stack_feeds_x", "stack_first_weights", "stack_first_state", "
 
 def run_forward(nb, x, h0, c0, layers, what):
     """The student's (output, (h_n, c_n)) as judge-side tensors, structure and shapes checked first."""
-    def cell_hint():
-        return None if cell_conforms(nb) else "lstm_hint_cell"
-
-    with calling(BLANK, ("lstm_cell",), {"cannot be multiplied": "lstm_hint_layers"}, cell_hint):
+    # (lstm_cell is the reference here, autograder.references: a wrong cell is charged to lstm_cell alone)
+    with calling(BLANK, hints={"cannot be multiplied": "lstm_hint_layers"}):
         result = nb.lstm_forward(x, h0, c0, layers)
     output, states = unpack(result, what, ("output", "(h_n, c_n)"))
     h_n, c_n = unpack(states, f"{what}[1]", ("h_n", "c_n"))
@@ -37,11 +35,10 @@ def judge(nb, x, h0, c0, layers, what):
     output, (h_n, c_n) = lstm_reference(x, h0, c0, layers)
 
     def why():
-        """The hint: the known stacking mistake the answer is, or else a wrong lstm_cell."""
+        """The hint: the known stacking mistake the answer is."""
         formula = lambda mistake: _flat(stack_formula(  # noqa: E731
             x.double(), h0.double(), c0.double(), [tuple(w.double() for w in ws) for ws in layers], mistake=mistake))
-        found = first_match(got, hints(formula, STACK_MISTAKES))
-        return found if found is not None or cell_conforms(nb) else msg("lstm_hint_cell")
+        return first_match(got, hints(formula, STACK_MISTAKES))
 
     for layer in range(len(layers)):
         for name, g, e in (("h_n", got[1][layer], h_n[layer]), ("c_n", got[2][layer], c_n[layer])):

@@ -1,0 +1,22 @@
+"""Machine mutants that no grader can kill, because they compute what the solution computes.
+
+``course validate --mutate`` fails on a machine mutant that keeps full marks (a survivor) unless it is
+listed here, under its assignment, by its id (``<blank>:<operator>:<line>:<col>:<what>``, as the report
+prints it) with the reason it is equivalent. An entry that matches no generated mutant (the solution
+changed) is stale and fails the run too, and so does an entry whose mutant is killed: only what is
+truly equivalent belongs here, never a mistake the graders miss.
+"""
+
+EQUIVALENT: dict[str, dict[str, str]] = {
+    "01-rnn-foundations": {
+        "params_from_torch:no-clone:4:54:drop .clone()":
+            "the sum bias_ih_l0 + bias_hh_l0 is already a new tensor, shared with nothing: .detach() of it "
+            "is as independent of the module as its .clone()",
+    },
+    "02-char-rnn": {},
+    "03-lstm": {
+        "book_example:swap-args:11:33:swap args of torch.allclose":
+            "output[-1] and hn[-1] are the same tensor values (the top layer's last h), and allclose of two "
+            "equal tensors is True whichever is the reference",
+    },
+}
