@@ -257,7 +257,7 @@ def test_full_marks_from_a_renamed_notebook_graded_by_the_zips_engine(runs):
 
 def test_partial_credit(runs):
     data, _ = graded(runs, "bob")
-    assert data["score"] == 26 and sum(t["score"] for t in data["tests"]) == 26
+    assert data["score"] == 36 and sum(t["score"] for t in data["tests"]) == 36
     assert {t["status"] for t in data["tests"]} == {"passed", "failed"}
     assert "請命名為" not in data["output"]                                   # named right: no note
 
@@ -367,7 +367,7 @@ def test_the_note_on_ambiguous_submissions(runs, tmp_path):
     assert proc.returncode == 0, proc.stderr
     data = json.loads((tmp_path / "results.json").read_text("utf-8"))
     jsonschema.validate(data, RESULTS_SCHEMA)
-    assert data["score"] == 26
+    assert data["score"] == 36
     assert f"none is named {NOTEBOOK}" in data["output"] and "a.ipynb, b.ipynb" in data["output"]
 
 

@@ -251,11 +251,11 @@ def test_a_page_beside_every_results_json(graded):
 
 def test_header_total_and_every_grader(graded, bob, course):
     data = load_results(graded[0], "bob")
-    assert data["score"] == 26 and data["extra_data"]["max_score"] == 50
+    assert data["score"] == 36 and data["extra_data"]["max_score"] == 50
     assert bob.js("document.title") == say("feedback_title", student="bob", assignment=AID)
     header = bob.js("document.querySelector('body > header').innerText")
     assert course.assignment(AID).title in header and "bob" in header
-    assert bob.js("document.getElementById('fb-total').textContent") == say("total", score=26, max_score=50)
+    assert bob.js("document.getElementById('fb-total').textContent") == say("total", score=36, max_score=50)
     assert bob.js("document.querySelector('body > header').className").split() == ["fb-summary", "fb-failed"]
     # a failed run is red, a passed one green: the colour is really applied
     background = bob.js("getComputedStyle(document.querySelector('body > header')).backgroundColor")
@@ -338,7 +338,7 @@ def test_hostile_notebook_does_not_run(graded, mallory):
     assert mallory.js("document.querySelectorAll('script, [onerror], iframe, object, embed').length") == 0
     assert mallory.js("document.querySelectorAll('body > header').length") == 1     # no fake score header
     assert mallory.js("document.querySelectorAll('#fb-total, .fb-total').length") == 1
-    assert mallory.js("document.getElementById('fb-total').textContent") == say("total", score=26, max_score=50)
+    assert mallory.js("document.getElementById('fb-total').textContent") == say("total", score=36, max_score=50)
     # the student sees what they wrote, as text
     text = mallory.js("document.getElementById('fb-notebook').innerText")
     assert "document.title='pwned-script'" in text and "document.title='pwned-print'" in text
@@ -368,5 +368,5 @@ def test_unreadable_notebook_says_so(graded, browser):
 def test_page_chrome_follows_the_course_language(graded, course):
     html = feedback.page(graded[0] / "bob" / AID, replace(course, language="en"))
     assert '<html lang="en">' in html
-    assert ">total 26 / 50<" in html and "總分 26 / 50" not in html
+    assert ">total 36 / 50<" in html and "總分 36 / 50" not in html
     assert ">student<" in html and "學生" not in html.split('id="fb-graders"')[0]

@@ -185,7 +185,7 @@ def test_nbgrader_export_gives_our_gradebook(graded, written):
                                         for a in ("01-rnn-foundations", AID, "03-lstm")}
     for key, row in ours.items():
         assert theirs[key] == (float(row["score"]), float(row["max_score"])), key
-    assert theirs[("alice", AID)] == (50.0, 50.0) and theirs[("bob", AID)] == (26.0, 50.0)
+    assert theirs[("alice", AID)] == (50.0, 50.0) and theirs[("bob", AID)] == (36.0, 50.0)
 
 
 def test_every_grader_is_a_grade_cell_and_every_student_a_submission(graded, written, course):

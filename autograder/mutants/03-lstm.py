@@ -10,25 +10,37 @@ from autograder.validate import Mutant, Variant
 
 MUTANTS = [
     # ------------------------------------------------------------------ book_example
-    Mutant("book-comment-believed", "believes the book's comment: batch on dimension 0, time on 1",
-           [("book_example", "batch_dim = 1 ", "batch_dim = 0 "), ("book_example", "seq_dim = 0 ", "seq_dim = 1 ")],
+    Mutant("book-comment-believed", "believes the book's comment: batch on dimension 0, time on 1, without batch_first",
+           [("book_example", "input_shape = (N, T, D) if batch_first else (T, N, D)",
+             "input_shape = (T, N, D) if batch_first else (N, T, D)"),
+            ("book_example", "output_shape = (N, T, H) if batch_first else (T, N, H)",
+             "output_shape = (T, N, H) if batch_first else (N, T, H)")],
            loses="book_example"),
-    Mutant("hn-follows-batch-first", "thinks h_n follows batch_first: (N, L, H)",
-           [("book_example", "hn_shape_batch_first = (2, 3, 20)", "hn_shape_batch_first = (3, 2, 20)")],
+    Mutant("hn-follows-batch-first", "thinks h_n and c_n follow batch_first: (N, L, H)",
+           [("book_example", '"h_n": (L, N, H), "c_n": (L, N, H)}',
+             '"h_n": (N, L, H) if batch_first else (L, N, H), "c_n": (N, L, H) if batch_first else (L, N, H)}')],
            loses="book_example"),
-    Mutant("last-step-compares-first", "compares output[0] (the first time step) with hn[-1]",
-           [("book_example", "torch.allclose(output[-1], hn[-1])", "torch.allclose(output[0], hn[-1])")],
+    Mutant("last-step-first", "takes output's first time step, output[0]",
+           [("book_example", "return output[:, -1] if batch_first else output[-1]",
+             "return output[:, 0] if batch_first else output[0]")],
+           loses="book_example"),
+    Mutant("last-step-ignores-layout", "output[-1] whatever the layout (with batch_first that is the last sequence)",
+           [("book_example", "return output[:, -1] if batch_first else output[-1]", "return output[-1]")],
            loses="book_example"),
     Mutant("book-batch-first-model", "builds the book's model with batch_first=True",
            [("book_example", "rnn = nn.LSTM(10, 20, 2) ", "rnn = nn.LSTM(10, 20, 2, batch_first=True) ")],
            loses="book_example"),
     Mutant("batch-first-input-unchanged", "thinks batch_first changes only the output",
-           [("book_example", "input_shape_batch_first = (3, 5, 10)", "input_shape_batch_first = (5, 3, 10)")],
+           [("book_example", "input_shape = (N, T, D) if batch_first else (T, N, D)", "input_shape = (T, N, D)")],
            loses="book_example"),
     Mutant("book-one-layer", "nn.LSTM(10, 20) with one layer (the 2 read as something else)",
            [("book_example", "rnn = nn.LSTM(10, 20, 2) ", "rnn = nn.LSTM(10, 20) "),
             ("book_example", "h0 = torch.randn(2, 3, 20)", "h0 = torch.randn(1, 3, 20)"),
             ("book_example", "c0 = torch.randn(2, 3, 20)", "c0 = torch.randn(1, 3, 20)")],
+           loses="book_example"),
+    Mutant("book-shapes-hard-coded", "the book's own shapes typed in, whatever the sizes asked",
+           [("book_example", "    input_shape = (N, T, D) if batch_first else (T, N, D)",
+             "    T, N, D, H, L = 5, 3, 10, 20, 2\n    input_shape = (N, T, D) if batch_first else (T, N, D)")],
            loses="book_example"),
     # ------------------------------------------------------------------ lstm_cell
     Mutant("cell-if-swapped", "the i and f chunks exchanged",
@@ -118,27 +130,31 @@ MUTANTS = [
            [("coupled_cell", "    h = o * torch.tanh(c)",
              "    h = o * (torch.exp(c) - torch.exp(-c)) / (torch.exp(c) + torch.exp(-c))")], loses="coupled_cell"),
     # ------------------------------------------------------------------ answers of the wrong type
-    Mutant("last-step-tensor", "last_step_equal as a 0-d tensor, (output[-1] == hn[-1]).all(), not a Python bool",
-           [("book_example", "torch.allclose(output[-1], hn[-1])", "(output[-1] == hn[-1]).all()")],
+    Mutant("shapes-as-arrays", "shapes as numpy arrays, not tuples of ints",
+           [("book_example", 'return {"input": input_shape, "output": output_shape,',
+             'return {"input": np.array(input_shape), "output": np.array(output_shape),')],
            loses="book_example"),
-    Mutant("axis-as-array", "batch_dim as a 0-d numpy integer, not a Python int",
-           [("book_example", "batch_dim = 1 ", "batch_dim = np.int64(1) ")], loses="book_example"),
 ]
 
 VARIANTS = [
     # ------------------------------------------------------------------ book_example
-    Variant("book-computed-answers", "answers computed from a batch_first model and torch.Size / list values", [
-        ("book_example", """input_shape_batch_first = (3, 5, 10)
-output_shape_batch_first = (3, 5, 20)
-hn_shape_batch_first = (2, 3, 20)""", """rnn_bf = nn.LSTM(10, 20, 2, batch_first=True)
-x_bf = input.transpose(0, 1)
-out_bf, (hn_bf, cn_bf) = rnn_bf(x_bf, (h0, c0))
-input_shape_batch_first = x_bf.shape
-output_shape_batch_first = list(out_bf.shape)
-hn_shape_batch_first = tuple(hn_bf.size())"""),
-        ("book_example", "batch_dim = 1 ", "batch_dim = input.shape.index(3) "),
-        ("book_example", "last_step_equal = torch.allclose(output[-1], hn[-1])",
-         "last_step_equal = bool((output[-1] - hn[-1]).abs().max() < 1e-6)")]),
+    Variant("book-computed-answers", "shapes read off a model run on zeros (torch.Size and lists); last step by select", [
+        ("book_example", None, """rnn = nn.LSTM(10, 20, 2)
+input = torch.randn(5, 3, 10)
+h0 = torch.randn(2, 3, 20)
+c0 = torch.randn(2, 3, 20)
+output, (hn, cn) = rnn(input, (h0, c0))
+
+
+def lstm_shapes(T, N, D, H, L, batch_first=False):
+    probe = nn.LSTM(D, H, L, batch_first=batch_first)
+    x = torch.zeros((N, T, D) if batch_first else (T, N, D))
+    out, (h, c) = probe(x)
+    return {"input": x.shape, "output": list(out.shape), "h_n": tuple(h.size()), "c_n": c.shape}
+
+
+def last_step(output, batch_first=False):
+    return output.select(1 if batch_first else 0, output.shape[1 if batch_first else 0] - 1)""")]),
     # ------------------------------------------------------------------ lstm_cell
     Variant("cell-chunk", "gates.chunk(4, 1)", [("lstm_cell", None, '''def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
     gates = x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh

@@ -9,14 +9,26 @@ truly equivalent belongs here, never a mistake the graders miss.
 
 EQUIVALENT: dict[str, dict[str, str]] = {
     "01-rnn-foundations": {
+        "params_from_torch:no-clone:2:37:drop .clone()":
+            "the blank asks for detached tensors, \".clone()\" optional (its prose: 用 .detach()（可以再加 .clone()）): "
+            "a detached view of the parameter is within the contract, and no call may change what it is "
+            "given (autograder.guard), so the view cannot be written through",
+        "params_from_torch:no-clone:3:37:drop .clone()":
+            "the blank asks for detached tensors, \".clone()\" optional (its prose: 用 .detach()（可以再加 .clone()）): "
+            "a detached view of the parameter is within the contract, and no call may change what it is "
+            "given (autograder.guard), so the view cannot be written through",
+        "params_from_torch:no-clone:5:30:drop .clone()":
+            "the blank asks for detached tensors, \".clone()\" optional (its prose: 用 .detach()（可以再加 .clone()）): "
+            "a detached view of the parameter is within the contract, and no call may change what it is "
+            "given (autograder.guard), so the view cannot be written through",
+        "params_from_torch:no-clone:6:28:drop .clone()":
+            "the blank asks for detached tensors, \".clone()\" optional (its prose: 用 .detach()（可以再加 .clone()）): "
+            "a detached view of the parameter is within the contract, and no call may change what it is "
+            "given (autograder.guard), so the view cannot be written through",
         "params_from_torch:no-clone:4:54:drop .clone()":
             "the sum bias_ih_l0 + bias_hh_l0 is already a new tensor, shared with nothing: .detach() of it "
             "is as independent of the module as its .clone()",
     },
     "02-char-rnn": {},
-    "03-lstm": {
-        "book_example:swap-args:11:33:swap args of torch.allclose":
-            "output[-1] and hn[-1] are the same tensor values (the top layer's last h), and allclose of two "
-            "equal tensors is True whichever is the reference",
-    },
+    "03-lstm": {},
 }

@@ -37,16 +37,20 @@ def test_book_example(nb):
         shape = tuple(getattr(getattr(nb, name), "shape", ()))
         expect(shape == expected, f"{name} 的形狀應為 {expected}，得到 {shape}",
                f"{name} should have shape {expected}, got {shape}")
-    for name in ("batch_dim", "seq_dim"):
-        value = getattr(nb, name)
-        expect(type(value) is int, f"{name} 應為 int", f"{name} should be an int, got {type(value).__name__}")
-    expect(type(nb.last_step_equal) is bool, "last_step_equal 應為 bool", "last_step_equal should be a bool")
-    for name in ("input_shape_batch_first", "output_shape_batch_first", "hn_shape_batch_first"):
-        value = getattr(nb, name)
-        if getattr(value, "kind", None) == "Size":        # a torch.Size stays in the worker: it is a tuple of ints
-            continue
-        expect(type(value) in (tuple, list) and len(value) == 3 and all(type(v) is int for v in value),
-               f"{name} 應為 3 個 int 的 tuple，得到 {value!r}", f"{name} should be a tuple of 3 ints, got {value!r}")
+    for batch_first in (False, True):
+        shapes = nb.lstm_shapes(5, 3, 10, 20, 2, batch_first=batch_first)
+        keys = sorted(shapes) if type(shapes) is dict else type(shapes).__name__
+        expect(keys == ["c_n", "h_n", "input", "output"], f"lstm_shapes 應回傳有 input、output、h_n、c_n 四個鍵的 dict，得到 {keys}",
+               f"lstm_shapes should return a dict with the keys input, output, h_n, c_n, got {keys}")
+        for key, value in shapes.items():
+            if getattr(value, "kind", None) == "Size":     # a torch.Size stays in the worker: it is a tuple of ints
+                continue
+            expect(type(value) in (tuple, list) and len(value) == 3 and all(type(v) is int for v in value),
+                   f"lstm_shapes(...)[{key!r}] 應為 3 個 int 的 tuple，得到 {value!r}",
+                   f"lstm_shapes(...)[{key!r}] should be a tuple of 3 ints, got {value!r}")
+    step = nb.last_step(nb.output)
+    expect(isinstance(step, torch.Tensor), f"last_step 應回傳張量，得到 {type(step).__name__}",
+           f"last_step should return a tensor, got {type(step).__name__}")
 
 
 def lstm_cell_case(n, d, hidden):

@@ -1,12 +1,13 @@
-"""The book's example: rnn = nn.LSTM(10, 20, 2) on a 5×3×10 input, and what its axes mean."""
+"""The book's example: rnn = nn.LSTM(10, 20, 2) on a 5×3×10 input; lstm_shapes and last_step, which
+reason about what the axes mean for any sizes (answers that cannot be typed in as constants)."""
 
 import pytest
 import torch
 from torch import nn
 
-from autograder.graders.lstm import NO_HINT, bool_answer, int_answer, shape_answer
+from autograder.graders.lstm import NO_HINT, shape_of
 from autograder.messages import msg
-from autograder.toolkit import check, error_of, fail, kind_of, tensor, tolerance_of
+from autograder.toolkit import calling, check, error_of, fail, kind_of, tensor, tolerance_of
 
 BLANK = "book_example"
 
@@ -54,32 +55,62 @@ def test_recomputed(nb):
         check(error <= tolerance, "lstm_book_run", name=name, error=error, tolerance=tolerance)
 
 
+SIZES = [(5, 3, 10, 20, 2), (7, 2, 4, 6, 1), (3, 6, 5, 4, 3), (1, 4, 8, 3, 2), (6, 1, 2, 9, 1)]   # (T, N, D, H, L)
+
+
+def torch_shapes(T, N, D, H, L, batch_first):
+    """What nn.LSTM itself gives: the shapes of its input, output, h_n and c_n for these sizes."""
+    module = nn.LSTM(D, H, L, batch_first=batch_first)
+    x = torch.zeros((N, T, D) if batch_first else (T, N, D))
+    with torch.no_grad():
+        out, (h_n, c_n) = module(x)
+    return {"input": tuple(x.shape), "output": tuple(out.shape), "h_n": tuple(h_n.shape), "c_n": tuple(c_n.shape)}
+
+
+def expect_shapes(nb, batch_first: bool):
+    for size in SIZES:
+        call = f"lstm_shapes({', '.join(map(str, size))}, batch_first={batch_first})"
+        with calling(BLANK):
+            got = nb.lstm_shapes(*size, batch_first=batch_first)
+        expected = torch_shapes(*size, batch_first)
+        if type(got) is not dict or sorted(got) != sorted(expected):
+            fail("expected_got", what=call, expected="dict: input, output, h_n, c_n",
+                 got=sorted(got) if type(got) is dict else kind_of(got))
+        for key, shape in expected.items():
+            answer = shape_of(nb, got[key])
+            hint = msg("lstm_hint_hn_batch_first") if batch_first and key in ("h_n", "c_n") else NO_HINT
+            check(answer == shape, "lstm_book_shape", name=f"{call}[{key!r}]", expected=shape, got=answer,
+                  hint=hint)
+
+
 @pytest.mark.points(2, blank=BLANK)
-def test_axes(nb):
-    """batch_dim == 1、seq_dim == 0（書中的註解說反了）/ batch_dim == 1, seq_dim == 0 (the book's comment is wrong)"""
-    for name, expected in (("batch_dim", 1), ("seq_dim", 0)):
-        value = getattr(nb, name)
-        got = int_answer(value)
-        check(got == expected, "lstm_book_axis", name=name, expected=expected,
-              got=got if got is not None else (repr(value) if type(value) in (bool, float, str) else kind_of(value)))
+def test_shapes_time_major(nb):
+    """lstm_shapes：batch_first=False 時各張量的形狀（多種大小）/ lstm_shapes with batch_first=False, several sizes"""
+    expect_shapes(nb, False)
+
+
+@pytest.mark.points(2, blank=BLANK)
+def test_shapes_batch_first(nb):
+    """lstm_shapes：batch_first=True 時各張量的形狀（多種大小）/ lstm_shapes with batch_first=True, several sizes"""
+    expect_shapes(nb, True)
 
 
 @pytest.mark.points(1, blank=BLANK)
 def test_last_step(nb):
-    """output[-1] 等於 hn[-1]，last_step_equal 為 True / output[-1] equals hn[-1] and last_step_equal is True"""
+    """last_step 取出最後一個時間步，等於 h_n[-1]（兩種排法、多種大小）/ last_step is h_n[-1], both layouts"""
     tensors = book_tensors(nb)
-    error = error_of(tensors["output"][-1], tensors["hn"][-1])
+    with calling(BLANK):
+        got = tensor(nb.last_step(tensors["output"]), "last_step(output)", (3, 20))
+    error = error_of(got, tensors["hn"][-1])
     check(error <= tolerance_of(tensors["hn"][-1]), "lstm_book_last_step", error=error)
-    value = nb.last_step_equal
-    got = bool_answer(value)
-    check(got is True, "lstm_book_flag", got=repr(got) if got is not None else kind_of(value))
-
-
-@pytest.mark.points(2, blank=BLANK)
-def test_batch_first_shapes(nb):
-    """batch_first=True 時的形狀：input (3, 5, 10)、output (3, 5, 20)、h_n (2, 3, 20) / the batch-first shapes"""
-    for name, expected, why in (("input_shape_batch_first", (3, 5, 10), NO_HINT),
-                                ("output_shape_batch_first", (3, 5, 20), NO_HINT),
-                                ("hn_shape_batch_first", (2, 3, 20), msg("lstm_hint_hn_batch_first"))):
-        got = shape_answer(nb, name)
-        check(got == expected, "lstm_book_batch_first", name=name, expected=expected, got=got, hint=why)
+    for T, N, D, H, L in SIZES[1:]:
+        for batch_first in (False, True):
+            module = nn.LSTM(D, H, L, batch_first=batch_first)
+            x = torch.randn((N, T, D) if batch_first else (T, N, D))
+            with torch.no_grad():
+                output, (h_n, _) = module(x)
+            what = f"last_step(output of nn.LSTM({D}, {H}, {L}, batch_first={batch_first}), batch_first={batch_first})"
+            with calling(BLANK):
+                got = tensor(nb.last_step(output, batch_first=batch_first), what, (N, H))
+            error = error_of(got, h_n[-1])
+            check(error <= tolerance_of(h_n[-1]), "lstm_book_last_step_of", what=what, error=error)
