@@ -85,7 +85,7 @@ def student(course: Course, aid: str, out: Path = DEFAULT_OUT) -> Path:
     entries = [
         Entry("README.md", readme.encode()),
         *_project_files(course, aid, pins=False),
-        *engine(),
+        *engine(references=False),
         *_checks(assignment),
         *tree(course.root / "release" / aid, f"release/{aid}"),
     ]
@@ -94,12 +94,17 @@ def student(course: Course, aid: str, out: Path = DEFAULT_OUT) -> Path:
 
 # ------------------------------------------------------------------------------------------ contents
 NOT_ENGINE = {"graders", "checks", "mutants"}     # per-assignment folders, each exported on its own terms
+# the code put in the place of blanks while others are graded (the book's GetDummies, predict, ...): a
+# student bundle leaves it out, as it leaves out the solutions; its course check then runs end to end
+REFERENCES = "references.py"
 
 
-def engine() -> list[Entry]:
+def engine(references: bool = True) -> list[Entry]:
     """The engine: its modules (``autograder/*.py``) and their data (``templates/``, ...), without the
-    graders, the checks and the mutants, which each export picks for its one assignment."""
-    return [e for e in tree(PACKAGE, "autograder") if e.name.split("/")[1] not in NOT_ENGINE]
+    graders, the checks and the mutants, which each export picks for its one assignment; without
+    ``references.py`` where ``references`` is false."""
+    return [e for e in tree(PACKAGE, "autograder") if e.name.split("/")[1] not in NOT_ENGINE
+            and (references or e.name != f"autograder/{REFERENCES}")]
 
 
 def _checks(assignment: Assignment) -> list[Entry]:

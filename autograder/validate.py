@@ -167,7 +167,7 @@ def attack_notebook(base: nbformat.NotebookNode, edits, root: str = "/") -> nbfo
 
 
 def plan(course: Course, assignment: Assignment, scratch: Path, corpus: bool = True, graders: Path | None = None,
-         attack_root: str = "/") -> Plan:
+         attack_root: str = "/", public: bool = True) -> Plan:
     """Write every notebook to grade (solution, blank, mutants, variants, attacks and their twins).
     ``graders``: the assignment's graders as the run's snapshot holds them."""
     source_path = assignment.path(course.root, "source")
@@ -191,7 +191,7 @@ def plan(course: Course, assignment: Assignment, scratch: Path, corpus: bool = T
             path = folder / f"{kind}-{item.name}.ipynb"
             nbformat.write(apply(source, item.edits), str(path))
             work.tasks.append((f"{kind} {item.name}", path))
-    if assignment.checks.is_dir():            # the same notebooks through the public checks (see verdicts)
+    if public and assignment.checks.is_dir():   # the same notebooks through the public checks (see verdicts)
         work.tasks += [(PUBLIC + name, path) for name, path in work.tasks if name != "blank"]
     bases = {"solution": source,
              "blank": nbformat.read(str(assignment.path(course.root, "release")), as_version=4)}
@@ -308,17 +308,20 @@ def grade_plans(course: Course, assignments: list[Assignment], build, jobs: int 
 
 
 def validate_all(course: Course, assignments: list[Assignment], jobs: int = 1, corpus: bool = True,
-                 out: Path | None = None, policy: Policy = Policy(), attack_root: str = "/") -> list[Report]:
+                 out: Path | None = None, policy: Policy = Policy(), attack_root: str = "/",
+                 public: bool = True) -> list[Report]:
     """Validate several assignments with one pool of judges (see :func:`grade_plans`).
 
     With ``out``, every graded notebook's results are kept (``out/attack-fork-bomb/<aid>/``,
     ``out/mutant-no-step/<aid>/``, ...), to read a failure or to compare with another grading.
 
     Where ``policy`` trusts the notebooks and workers cannot be isolated, the attack corpus is never run
-    (hostile notebooks only ever run isolated) and its check says so.
+    (hostile notebooks only ever run isolated) and its check says so. ``public=False`` leaves out the
+    grading through the public checks (and so the rule that the hidden graders are never laxer).
     """
     def build(scratch: Path, graders, isolated: bool) -> list[Plan]:
-        plans = [plan(course, a, scratch, corpus and isolated, graders[a.graders], attack_root) for a in assignments]
+        plans = [plan(course, a, scratch, corpus and isolated, graders[a.graders], attack_root, public)
+                 for a in assignments]
         if not isolated:
             for p in plans:
                 p.report.checks.append(Check("attack corpus", True, "not run: workers are not isolated on this "

@@ -416,6 +416,7 @@ def test_student_bundle_holds_no_grader_and_no_solution(zips):
             "autograder/checks/pytest.ini", f"autograder/checks/{AID}/test_public.py", f"release/{AID}/{NOTEBOOK}"} \
         <= set(files)
     assert "constraints.txt" not in files             # a student's install takes lower bounds, not the grading pins
+    assert "autograder/references.py" not in files    # the book's GetDummies, predict, ...: answers to blanks
     for name in files:
         parts = name.split("/")
         assert not {"graders", "mutants", "source", "solutions", "examples", "tests"} & set(parts[:-1]), name

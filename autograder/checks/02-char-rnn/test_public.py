@@ -6,7 +6,6 @@ These are deliberately the visible checks only; the hidden graders ask much more
 import numpy as np
 import pytest
 
-from autograder.references import BOOK_MODEL, BOOK_TRAIN
 from autograder.submission import keep
 from autograder.toolkit import expect
 
@@ -36,10 +35,20 @@ def test_model_shapes(nb):
            f"shapes should be (24, 28) and (1, 8, 12), got {got}")
 
 
+def book(nb, name: str):
+    """The book's ``Model`` or ``train`` made in the worker, as the hidden graders use it in the place of
+    the notebook's (one mistake, one deduction); a student's bundle has no references (they are answers),
+    and there the notebook's own is used: the check runs end to end, as the notebook's visible check."""
+    try:
+        from autograder import references
+    except ImportError:
+        return getattr(nb, name)
+    return nb.define(name, {"Model": references.BOOK_MODEL, "train": references.BOOK_TRAIN}[name])
+
+
 def book_model_trained_by(nb, train, seed):
     """The book's Model(28, 28, 12, 1) in the worker, trained 100 epochs at lr 0.01 by ``train`` on the
-    poem (one-hot built here, as the book's GetDummies builds it), from ``seed``; and what train returned.
-    A blank is checked with the book's code in the place of the blanks it uses, as the hidden graders do."""
+    poem (one-hot built here, as the book's GetDummies builds it), from ``seed``; and what train returned."""
     import torch
 
     char2int = nb.Char2int                # the notebook's own codes, which its predict uses
@@ -51,7 +60,7 @@ def book_model_trained_by(nb, train, seed):
         for t in range(3):
             x[i, t, codes[i, t]] = 1
     nb.reseed(seed)
-    model = nb.define("Model", BOOK_MODEL)(28, 28, 12, 1).to(nb.device)
+    model = book(nb, "Model")(28, 28, 12, 1).to(nb.device)
     inputs = keep(nb.torch.as_tensor, x, device=nb.device)
     targets = keep(nb.torch.as_tensor, torch.from_numpy(codes[:, 1:]), device=nb.device)
     with nb.time_limit(120), nb.changing(model):
@@ -75,10 +84,10 @@ def test_dui_jiu_dang_ge(nb, retry_seeds):
     """訓練好的模型補全 sample(net, 4, '對') 為 '對酒當歌' / a trained model: sample(net, 4, '對') == '對酒當歌'"""
     got = []
     for seed in retry_seeds:             # the seeds the hidden graders try: one that learns the poem is enough
-        net, _ = book_model_trained_by(nb, nb.define("train", BOOK_TRAIN), seed)
+        net, _ = book_model_trained_by(nb, book(nb, "train"), seed)
         got.append(nb.sample(net, 4, '對'))
         if got[-1] == '對酒當歌':
             return
-    expect(False, f"用書中的 Model 與 train 訓練後（種子 {list(retry_seeds)}），sample(net, 4, '對') 應為 '對酒當歌'，得到 {got}",
-           f"after training the book's Model with the book's train (seeds {list(retry_seeds)}), "
-           f"sample(net, 4, '對') should be '對酒當歌', got {got}")
+    expect(False, f"訓練 100 個 epoch 後（種子 {list(retry_seeds)}），sample(net, 4, '對') 應為 '對酒當歌'，得到 {got}",
+           f"after training for 100 epochs (seeds {list(retry_seeds)}), sample(net, 4, '對') should be "
+           f"'對酒當歌', got {got}")
