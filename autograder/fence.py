@@ -54,6 +54,11 @@ def autograd_off():
         if owner is not None and hasattr(owner, name):
             saved.append((owner, name, getattr(owner, name)))
             setattr(owner, name, _refuse)
+    # inference_mode(False) turns grad mode on in C++, past the switch: for the call it is no_grad
+    for owner in (torch, torch.autograd, getattr(torch.autograd, "grad_mode", None)):
+        if owner is not None and hasattr(owner, "inference_mode"):
+            saved.append((owner, "inference_mode", owner.inference_mode))
+            owner.inference_mode = lambda mode=True: torch.no_grad()
     previous = torch.is_grad_enabled()
     switch(False)
     torch._C._set_grad_enabled = lambda mode: switch(False)      # enable_grad() and set_grad_enabled(True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 import sys
 # bound now: a notebook that rebinds builtins.isinstance cannot change what the comparison does
-from builtins import bool, enumerate, id, isinstance, len, list, type, zip  # noqa: A004
+from builtins import bool, dict, enumerate, id, isinstance, len, list, zip  # noqa: A004
 
 MAX_DEPTH = 4            # layers = [(W_ih, W_hh, b_ih, b_hh), ...] is two levels below the argument
 MAX_ITEMS = 10_000       # a very long list is compared by identity only at its top level
@@ -47,50 +47,98 @@ class Snapshot:
             return
         torch, np = sys.modules.get("torch"), sys.modules.get("numpy")
         self.count += 1
-        if torch is not None and isinstance(value, torch.Tensor):
-            self.seen.add(id(value))
-            self.items.append((path, "tensor", value, value.detach().clone()))
-        elif np is not None and isinstance(value, np.ndarray):
-            self.seen.add(id(value))
-            self.items.append((path, "array", value, value.copy()))
-        elif _is_module(value):
-            self.seen.add(id(value))
-            for name, parameter in value.named_parameters():
-                self.items.append((f"{path}.{name}" if path != "self" else name, "tensor", parameter,
-                                   parameter.detach().clone()))
-        elif type(value) in (list, dict):
-            self.seen.add(id(value))
-            self.items.append((path, type(value).__name__, value, list(value.items()) if type(value) is dict
-                               else list(value)))
-            pairs = value.items() if type(value) is dict else enumerate(value)
-            for key, item in pairs:
-                self.take(item, f"{path}[{key!r}]", depth + 1)
-        elif type(value) is tuple:
-            for index, item in enumerate(value):
-                self.take(item, f"{path}[{index}]", depth + 1)
+        try:
+            if torch is not None and isinstance(value, torch.Tensor):
+                self.seen.add(id(value))
+                self.items.append((path, "tensor", value, value.detach().clone()))
+            elif np is not None and isinstance(value, np.ndarray):
+                self.seen.add(id(value))
+                self.items.append((path, "array", value, value.copy()))
+            elif _is_module(value):
+                self.seen.add(id(value))
+                prefix = "" if path == "self" else f"{path}."
+                # which tensors it holds (a parameter replaced is a change too), then what they hold; a
+                # module's own forward may update its buffers (batch norm), a module handed in may not
+                buffers = path != "self"
+                held = _held(value, buffers)
+                self.items.append((path, "module", value, (buffers, [(name, id(t)) for name, t in held])))
+                for name, tensor in held:
+                    self.take(tensor, f"{prefix}{name}", depth + 1)
+            elif isinstance(value, (list, dict)):
+                self.seen.add(id(value))
+                pairs = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+                self.items.append((path, "dict" if isinstance(value, dict) else "list", value,
+                                   [item for _, item in pairs] if isinstance(value, list) else pairs))
+                for key, item in pairs:
+                    self.take(item, f"{path}[{key!r}]", depth + 1)
+            elif isinstance(value, tuple):
+                for index, item in enumerate(value):
+                    self.take(item, f"{path}[{index}]", depth + 1)
+        except Exception:       # noqa: BLE001 (what cannot be copied, a lazy parameter say, is not compared)
+            pass
 
     def changed(self) -> list[str]:
         """The paths of what no longer equals its copy, in argument order."""
-        torch, np = sys.modules.get("torch"), sys.modules.get("numpy")
         out = []
         for path, kind, value, copy in self.items:
-            if kind == "tensor":
-                same = (value.shape == copy.shape and value.dtype == copy.dtype
-                        and bool(torch.equal(value.detach(), copy)))
-                if not same and value.shape == copy.shape and value.dtype == copy.dtype and value.is_floating_point():
-                    both_nan = torch.isnan(value.detach()) & torch.isnan(copy)     # NaN stays NaN: unchanged
-                    same = bool(torch.equal(value.detach()[~both_nan], copy[~both_nan]))
-            elif kind == "array":
-                same = value.shape == copy.shape and value.dtype == copy.dtype and \
-                    bool(np.array_equal(value, copy, equal_nan=value.dtype.kind in "fc"))
-            elif kind == "dict":
-                now = list(value.items())
-                same = len(now) == len(copy) and all(k1 == k2 and v1 is v2 for (k1, v1), (k2, v2) in zip(now, copy))
-            else:
-                same = len(value) == len(copy) and all(a is b for a, b in zip(value, copy))
+            try:
+                same = _same(kind, value, copy)
+                if not same and kind == "module":     # name the tensors it holds that were replaced or removed
+                    now = dict((name, id(t)) for name, t in _held(value, copy[0]))
+                    prefix = "" if path == "self" else f"{path}."
+                    names = [name for name, held in copy[1] if now.get(name) != held] or [""]
+                    for name in names:
+                        out.append(f"{prefix}{name}" if name else path)
+                    continue
+            except Exception:   # noqa: BLE001 (what cannot be compared, a sparse tensor say, counts as unchanged)
+                same = True
             if not same and path not in out:
                 out.append(path)
-        return out
+        return list(dict.fromkeys(out))
+
+    def restore(self) -> None:
+        """Put back what changed (the copies hold it), so that an object a grader keeps is not left corrupted."""
+        torch = sys.modules.get("torch")
+        for path, kind, value, copy in self.items:
+            try:
+                if _same(kind, value, copy):
+                    continue
+                if kind == "tensor":
+                    with torch.no_grad():
+                        value.copy_(copy)
+                elif kind == "array":
+                    value[...] = copy
+                elif kind == "list":
+                    value[:] = copy
+                elif kind == "dict":
+                    value.clear()
+                    value.update(copy)
+            except Exception:   # noqa: BLE001 (a shape changed, say: nothing more to do than to say so)
+                pass
+
+
+def _same(kind: str, value, copy) -> bool:
+    torch, np = sys.modules.get("torch"), sys.modules.get("numpy")
+    if kind == "tensor":
+        if value.shape != copy.shape or value.dtype != copy.dtype or value.device != copy.device:
+            return False
+        now = value.detach()
+        if torch.equal(now, copy):
+            return True
+        if now.is_floating_point() or now.is_complex():            # NaN stays NaN: unchanged
+            both = torch.isnan(now) & torch.isnan(copy)
+            return bool(torch.equal(now[~both], copy[~both]))
+        return False
+    if kind == "array":
+        return value.shape == copy.shape and value.dtype == copy.dtype and \
+            bool(np.array_equal(value, copy, equal_nan=value.dtype.kind in "fc"))
+    if kind == "module":
+        buffers, ids = copy
+        return [(name, id(t)) for name, t in _held(value, buffers)] == ids
+    if kind == "dict":
+        now = list(value.items())
+        return len(now) == len(copy) and all(k1 is k2 and v1 is v2 for (k1, v1), (k2, v2) in zip(now, copy))
+    return len(value) == len(copy) and all(a is b for a, b in zip(value, copy))
 
 
 def call(target, args, kwargs, exempt=()):
@@ -99,8 +147,14 @@ def call(target, args, kwargs, exempt=()):
     value = target(*args, **kwargs)
     changed = snapshot.changed()
     if changed:
+        snapshot.restore()
         raise ArgumentChanged(", ".join(changed))
     return value
+
+
+def _held(module, buffers: bool) -> list:
+    """A module's parameters (and buffers), by name."""
+    return list(module.named_parameters()) + (list(module.named_buffers()) if buffers else [])
 
 
 def _is_module(value) -> bool:

@@ -174,20 +174,23 @@ def _one_thread() -> None:
 
 
 def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
-          folder: Path | None = None, hide=(), figures: bool = False, policy: Policy = Policy()) -> Result:
+          folder: Path | None = None, hide=(), figures: bool = False, policy: Policy = Policy(),
+          after=None) -> Result:
     """Grade one notebook file against the assignment's hidden graders (or ``folder``'s).
 
     ``folder``: graders copied by the run's :class:`~autograder.snapshot.Snapshot`; any other folder (by
     default the assignment's graders) is copied by this call before the notebook runs.
     ``figures``: keep the notebook's matplotlib figures in ``Result.executed`` (about 0.08 s a figure).
     ``policy``: whether the worker must be isolated (it raises :class:`IsolationRefused` if not).
+    ``after(submission, untouched)``: called once the graders are done, with the worker still running
+    (``course validate`` runs the public checks there too, without running the notebook again).
     """
     folder = folder or assignment.graders
     if not snapshot.is_copy(folder):
         if not folder.is_dir():
             raise CourseError(f"no graders for {assignment.id} at {folder}")
         with snapshot.Snapshot([folder]) as graders:
-            return grade(path, assignment, course, student, graders[folder], hide, figures, policy)
+            return grade(path, assignment, course, student, graders[folder], hide, figures, policy, after)
     set_language(course.language)
     _one_thread()
     snapshot.preload_shared()      # before this judge's first worker runs student code (then: already loaded)
@@ -229,6 +232,8 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
             plugin = run_graders(folder, submission, course.retry_seeds, untouched, calls(assignment.id))
             result.tests = [plugin.outcomes[n] for n in plugin.order]
             result.curves = plugin.curves
+            if after is not None:
+                after(submission, untouched)
         result.isolation, result.isolated = list(submission.isolation), submission.isolated
     finally:
         submission.close()          # the worker and everything it started are gone before a result exists

@@ -27,6 +27,7 @@ import nbformat
 from autograder import judge, results
 from autograder.course import PACKAGE, Assignment, Course, CourseError
 from autograder.isolation import Policy
+from autograder.model import Outcome, Result
 from autograder.notebook import grade_id
 from autograder.snapshot import Snapshot
 
@@ -132,16 +133,31 @@ def grade_cell_points(nb: nbformat.NotebookNode) -> float:
                if c.metadata.get("nbgrader", {}).get("grade"))
 
 
-def _grade(args):
-    course, assignment, path, key, folder, hide, policy = args
+def _grade(args) -> list[tuple[str, Result]]:
+    """One task's grade, and with ``checks`` its public checks' too, run in the same worker after the hidden
+    graders (the notebook runs once; the hidden grade is exactly a class's): ``[(key, hidden), (PUBLIC key,
+    public)]``."""
+    course, assignment, path, key, folder, checks, hide, policy = args
     name = key.split("\0")[-1]
     if name.startswith("attack ") or name.startswith("honest "):
         import dataclasses
 
         limits = dataclasses.replace(course.limits, **ATTACK_LIMITS)
         course = dataclasses.replace(course, limits=limits)
-    return key, judge.grade(Path(path), assignment, course, student=name.replace(" ", "-"), folder=folder,
-                            hide=hide, policy=policy)
+    student = name.replace(" ", "-")
+    public = Result(student=f"public-{student}", assignment=assignment.id, path=str(path))
+
+    def public_checks(submission, untouched):
+        plugin = judge.run_graders(checks, submission, course.retry_seeds, untouched, judge.calls(assignment.id))
+        public.tests = [plugin.outcomes[n] for n in plugin.order]
+
+    hidden = judge.grade(Path(path), assignment, course, student=student, folder=folder, hide=hide, policy=policy,
+                         after=public_checks if checks is not None else None)
+    if checks is not None and not public.tests:        # the notebook could not run: the checks fail as the graders
+        public.tests = [Outcome(t.nodeid, t.name, t.blank, t.max_score, 0.0, "failed", hidden.error)
+                        for t in judge.catalogue(checks)]
+    prefix, _, _ = key.rpartition("\0")
+    return [(key, hidden)] + ([(f"{prefix}\0{PUBLIC}{name}", public)] if checks is not None else [])
 
 
 def _outcome(result) -> list[tuple[str, str]]:
@@ -158,6 +174,7 @@ class Plan:
     mutants: dict = field(default_factory=dict)
     attacks: dict = field(default_factory=dict)
     twins: dict = field(default_factory=dict)         # (base, honest edits) -> name of the twin's task
+    public: set = field(default_factory=set)          # tasks also graded by the public checks
 
 
 def attack_notebook(base: nbformat.NotebookNode, edits, root: str = "/") -> nbformat.NotebookNode:
@@ -191,8 +208,8 @@ def plan(course: Course, assignment: Assignment, scratch: Path, corpus: bool = T
             path = folder / f"{kind}-{item.name}.ipynb"
             nbformat.write(apply(source, item.edits), str(path))
             work.tasks.append((f"{kind} {item.name}", path))
-    if public and assignment.checks.is_dir():   # the same notebooks through the public checks (see verdicts)
-        work.tasks += [(PUBLIC + name, path) for name, path in work.tasks if name != "blank"]
+    if public and assignment.checks.is_dir():   # these also go through the public checks (see verdicts)
+        work.public = {name for name, _ in work.tasks if name != "blank"}
     bases = {"solution": source,
              "blank": nbformat.read(str(assignment.path(course.root, "release")), as_version=4)}
     for n, attack in enumerate(attacks(course, assignment.id) if corpus else []):
@@ -293,17 +310,18 @@ def grade_plans(course: Course, assignments: list[Assignment], build, jobs: int 
         hide = tuple(str(p) for p in (Path(scratch), graders.root, *([Path(out).resolve()] if out else [])))
         _, isolated = judge.probe(course, judge.hidden_paths(course, Path(scratch) / "probe.ipynb", hide), policy)
         plans = build(Path(scratch), graders, isolated)
-        work = [(course, p.assignment, str(path), f"{p.assignment.id}\0{name}",
-                 graders[p.assignment.checks if name.startswith(PUBLIC) else p.assignment.graders], hide, policy)
+        work = [(course, p.assignment, str(path), f"{p.assignment.id}\0{name}", graders[p.assignment.graders],
+                 graders[p.assignment.checks] if name in getattr(p, "public", ()) else None, hide, policy)
                 for p in plans for name, path in p.tasks]
         # the slowest first, so that no judge is left with a long one at the end
         work.sort(key=lambda task: not task[3].split("\0")[1].startswith(("attack", "honest")))
-        graded = dict(parallel_map(_grade, work, jobs))
+        graded = dict(pair for pairs in parallel_map(_grade, work, jobs) for pair in pairs)
     if out is not None:
         for result in graded.values():
             write_result(Path(out), result, course.language)
         results.write_atomic(Path(out) / "gradebook.csv", results.gradebook_csv(list(graded.values())))
-    return plans, {p.assignment.id: {name: graded[f"{p.assignment.id}\0{name}"] for name, _ in p.tasks}
+    return plans, {p.assignment.id: {name: graded[f"{p.assignment.id}\0{name}"]
+                                     for name in [n for n, _ in p.tasks] + [PUBLIC + n for n in getattr(p, "public", ())]}
                    for p in plans}
 
 
@@ -440,7 +458,10 @@ def mutation_verdicts(work: MutationPlan, graded: dict, listed: dict[str, str]) 
                                "their verdicts mean nothing", base.score, base.max_score))
     for name, mutant in work.machine.items():
         result = graded[name]
-        survived = result.max_score > 0 and result.score == result.max_score
+        # killed only by a grader of its own blank (grade ids are the blanks' names in lower case): a loss
+        # elsewhere would hide that the blank's own graders miss it
+        caught = [t for t in result.tests if t.status != "passed" and t.blank.lower() == mutant.blank.lower()]
+        survived = result.max_score > 0 and not caught
         report.generated += 1
         report.folders[mutant.id] = name.replace(" ", "-")          # the student name _grade gives it
         broken = [t.name for t in result.grader_errors]

@@ -164,12 +164,28 @@ def fake_plan(tmp_path, survivors: set[str]):
     course = courses.load(ROOT)
     work = validate.mutation_plan(course, course.assignment("03-lstm"), tmp_path, ["activation"])
 
-    def result(score):
-        return Result("s", "03-lstm", "p", tests=[Outcome("t.py::t", "t", "lstm_cell", 2, score,
+    def result(score, blank="lstm_cell"):
+        return Result("s", "03-lstm", "p", tests=[Outcome("t.py::t", "t", blank, 2, score,
                                                           "passed" if score == 2 else "failed")])
     graded = {"solution": result(2)}
-    graded.update({name: result(2 if m.id in survivors else 0) for name, m in work.machine.items()})
+    # a kill is a loss on the mutant's own blank (grade ids are the blanks' names in lower case)
+    graded.update({name: result(2 if m.id in survivors else 0, m.blank) for name, m in work.machine.items()})
     return work, graded
+
+
+def test_a_mutant_caught_only_by_another_blanks_graders_survives(tmp_path):
+    from autograder import course as courses
+
+    course = courses.load(ROOT)
+    work = validate.mutation_plan(course, course.assignment("03-lstm"), tmp_path, ["activation"])
+    name, mutant = next((n, m) for n, m in work.machine.items() if m.blank == "gru_cell")
+    graded = {"solution": Result("s", "03-lstm", "p", tests=[Outcome("t.py::t", "t", "gru_cell", 2, 2, "passed")])}
+    graded.update({n: Result("s", "03-lstm", "p", tests=[Outcome("t.py::t", "t", m.blank, 2, 0, "failed")])
+                   for n, m in work.machine.items()})
+    graded[name] = Result("s", "03-lstm", "p", tests=[Outcome("t.py::t", "t", "gru_cell", 1, 1, "passed"),
+                                                      Outcome("u.py::u", "u", "lstm_cell", 1, 0, "failed")])
+    report = validate.mutation_verdicts(work, graded, {})
+    assert [sid for sid, _ in report.survivors] == [mutant.id]
 
 
 def test_survivors_fail_unless_listed_and_listed_ids_that_match_nothing_are_stale(tmp_path):

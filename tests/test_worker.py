@@ -279,3 +279,47 @@ def test_a_blank_runs_with_the_reference_of_what_it_calls_and_the_notebook_keeps
     assert made()(21) == 42
     with pytest.raises(StudentError, match="Double"):
         sub.lookup("Double")                       # defined beside the notebook's globals, not among them
+
+
+GUARD_CELLS = ("import collections\nimport torch\nfrom torch import nn\n"
+               "def replace_bias(rnn):\n    rnn.bias_ih_l0 = nn.Parameter(rnn.bias_ih_l0 + rnn.bias_hh_l0)\n    return 0\n"
+               "def bump_stats(bn):\n    bn.running_mean += 1\n    return 0\n"
+               "def pop_key(d):\n    d.pop('a')\n    return 0\n"
+               "def scale(x):\n    x.mul_(2)\n    return 0\n"
+               "def untouched(*args):\n    return 0\n"
+               "def by_hand(W):\n    with torch.enable_grad():\n        w = W.clone().requires_grad_(True)\n"
+               "        (w * w).sum().backward()\n    return w.grad\n"
+               "def inference_off(W):\n    with torch.inference_mode(False):\n        return torch.is_grad_enabled()\n")
+
+
+def test_the_guard_sees_replaced_parameters_buffers_and_dict_subclasses_and_puts_back_what_changed(run):
+    import torch
+
+    sub = run(GUARD_CELLS)
+    nn = sub.lookup("torch").nn
+    with pytest.raises(StudentError, match="rnn.bias_ih_l0"):
+        sub.lookup("replace_bias")(nn.RNN(2, 3))
+    with pytest.raises(StudentError, match="bn.running_mean"):
+        sub.lookup("bump_stats")(nn.BatchNorm1d(3))
+    ordered = sub.lookup("collections").OrderedDict(a=1, b=2)
+    with pytest.raises(StudentError, match="d"):
+        sub.lookup("pop_key")(ordered)
+    x = keep(sub.lookup("torch").ones, 3)
+    with pytest.raises(StudentError, match="x"):
+        sub.lookup("scale")(x)
+    assert x.tolist() == [1.0, 1.0, 1.0]                   # put back: a handle a grader keeps is not left changed
+    nan = torch.tensor([complex(float("nan"), 0), 1j])
+    sparse = keep(keep(sub.lookup("torch").eye, 3).to_sparse)        # made in the worker: the wire takes no sparse
+    assert sub.lookup("untouched")(nan, sparse) == 0        # complex NaN is unchanged; a sparse tensor is no crash
+
+
+def test_without_autograd_enable_grad_and_inference_mode_cannot_turn_it_on(run):
+    import torch
+
+    sub = run(GUARD_CELLS)
+    W = torch.ones(2, 2)
+    with sub.without_autograd():
+        with pytest.raises(StudentError, match="autograd is switched off"):
+            sub.lookup("by_hand")(W)
+        assert sub.lookup("inference_off")(W) is False
+    assert torch.equal(sub.lookup("by_hand")(W), 2 * W)    # and afterwards autograd works again

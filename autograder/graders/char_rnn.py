@@ -205,12 +205,18 @@ def on_device(nb, value) -> Handle:
     return keep(nb.torch.as_tensor, value, device=nb.device)
 
 
+def to_device(nb, model: Handle) -> Handle:
+    """``model.to(device)``: on CUDA it moves the parameters it holds, a change the call is allowed."""
+    with nb.changing(model):
+        return model.to(nb.device)
+
+
 def build(nb, *args) -> Handle:
     """``Model(*args)`` in the worker, moved to the submission's device."""
     model = nb.Model(*args)
     if not isinstance(model, Handle):
         fail("not_plain", what="Model(...)", expected="an nn.Module", got=kind_of(model))
-    return model.to(nb.device)
+    return to_device(nb, model)
 
 
 def state_of(model: Handle) -> dict:
@@ -237,7 +243,7 @@ def forward(nb, model: Handle, x: torch.Tensor, what: str = "Model.forward"):
 
 def book_model(nb, *args) -> tuple[Handle, Reference]:
     """The book's ``Model(*args)`` in the worker, on the submission's device, and its judge-side twin."""
-    model = nb.define("Model", BOOK_MODEL)(*args).to(nb.device)     # so a wrong Model costs Model's points only
+    model = to_device(nb, nb.define("Model", BOOK_MODEL)(*args))     # so a wrong Model costs Model's points only
     return model, reference_from(state_of(model))
 
 

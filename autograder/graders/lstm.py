@@ -40,9 +40,6 @@ register({
                       "容許 {tolerance:.2g}）",
                       "{name} is not what rnn(input, (h0, c0)) computes (recomputed with your rnn's weights: "
                       "largest error {error:.3g}, tolerance {tolerance:.2g})"),
-    "lstm_book_last_step": ("last_step(output) 應等於 hn[-1]（最上層在最後一個時間步的隱藏狀態），兩者卻相差 {error:.3g}",
-                            "last_step(output) should equal hn[-1] (the top layer's hidden state at the last time "
-                            "step), they differ by {error:.3g}"),
     "lstm_book_last_step_of": ("{what} 應等於該模型的 h_n[-1]（最上層在最後一個時間步的隱藏狀態），兩者卻相差 {error:.3g}",
                                "{what} should equal that model's h_n[-1] (the top layer's hidden state at the last "
                                "time step), they differ by {error:.3g}"),

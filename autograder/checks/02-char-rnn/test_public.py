@@ -60,7 +60,9 @@ def book_model_trained_by(nb, train, seed):
         for t in range(3):
             x[i, t, codes[i, t]] = 1
     nb.reseed(seed)
-    model = book(nb, "Model")(28, 28, 12, 1).to(nb.device)
+    model = book(nb, "Model")(28, 28, 12, 1)
+    with nb.changing(model):                 # on CUDA, .to moves the parameters it holds
+        model = model.to(nb.device)
     inputs = keep(nb.torch.as_tensor, x, device=nb.device)
     targets = keep(nb.torch.as_tensor, torch.from_numpy(codes[:, 1:]), device=nb.device)
     with nb.time_limit(120), nb.changing(model):

@@ -39,7 +39,7 @@ def test_book_example(nb):
                f"{name} should have shape {expected}, got {shape}")
     for batch_first in (False, True):
         shapes = nb.lstm_shapes(5, 3, 10, 20, 2, batch_first=batch_first)
-        keys = sorted(shapes) if type(shapes) is dict else type(shapes).__name__
+        keys = sorted(map(str, shapes)) if type(shapes) is dict else type(shapes).__name__
         expect(keys == ["c_n", "h_n", "input", "output"], f"lstm_shapes 應回傳有 input、output、h_n、c_n 四個鍵的 dict，得到 {keys}",
                f"lstm_shapes should return a dict with the keys input, output, h_n, c_n, got {keys}")
         for key, value in shapes.items():

@@ -73,9 +73,9 @@ def expect_shapes(nb, batch_first: bool):
         with calling(BLANK):
             got = nb.lstm_shapes(*size, batch_first=batch_first)
         expected = torch_shapes(*size, batch_first)
-        if type(got) is not dict or sorted(got) != sorted(expected):
+        if type(got) is not dict or set(got) != set(expected):
             fail("expected_got", what=call, expected="dict: input, output, h_n, c_n",
-                 got=sorted(got) if type(got) is dict else kind_of(got))
+                 got=sorted(map(repr, got)) if type(got) is dict else kind_of(got))
         for key, shape in expected.items():
             answer = shape_of(nb, got[key])
             hint = msg("lstm_hint_hn_batch_first") if batch_first and key in ("h_n", "c_n") else NO_HINT
@@ -98,12 +98,7 @@ def test_shapes_batch_first(nb):
 @pytest.mark.points(1, blank=BLANK)
 def test_last_step(nb):
     """last_step 取出最後一個時間步，等於 h_n[-1]（兩種排法、多種大小）/ last_step is h_n[-1], both layouts"""
-    tensors = book_tensors(nb)
-    with calling(BLANK):
-        got = tensor(nb.last_step(tensors["output"]), "last_step(output)", (3, 20))
-    error = error_of(got, tensors["hn"][-1])
-    check(error <= tolerance_of(tensors["hn"][-1]), "lstm_book_last_step", error=error)
-    for T, N, D, H, L in SIZES[1:]:
+    for T, N, D, H, L in SIZES:
         for batch_first in (False, True):
             module = nn.LSTM(D, H, L, batch_first=batch_first)
             x = torch.randn((N, T, D) if batch_first else (T, N, D))
