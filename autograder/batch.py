@@ -15,7 +15,7 @@ from autograder import judge, results
 from autograder.course import Assignment, Course, CourseError
 from autograder.isolation import Policy
 from autograder.messages import msg, say, set_language
-from autograder.model import Outcome, Result
+from autograder.model import Result
 from autograder.snapshot import Snapshot
 
 
@@ -92,8 +92,7 @@ def grade_one(course: Course, job: Job, hide=(), figures: bool = False, folder: 
     if not job.path.is_file():
         result = Result(student=job.student, assignment=job.assignment.id, path=str(job.path))
         result.error = say("notebook_unreadable", reason=msg("not_submitted", name=job.path.name))
-        result.tests = [Outcome(t.nodeid, t.name, t.blank, t.max_score, 0.0, "failed", result.error)
-                        for t in judge.catalogue(folder or job.assignment.graders)]
+        result.tests = judge.all_failed(folder or job.assignment.graders, result.error)
         return result
     return judge.grade(job.path, job.assignment, course, student=job.student, hide=hide, figures=figures,
                        folder=folder, policy=policy)

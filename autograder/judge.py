@@ -92,11 +92,9 @@ def _catalogue(folder: Path, language: str) -> tuple[Outcome, ...]:
     return tuple(plugin.outcomes[n] for n in plugin.order)
 
 
-def _all_failed(folder: Path, message: str) -> list[Outcome]:
-    out = []
-    for t in catalogue(folder):
-        out.append(Outcome(t.nodeid, t.name, t.blank, t.max_score, 0.0, "failed", message))
-    return out
+def all_failed(folder: Path, message: str) -> list[Outcome]:
+    """Every grader of ``folder`` failed with ``message``: the grade of a notebook that could not run."""
+    return [Outcome(t.nodeid, t.name, t.blank, t.max_score, 0.0, "failed", message) for t in catalogue(folder)]
 
 
 @lru_cache(maxsize=None)
@@ -200,7 +198,7 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
         nb = notebooks.read(path)
     except notebooks.NotebookError as exc:
         result.error = say("notebook_unreadable", reason=exc.message)
-        result.tests = _all_failed(folder, result.error)
+        result.tests = all_failed(folder, result.error)
         result.seconds = time.monotonic() - started
         return result
 
@@ -225,7 +223,7 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
             from autograder.plugin import describe_exception
 
             result.error, _ = describe_exception(lost, assignment.id)
-            result.tests = _all_failed(folder, result.error)
+            result.tests = all_failed(folder, result.error)
         else:
             result.notes += cell_notes(submission)
             result.executed = notebooks.executed(nb, submission.runs)

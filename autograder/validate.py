@@ -27,7 +27,7 @@ import nbformat
 from autograder import judge, results
 from autograder.course import PACKAGE, Assignment, Course, CourseError
 from autograder.isolation import Policy
-from autograder.model import Outcome, Result
+from autograder.model import Result
 from autograder.notebook import grade_id
 from autograder.snapshot import Snapshot
 
@@ -85,14 +85,20 @@ class Report:
         return all(c.ok for c in self.checks)
 
 
+def _load(path: Path):
+    """A catalogue kept as a Python file (mutants, attacks, equivalents), loaded as a module of its own."""
+    spec = importlib.util.spec_from_file_location(f"_catalogue_{path.parent.name}_{path.stem}".replace("-", "_"), path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def catalogue(aid: str):
     """The mutants and variants of an assignment (an empty pair when it has none)."""
     path = PACKAGE / "mutants" / f"{aid}.py"
     if not path.is_file():
         return [], []
-    spec = importlib.util.spec_from_file_location(f"_mutants_{aid.replace('-', '_')}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _load(path)
     return list(getattr(module, "MUTANTS", [])), list(getattr(module, "VARIANTS", []))
 
 
@@ -122,10 +128,7 @@ def attacks(course: Course, aid: str) -> list[Attack]:
     path = course.root / "tests" / "attacks" / f"{aid}.py"
     if not path.is_file():
         return []
-    spec = importlib.util.spec_from_file_location(f"_attacks_{aid.replace('-', '_')}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return list(getattr(module, "ATTACKS", []))
+    return list(getattr(_load(path), "ATTACKS", []))
 
 
 def grade_cell_points(nb: nbformat.NotebookNode) -> float:
@@ -154,8 +157,7 @@ def _grade(args) -> list[tuple[str, Result]]:
     hidden = judge.grade(Path(path), assignment, course, student=student, folder=folder, hide=hide, policy=policy,
                          after=public_checks if checks is not None else None)
     if checks is not None and not public.tests:        # the notebook could not run: the checks fail as the graders
-        public.tests = [Outcome(t.nodeid, t.name, t.blank, t.max_score, 0.0, "failed", hidden.error)
-                        for t in judge.catalogue(checks)]
+        public.tests = judge.all_failed(checks, hidden.error)
     prefix, _, _ = key.rpartition("\0")
     return [(key, hidden)] + ([(f"{prefix}\0{PUBLIC}{name}", public)] if checks is not None else [])
 
@@ -365,10 +367,7 @@ def equivalents() -> dict[str, dict[str, str]]:
     path = PACKAGE / "mutants" / "equivalent.py"
     if not path.is_file():
         return {}
-    spec = importlib.util.spec_from_file_location("_mutants_equivalent", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return dict(getattr(module, "EQUIVALENT", {}))
+    return dict(getattr(_load(path), "EQUIVALENT", {}))
 
 
 def sample(mutants: list, limit: int | None) -> list:
