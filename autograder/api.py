@@ -37,12 +37,12 @@ def grade(course: Course, paths=(), out: Path = Path("graded"), jobs: int = 1, j
     jobs_list = batch.shard(batch.discover(course, [Path(p) for p in paths]), shard)
     graded = batch.grade_class(course, jobs_list, Path(out), workers=jobs, progress=progress, resume=resume,
                                  figures=feedback, policy=policy(course, trust, embedded=not paths), on_isolation=on_isolation)
+    if gradebook is not None:
+        write_gradebook(course, gradebook, graded, Path(out))
     if junit is not None:
         results.write_atomic(Path(junit), results.junit_xml(graded))
     if feedback:
         write_feedback(course, Path(out))
-    if gradebook is not None:
-        write_gradebook(course, gradebook, graded)
     return graded
 
 
@@ -53,11 +53,45 @@ def write_feedback(course: Course, out: Path) -> list[Path]:
     return feedback.write_all(Path(out), course)
 
 
-def write_gradebook(course: Course, db, graded: list[Result]) -> None:
-    """Every grader's score into nbgrader's gradebook.db (a path or an SQLAlchemy URL), through its API."""
-    from autograder import gradebook
+def write_gradebook(course: Course, db, graded: list[Result], out: Path) -> None:
+    """Every grader's score into nbgrader's gradebook.db (a path or an SQLAlchemy URL), through its API;
+    each submission where nbgrader's formgrader opens it for a TA to grade the written answers; and the
+    TA's points so far back into the results under ``out`` (results.json, gradebook.csv).
 
-    gradebook.write(db, course, graded)
+    A regrade never erases a TA's points: they stand (flagged for review where the answer changed)."""
+    from autograder import autograded, gradebook, written
+
+    folder = autograded.root(db, course)
+    executed = {(r.student, r.assignment): results.executed_text(out, r) for r in graded}
+    answers = {}
+    for r in graded:
+        text = executed[r.student, r.assignment]
+        notebook = _json(text)
+        answers[r.student, r.assignment] = gradebook.Answers(
+            changed=autograded.changed(folder, course, r, text),
+            unanswered=written.unanswered(course, course.assignment(r.assignment), notebook))
+    gradebook.write(db, course, graded, answers)
+    for r in graded:
+        autograded.write(folder, course, r, executed[r.student, r.assignment])
+    gradebook.apply(db, course, graded)
+    for r in graded:
+        batch.write_result(out, r, course.language, executed[r.student, r.assignment])
+        page = results.result_path(out, r.student, r.assignment).with_name("feedback.html")
+        if page.is_file():                 # a page written before (or merged) shows the points so far
+            from autograder import feedback
+
+            feedback.write(page.parent, course)
+    results.write_atomic(out / "gradebook.csv", results.gradebook_csv(graded))
+
+
+def _json(text: str | None) -> dict:
+    import json
+
+    try:
+        data = json.loads(text) if text is not None else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def export(course: Course, kind: str, aid: str, out: Path = Path("dist")) -> Path:

@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import judge, results
+from autograder import judge, results, written
 from autograder.course import Assignment, Course, CourseError
 from autograder.isolation import Policy
 from autograder.messages import msg, say, set_language
@@ -88,27 +88,31 @@ def _folder_jobs(course: Course, folder: Path) -> list[Job]:
 
 def grade_one(course: Course, job: Job, hide=(), figures: bool = False, folder: Path | None = None,
               policy: Policy = Policy()) -> Result:
-    """``folder``: the assignment's graders in the run's snapshot (default: a copy taken for this call)."""
+    """``folder``: the assignment's graders in the run's snapshot (default: a copy taken for this call).
+    The result's written answers are pending, or zero where the answer cell was left as released."""
     if not job.path.is_file():
         result = Result(student=job.student, assignment=job.assignment.id, path=str(job.path))
         result.error = say("notebook_unreadable", reason=msg("not_submitted", name=job.path.name))
         result.tests = judge.all_failed(folder or job.assignment.graders, result.error)
+        result.written = written.outcomes(course, job.assignment, {"cells": []})
         return result
-    return judge.grade(job.path, job.assignment, course, student=job.student, hide=hide, figures=figures,
-                       folder=folder, policy=policy)
+    result = judge.grade(job.path, job.assignment, course, student=job.student, hide=hide, figures=figures,
+                         folder=folder, policy=policy)
+    result.written = written.outcomes(course, job.assignment, result.executed or {"cells": []})
+    return result
 
 
 def _grade_job(args) -> Result:
     return grade_one(*args)
 
 
-def write_result(out: Path, result: Result, language: str) -> None:
+def write_result(out: Path, result: Result, language: str, executed: str | None = None) -> None:
     """``results.json`` and, when the notebook ran, ``executed.ipynb`` beside it (what feedback shows),
-    signed with ``out``'s key (see :func:`results.sign`)."""
+    signed with ``out``'s key (see :func:`results.sign`). ``executed``: the text of the executed notebook
+    already beside it, for a result read back (which holds no notebook)."""
     import nbformat
 
     path = results.result_path(out, result.student, result.assignment)
-    executed = None
     if result.executed is not None:
         executed = nbformat.writes(result.executed)
         results.write_atomic(path.with_name("executed.ipynb"), executed)

@@ -68,7 +68,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--feedback", action="store_true",
                    help="also write feedback.html for each submission (with the notebook's figures)")
     g.add_argument("--gradebook", metavar="DB",
-                   help="also write the scores into nbgrader's gradebook.db (a path or sqlite:/// URL)")
+                   help="also write the scores into nbgrader's gradebook.db (a path or sqlite:/// URL), each submission into autograded/ beside it for the TA to grade the written answers in the formgrader, and the TA's points so far into the results")
     g.add_argument("--trust-submissions", action="store_true",
                    help="grade even where student code cannot be isolated (every result then says so); "
                         "only for submissions you trust")
@@ -161,7 +161,8 @@ def cmd_grade(course, args) -> int:
     print(f"\nresults: {args.out}/<student>/<assignment>/results.json, gradebook: {args.out / 'gradebook.csv'}")
     step_summary(graded, f"{course.id}: grades")
     if args.fail_under is not None:
-        low = [r for r in graded if r.max_score and 100 * r.score / r.max_score < args.fail_under]
+        # of what is graded so far: a written answer a TA has yet to grade counts neither way
+        low = [r for r in graded if r.graded_max and 100 * r.score / r.graded_max < args.fail_under]
         if low:
             print(f"{len(low)} submission(s) under {args.fail_under:g}%", file=sys.stderr)
             return 1
@@ -214,9 +215,11 @@ class Progress:
 def cmd_merge(course, args) -> int:
     from autograder import api, results
 
-    merged = api.merge(args.folders, args.out, junit=args.junit)
+    merged = api.merge(args.folders, args.out)
     if args.gradebook:
-        api.write_gradebook(course, args.gradebook, merged)
+        api.write_gradebook(course, args.gradebook, merged, args.out)
+    if args.junit:
+        results.write_atomic(args.junit, results.junit_xml(merged))
     print(results.table(merged))
     step_summary(merged, f"{course.id}: grades (merged)")
     print(f"\nmerged {len(merged)} result(s) into {args.out / 'gradebook.csv'}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +25,9 @@ class GraderSetupError(Exception):
 class Assignment:
     id: str
     notebook: str
-    points: float
+    points: float                        # the hidden graders' points, together
     title: str = ""
+    written: tuple[tuple[str, float], ...] = ()   # written questions graded by hand: (answer cell's grade_id, points)
 
     def path(self, root: Path, area: str) -> Path:
         """The assignment's notebook in ``source``, ``release`` or ``solutions``."""
@@ -40,6 +42,14 @@ class Assignment:
     def checks(self) -> Path:
         """The public checks behind ``course check``."""
         return PACKAGE / "checks" / self.id
+
+    @property
+    def written_ids(self) -> set[str]:
+        return {qid for qid, _ in self.written}
+
+    @property
+    def written_points(self) -> float:
+        return sum(points for _, points in self.written)
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,7 @@ KNOWN = {
     "": ("course", "grading", "assignments"),
     "course": ("id", "title", "language"),
     "grading": (*Limits.names(), "seed", "retry_seeds", "trust_submissions"),
-    "assignments": ("id", "notebook", "points", "title"),
+    "assignments": ("id", "notebook", "points", "title", "written"),
 }
 
 
@@ -117,7 +127,8 @@ def _course(root: Path, data: dict) -> Course:
         assignments.append(Assignment(id=_text(entry, "id", "assignments", required=True),
                                       notebook=_text(entry, "notebook", "assignments", required=True),
                                       points=_number(entry["points"], "[[assignments]] points"),
-                                      title=_text(entry, "title", "assignments")))
+                                      title=_text(entry, "title", "assignments"),
+                                      written=_written(entry.get("written", {}))))
     ids = [a.id for a in assignments]
     if len(set(ids)) != len(ids):
         raise ValueError(f"two [[assignments]] share an id: {sorted({i for i in ids if ids.count(i) > 1})}")
@@ -138,6 +149,16 @@ def _course(root: Path, data: dict) -> Course:
     return Course(root=root, id=_text(info, "id", "course") or root.name, language=language,
                   limits=Limits.from_table(grading), seed=seed, retry_seeds=tuple(seeds),
                   assignments=tuple(assignments), title=_text(info, "title", "course"), trust_submissions=trust)
+
+
+def _written(table) -> tuple[tuple[str, float], ...]:
+    """``[assignments.written]``: question id (the answer cell's ``grade_id``) = points, in the file's order."""
+    if not isinstance(table, dict):
+        raise ValueError(f"[assignments.written] must be a table of question = points, not {table!r}")
+    for qid in table:
+        if not re.fullmatch(r"[A-Za-z_][\w-]*", qid):
+            raise ValueError(f"[assignments.written] question id {qid!r} is not a cell grade_id (letters, digits, _ and -)")
+    return tuple((qid, _number(points, f"[assignments.written] {qid}")) for qid, points in table.items())
 
 
 def _known(table: dict, name: str) -> None:

@@ -70,6 +70,10 @@ messages.register({
     "feedback_passed": ("通過", "passed"),
     "feedback_failed": ("未通過", "failed"),
     "feedback_curves": ("訓練曲線", "training curves"),
+    "feedback_written": ("書面題（助教人工批改）", "written answers (graded by hand by a TA)"),
+    "feedback_question": ("題目", "question"),
+    "feedback_pending": ("待批改", "pending"),
+    "feedback_graded": ("已批改", "graded"),
     "feedback_notebook": ("你的筆記本（評分時的執行結果）", "your notebook as the grader ran it"),
     "feedback_no_notebook": ("無法顯示你的筆記本：評分時無法讀取這個檔案", "your notebook cannot be shown: "
                              "the file could not be read when grading"),
@@ -90,9 +94,12 @@ def page(folder: Path, course: Course) -> str:
     aid = str(extra["assignment"])
     assignment = next((a for a in course.assignments if a.id == aid), None)
     score, max_score = float(data["score"]), float(extra.get("max_score", 0.0))
-    tests = [_test_row(t) for t in data["tests"]]
-    failed = sum(t["status"] != "passed" for t in data["tests"])
+    graders = len(extra.get("nodeids") or [])
+    tests = [_test_row(t) for t in data["tests"][:graders]]
+    written = [_test_row(t, str(s)) for t, s in zip(data["tests"][graders:], (extra.get("written") or {}).values())]
+    failed = sum(t["status"] != "passed" for t in data["tests"][:graders])
     passed = failed == 0 and not extra.get("error")
+    pending = float(extra.get("pending_points") or 0.0)
     notebook_html, no_notebook = _notebook_html(folder / "executed.ipynb", data)
     return _environment().get_template("feedback.html.j2").render(
         language=course.language,
@@ -103,18 +110,20 @@ def page(folder: Path, course: Course) -> str:
         student=str(extra["student"]),
         assignment=aid,
         total=say("total", score=score, max_score=max_score),
+        pending=say("written_total_pending", points=pending) if pending else "",
         passed=passed,
         verdict=say("feedback_all_passed") if passed else say("feedback_some_failed", failed=failed,
                                                                 total=len(tests)),
         error=str(extra.get("error") or ""),
         notes=[str(n) for n in extra.get("notes") or []],
         tests=tests,
+        written=written,
         curves=[c for c in (_curve(curve, n) for n, curve in enumerate(extra.get("curves") or [])) if c],
         notebook_html=notebook_html,
         no_notebook=no_notebook,
         labels={key: say(f"feedback_{key}") for key in (
             "student", "assignment", "notes", "graders", "grader", "points", "status", "message", "curves",
-            "notebook")},
+            "notebook", "written", "question")},
     )
 
 
@@ -143,14 +152,17 @@ def _results(path: Path) -> dict:
     return data
 
 
-def _test_row(test: dict) -> dict:
-    status = str(test.get("status", ""))
-    status_text = {"passed": say("feedback_passed"), "failed": say("feedback_failed")}.get(status, status)
+def _test_row(test: dict, written: str = "") -> dict:
+    """A row of the graders' table, or of the written answers' (``written``: the answer's status)."""
+    status = written or str(test.get("status", ""))
+    status_text = {"passed": say("feedback_passed"), "failed": say("feedback_failed"), "pending": say("feedback_pending"),
+                   "graded": say("feedback_graded")}.get(status, status)
+    score = "—" if status == "pending" else f"{float(test.get('score', 0)):g}"
     return {
         "name": str(test.get("name", "")),
-        "blank": " ".join(str(t) for t in test.get("tags") or []),
-        "points": f"{float(test.get('score', 0)):g} / {float(test.get('max_score', 0)):g}",
-        "status": status if status in ("passed", "failed") else "other",
+        "blank": "" if written else " ".join(str(t) for t in test.get("tags") or []),
+        "points": f"{score} / {float(test.get('max_score', 0)):g}",
+        "status": status if status in ("passed", "failed", "pending", "graded") else "other",
         "status_text": status_text,
         "output": str(test.get("output") or ""),
     }

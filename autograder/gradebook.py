@@ -6,19 +6,25 @@ its ORM classes in the gradebook's own session), so the database is exactly what
 - an *assignment* per assignment id, holding one *notebook* named as nbgrader names notebooks (the
   notebook file's stem, ``char-rnn``);
 - one auto-graded *grade cell* per hidden grader, named by the grader's short id
-  (``test_model.py::test_recurrent`` → ``model.recurrent``, as in ``gradebook.csv``), its ``max_score``
-  the grader's points;
+  (``test_model.py::test_recurrent`` → ``model.recurrent``, as in ``gradebook.csv``, with a case's
+  brackets made selector-safe: :func:`cell_name`), its ``max_score`` the grader's points;
 - a *student* per student and a *submission* per (student, assignment), each grader's score its grade's
-  ``auto_score``.
+  ``auto_score``;
+- per written question (``course.toml``'s ``written``) a markdown grade cell and a solution cell named by
+  the answer cell's ``grade_id`` (``why_shared``), as nbgrader makes for a "manually graded answer": its
+  grade has no ``auto_score`` and ``needs_manual_grade`` until a TA gives a ``manual_score`` in the
+  formgrader (an answer left as released gets an ``auto_score`` of zero at once, as nbgrader does).
+  :func:`apply` reads the TA's points and comments back into the results.
 
 Regrading updates rows in place: a second write changes scores, never adds rows. A grader that no
 longer exists loses its grade cell (and its grades), so nbgrader's totals stay those of the current
 graders. A submission that could not be graded (``Result.error``) still gets a zero for every grader.
-An instructor's manual score is never touched; as in nbgrader's own autograder, a grade that has one
-is flagged for review.
+An instructor's manual score is never touched, on a written answer or a grader; as in nbgrader's own
+autograder, a grader's grade that has one is flagged for review, and so is a written answer that changed
+since the TA graded it.
 
-An assignment that ``nbgrader generate_assignment`` put in the database (its notebook has solution,
-task or source cells, from the notebook's own nbgrader metadata) is refused with
+An assignment that ``nbgrader generate_assignment`` put in the database (its notebook has task or
+source cells, from the notebook's own nbgrader metadata; we make neither) is refused with
 :class:`GradebookError` before anything is written: its grade cells are the notebook's
 visible test cells (``check-Model``, 12 points), ours are the hidden graders, so adding ours beside
 them would count the assignment twice (100 points for 50), replacing them would break a later
@@ -26,9 +32,10 @@ them would count the assignment twice (100 points for 50), replacing them would 
 database nbgrader grades into and gives ``course grade`` one of its own (``course release`` already
 keeps its nbgrader database in a scratch folder, so the course's own database only ever holds ours).
 
-nbgrader's formgrader lists these submissions (as autograded, with our scores) when it runs with
-``CourseDirectory.root`` at the course (its ``source/<aid>/`` folders name the assignments) and
-``CourseDirectory.db_url`` at this database.
+nbgrader's formgrader lists these submissions (as autograded, with our scores) and opens each for manual
+grading when it runs with ``CourseDirectory.root`` at the folder holding ``autograded/`` (see
+:mod:`autograder.autograded`: an SQLite gradebook's folder) and ``CourseDirectory.db_url`` at this
+database.
 
 nbgrader commits after every ``update_or_create_*``; a write that fails half way leaves a database
 that the next write completes, since every step is idempotent.
@@ -39,12 +46,15 @@ from __future__ import annotations
 import contextlib
 import locale
 import os
+import re
 import sys
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.course import Course, CourseError
 from autograder.judge import catalogue
+from autograder.messages import say
 from autograder.model import Result
 from autograder.results import grader_key
 
@@ -64,8 +74,11 @@ def db_url(db: str | Path) -> str:
     return f"sqlite:///{path}"
 
 
-def write(db: str | Path, course: Course, results: list[Result]) -> None:
-    """Write every grader's score of ``results`` into nbgrader's gradebook at ``db`` (a path or a URL)."""
+def write(db: str | Path, course: Course, results: list[Result],
+          answers: dict[tuple[str, str], Answers] | None = None) -> None:
+    """Write every grader's score of ``results`` into nbgrader's gradebook at ``db`` (a path or a URL), and
+    a grade to give by hand per written answer; ``answers``: what changed or was left unanswered, by
+    (student, assignment)."""
     from nbgrader.api import Gradebook
 
     by_assignment: dict[str, list[Result]] = {}
@@ -81,9 +94,44 @@ def write(db: str | Path, course: Course, results: list[Result]) -> None:
         for aid, graded in sorted(by_assignment.items()):
             notebook = Path(course.assignment(aid).notebook).stem
             cells = _cells(course, aid, graded)
-            _write_structure(gb, aid, notebook, cells)
+            questions = dict(course.assignment(aid).written)
+            _write_structure(gb, aid, notebook, cells, questions)
             for result in graded:
-                _write_submission(gb, aid, notebook, cells, result)
+                _write_submission(gb, aid, notebook, cells, questions, result,
+                                  (answers or {}).get((result.student, aid), Answers()))
+
+
+def apply(db: str | Path, course: Course, results: list[Result]) -> None:
+    """Each written answer of ``results`` as the gradebook holds it: the TA's points and comment, zero for an
+    answer left as released, or pending."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with nbgrader_environment(), Gradebook(db_url(db), course_id=course.id) as gb:
+        for result in results:
+            notebook = Path(course.assignment(result.assignment).notebook).stem
+            for w in result.written:
+                try:
+                    grade = gb.find_grade(w.blank, notebook, result.assignment, result.student)
+                    comment = gb.find_comment(w.blank, notebook, result.assignment, result.student).comment
+                except MissingEntry:
+                    continue
+                if grade.manual_score is not None:
+                    w.status, w.score = "graded", float(grade.manual_score) + float(grade.extra_credit or 0)
+                    w.output = "\n".join(filter(None, [comment or "", say("written_changed")
+                                                       if grade.needs_manual_grade else ""]))
+                elif grade.auto_score is not None:
+                    w.status, w.score, w.output = "graded", float(grade.auto_score), say("written_unanswered")
+                else:
+                    w.status, w.score = "pending", 0.0
+                    w.output = say("written_pending", points=w.max_score)
+
+
+@dataclass
+class Answers:
+    """A submission's written answers as grading found them."""
+
+    changed: set[str] = field(default_factory=set)      # differ from the copy the TA last saw
+    unanswered: set[str] = field(default_factory=set)   # still the release's stub
 
 
 @contextlib.contextmanager
@@ -122,7 +170,7 @@ def _refuse_foreign(gb, aid: str) -> None:
     except MissingEntry:
         return
     for nb in assignment.notebooks:
-        if nb.solution_cells or nb.task_cells or nb.source_cells:
+        if nb.task_cells or nb.source_cells:
             raise GradebookError(
                 f"the gradebook's assignment {aid!r} was made by nbgrader generate_assignment (notebook "
                 f"{nb.name!r} has grade cells {sorted(c.name for c in nb.grade_cells)} from its own metadata); "
@@ -130,12 +178,25 @@ def _refuse_foreign(gb, aid: str) -> None:
                 f"give `course grade --gradebook` a database of its own")
 
 
+def cell_name(nodeid: str) -> str:
+    """A grader's grade cell: its short name (``model.recurrent``), with every character a CSS selector
+    cannot take bare made a ``-`` (``elman_forward.shapes[T=5,N=3]`` → ``elman_forward.shapes-T-5-N-3``):
+    the formgrader's script looks each grade up as ``$("#" + name)``, and a ``[`` or ``=`` there stops
+    the whole page before its grade fields work."""
+    return re.sub(r"[^\w.-]+", "-", grader_key(nodeid)).strip("-")      # \w: letters of any script too
+
+
 def _cells(course: Course, aid: str, graded: list[Result]) -> dict[str, float]:
     """Grade cell name → points, in the graders' order, from the results (or the graders themselves)."""
     cells: dict[str, float] = {}
     tests = [t for r in graded for t in r.tests] or list(catalogue(course.assignment(aid).graders))
+    keys: dict[str, str] = {}
     for t in tests:
-        name = grader_key(t.nodeid)
+        name = cell_name(t.nodeid)
+        if keys.setdefault(name, t.nodeid) != t.nodeid:
+            raise GradebookError(f"{aid}: graders {keys[name]} and {t.nodeid} would share the grade cell {name!r}")
+        if name in course.assignment(aid).written_ids:
+            raise GradebookError(f"{aid}: grader {t.nodeid} and written question {name!r} would share a grade cell")
         if name in cells and cells[name] != t.max_score:
             raise GradebookError(f"{aid}: grader {name} is worth {cells[name]:g} in one result and "
                                  f"{t.max_score:g} in another (results of different grader versions?)")
@@ -143,8 +204,9 @@ def _cells(course: Course, aid: str, graded: list[Result]) -> dict[str, float]:
     return cells
 
 
-def _write_structure(gb, aid: str, notebook: str, cells: dict[str, float]) -> None:
-    """The assignment, its one notebook and one grade cell per grader; stale ones of ours removed."""
+def _write_structure(gb, aid: str, notebook: str, cells: dict[str, float], questions: dict[str, float]) -> None:
+    """The assignment, its one notebook, one grade cell per grader and a grade and a solution cell per
+    written question; stale ones of ours removed."""
     assignment = gb.update_or_create_assignment(aid)
     for nb in list(assignment.notebooks):
         if nb.name != notebook:          # the notebook was renamed in course.toml
@@ -152,16 +214,24 @@ def _write_structure(gb, aid: str, notebook: str, cells: dict[str, float]) -> No
     nb = gb.update_or_create_notebook(notebook, aid)
     for name, points in cells.items():
         gb.update_or_create_grade_cell(name, notebook, aid, max_score=points, cell_type="code")
-    for cell in [c for c in nb.grade_cells if c.name not in cells]:    # a grader removed or renamed
+    for name, points in questions.items():
+        gb.update_or_create_grade_cell(name, notebook, aid, max_score=points, cell_type="markdown")
+        gb.update_or_create_solution_cell(name, notebook, aid)
+    for cell in [c for c in nb.grade_cells if c.name not in cells and c.name not in questions]:  # removed, renamed
         for grade in list(cell.grades):
             gb.db.delete(grade)
         gb.db.delete(cell)
+    for cell in [c for c in nb.solution_cells if c.name not in questions]:
+        for comment in list(cell.comments):
+            gb.db.delete(comment)
+        gb.db.delete(cell)
     gb.db.commit()
-    # nbgrader mirrors the grade cells into a submission only when the submission is first made: the
-    # submissions of earlier writes get a grade row for a grader added since (ungraded: nbgrader
+    # nbgrader mirrors the grade and solution cells into a submission only when the submission is first
+    # made: the submissions of earlier writes get a grade row for a grader added since (ungraded: nbgrader
     # counts it zero and its formgrader asks for a look) until they are regraded
     for submitted in nb.submissions:
         _grades(gb, submitted)
+        _comments(gb, submitted)
     gb.db.commit()
 
 
@@ -177,7 +247,18 @@ def _grades(gb, submitted) -> dict:
     return grades
 
 
-def _write_submission(gb, aid: str, notebook: str, cells: dict[str, float], result: Result) -> None:
+def _comments(gb, submitted) -> None:
+    """A comment row (empty) for every solution cell that has none: the formgrader looks one up per answer."""
+    from nbgrader.api import Comment
+
+    have = {c.cell.name for c in submitted.comments}
+    for cell in submitted.notebook.solution_cells:
+        if cell.name not in have:
+            gb.db.add(Comment(cell_id=cell.id, notebook=submitted))
+
+
+def _write_submission(gb, aid: str, notebook: str, cells: dict[str, float], questions: dict[str, float],
+                      result: Result, answers: Answers) -> None:
     from nbgrader.api import SubmittedNotebook
 
     gb.update_or_create_student(result.student)
@@ -187,10 +268,18 @@ def _write_submission(gb, aid: str, notebook: str, cells: dict[str, float], resu
         submitted = SubmittedNotebook(notebook=gb.find_notebook(notebook, aid), assignment=submission)
         gb.db.add(submitted)
     grades = _grades(gb, submitted)
-    scores = {grader_key(t.nodeid): t.score for t in result.tests}
+    _comments(gb, submitted)
+    scores = {cell_name(t.nodeid): t.score for t in result.tests}
     for name in cells:
         grade = grades[name]
         grade.auto_score = float(scores.get(name, 0.0))    # not graded (Result.error): zero
         # as nbgrader's autograder does: an instructor's manual score stands, and is flagged for review
         grade.needs_manual_grade = grade.manual_score is not None
+    for name in questions:
+        grade = grades[name]
+        grade.auto_score = 0.0 if name in answers.unanswered else None
+        if grade.manual_score is None:
+            grade.needs_manual_grade = grade.auto_score is None
+        elif name in answers.changed:    # the TA's points stand, but they graded another answer
+            grade.needs_manual_grade = True
     gb.db.commit()

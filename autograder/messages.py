@@ -67,6 +67,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "total": ("總分 {score:g} / {max_score:g}", "total {score:g} / {max_score:g}"),
     "unisolated": ("這份作業在沒有隔離的環境中評分（老師信任所有繳交的作業）",
                    "graded without isolation (the instructor trusts the submissions)"),
+    # ---------------------------------------------------------------- written answers (graded by hand)
+    "written_name": ("書面題 {id}", "written question {id}"),
+    "written_pending": ("待助教批改（{points:g} 分，人工評分）", "pending: a TA grades this answer by hand ({points:g} points)"),
+    "written_unanswered": ("未作答：答案儲存格仍是原本的提示", "not answered: the answer cell still holds its prompt"),
+    "written_changed": ("答案在批改後改過了：分數保留，已標記請助教複查",
+                        "the answer changed after it was graded: the points stand, flagged for the TA to review"),
+    "written_total_pending": ("另有書面題 {points:g} 分待助教批改", "{points:g} more points of written answers "
+                              "are pending (a TA grades them by hand)"),
     # ---------------------------------------------------------------- shared by graders
     "expected_got": ("{what}：期望 {expected}，得到 {got}", "{what}: expected {expected}, got {got}"),
     "wrong_type": ("{what} 的型別應為 {expected}，得到 {got}", "{what} should be of type {expected}, got {got}"),
@@ -112,7 +120,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "curve_reference": ("參考解答", "reference"),
     "train_len": ("train(..., n_epochs={n}) 應回傳 {n} 個損失，得到 {got} 個",
                   "train(..., n_epochs={n}) should return {n} losses, got {got}"),
-    "train_floats": ("train 應回傳 Python float 的列表，第 {index} 個是 {got}",
+    "train_floats": ("train 應回傳 Python float 的串列，第 {index} 個是 {got}",
                      "train should return a list of Python floats; item {index} is a {got}"),
     "train_not_decreasing": ("損失沒有下降：第一個 epoch {first:.4f}，最後一個 {last:.4f}",
                              "the loss did not decrease: first epoch {first:.4f}, last {last:.4f}"),
@@ -166,7 +174,7 @@ TERMS = {
     "物件": "对象", "函式": "函数", "記憶體": "内存", "行程": "进程", "預設": "默认", "網路": "网络",
     "例外": "异常", "陣列": "数组", "變數": "变量", "字元": "字符", "介面": "接口", "執行緒": "线程",
     "訊息": "信息", "檔案": "文件", "資料": "数据", "模組": "模块", "回傳": "返回", "迴圈": "循环",
-    "位元組": "字节", "最佳化": "优化", "批次": "批量", "索引值": "索引",
+    "位元組": "字节", "最佳化": "优化", "批次": "批量", "索引值": "索引", "串列": "列表",
 }
 
 

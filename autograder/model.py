@@ -1,7 +1,8 @@
 """The result model: what grading one submission gives, and nothing else (no pytest, no torch).
 
 - :class:`Outcome`: one grader's verdict (points, status, the message for the student).
-- :class:`Result`: one submission's grade: its outcomes and what the run noted about it.
+- :class:`Result`: one submission's grade: its outcomes and what the run noted about it. Its written
+  answers are outcomes too, graded by hand: ``pending`` until a TA scores them in nbgrader's formgrader.
 
 Everything that writes or reads grades (``results.json``, ``gradebook.csv``, JUnit, ``merge``,
 ``feedback``, the nbgrader gradebook, ``--resume``) uses these; ``results.parse`` reads back exactly
@@ -22,7 +23,7 @@ class Outcome:
     blank: str                      # the blank it judges ("GetDummies"), or ""
     max_score: float
     score: float = 0.0
-    status: str = "failed"          # "passed" or "failed"
+    status: str = "failed"          # "passed" or "failed"; a written answer: "pending" or "graded" (by hand)
     output: str = ""                # the message for the student
     grader_error: bool = False      # the grader itself broke: worth an instructor's look
 
@@ -44,14 +45,30 @@ class Result:
     peak_memory_kib: int = 0                             # the largest resident set of its workers
     executed: dict | None = None                         # the notebook as run, with outputs (executed.ipynb)
     curves: list[dict] = field(default_factory=list)     # series the graders recorded (loss curves)
+    written: list[Outcome] = field(default_factory=list)  # written answers: a TA's points, or pending
 
     @property
     def score(self) -> float:
-        return sum(t.score for t in self.tests)
+        """The points so far: the graders' and the TA's (a pending written answer counts nothing yet)."""
+        return self.auto_score + sum(w.score for w in self.written)
 
     @property
     def max_score(self) -> float:
-        return sum(t.max_score for t in self.tests)
+        return sum(t.max_score for t in self.tests) + sum(w.max_score for w in self.written)
+
+    @property
+    def auto_score(self) -> float:
+        return sum(t.score for t in self.tests)
+
+    @property
+    def pending(self) -> list[Outcome]:
+        """The written answers no TA has graded yet."""
+        return [w for w in self.written if w.status == "pending"]
+
+    @property
+    def graded_max(self) -> float:
+        """The maximum of what has been graded: a percentage of this is fair while answers are pending."""
+        return self.max_score - sum(w.max_score for w in self.pending)
 
     @property
     def grader_errors(self) -> list[Outcome]:

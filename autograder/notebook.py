@@ -108,16 +108,20 @@ def _is_locked(cell) -> bool:
     return bool(meta.get("locked")) and not meta.get("solution")
 
 
+SOLUTIONS_ONLY = "solutions-only"        # a cell tag: in source/ and solutions/, never in release/ (see release.py)
+
+
 def restore(submission: nbformat.NotebookNode, source: nbformat.NotebookNode,
             stub: nbformat.NotebookNode | None = None) -> tuple[nbformat.NotebookNode, Restoration]:
     """The source's cells in the source's order: locked ones as in the source, answers from the submission.
 
-    Cells the student added (no grade_id of the source) stay, after the source cell they followed.
+    Cells the student added (no grade_id of the source) stay, after the source cell they followed. A
+    source cell tagged ``solutions-only`` is left out, as the release leaves it out.
     A solution cell missing from the submission becomes the release's stub (``stub`` notebook), so
     that its blank fails as "not implemented" rather than as a missing name.
     """
     report = Restoration()
-    source_ids = [grade_id(c) for c in source.cells]
+    source_ids = [gid for c in source.cells if (gid := grade_id(c)) is not None]
     stubs = {grade_id(c): c for c in (stub.cells if stub is not None else [])}
 
     answers: dict[str, nbformat.NotebookNode] = {}
@@ -139,8 +143,9 @@ def restore(submission: nbformat.NotebookNode, source: nbformat.NotebookNode,
     cells = list(extras.get(None, []))
     for cell in source.cells:
         gid = grade_id(cell)
-        if gid is None:                       # a source cell without nbgrader metadata: given as is
-            cells.append(cell)
+        if gid is None:                       # a source cell without nbgrader metadata: given as is,
+            if SOLUTIONS_ONLY not in cell.get("metadata", {}).get("tags", []):   # unless students never get it
+                cells.append(cell)
             continue
         if _is_locked(cell):
             theirs = answers.get(gid)

@@ -1,10 +1,12 @@
 """``course release``: source → release (student notebooks) and solutions (executed), with nbgrader.
 
 nbgrader's own converters do the work: ``GenerateAssignment`` (lock cells, clear solutions and
-outputs, checksums) and ``GenerateSolution`` (execute the master notebook).  We add one small
-preprocessor to its pipeline, :class:`NameStubs`, so that every stub names what it stands for
-(``raise NotImplementedError("GetDummies")``), and we write into a scratch course folder first, so
-that ``--check`` can compare without touching the repository and a failed run leaves it as it was.
+outputs, checksums) and ``GenerateSolution`` (execute the master notebook). We add two small
+preprocessors to its pipeline: :class:`NameStubs`, so that every stub names what it stands for
+(``raise NotImplementedError("GetDummies")``), and :class:`DropSolutionsOnly`, so that a cell tagged
+``solutions-only`` (a summary that would give a blank away) reaches the solutions but not the
+students. We write into a scratch course folder first, so that ``--check`` can compare without
+touching the repository and a failed run leaves it as it was.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from traitlets.config import Config
 from autograder import gradebook
 
 from autograder.course import Assignment, Course
+from autograder.notebook import SOLUTIONS_ONLY
 
 STUB = "# 你的程式碼 (YOUR CODE HERE)\nraise NotImplementedError()"
+ANSWER = "請在這裡寫下你的答案 (YOUR ANSWER HERE)"      # what a written question's answer cell holds on release
 _DEF = re.compile(r"^(\s*)(?:async\s+)?(def|class)\s+([A-Za-z_]\w*)")
 
 
@@ -41,6 +45,19 @@ class NameStubs(NbGraderPreprocessor):
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
             cell.source = name_stubs(cell.source)
         return cell, resources
+
+
+class DropSolutionsOnly(NbGraderPreprocessor):
+    """Leave out of the student notebook every cell tagged ``solutions-only``: a summary that states what a
+    blank asks (``h_n`` is always (L, N, H)) belongs to the solutions published after the deadline."""
+
+    def preprocess(self, nb, resources):
+        for cell in nb.cells:
+            if SOLUTIONS_ONLY in cell.metadata.get("tags", []) and cell.metadata.get("nbgrader"):
+                raise RuntimeError(f"a {SOLUTIONS_ONLY} cell may not be an nbgrader cell (it is not released, so "
+                                   f"grading could not restore it): {cell.source[:60]!r}")
+        nb.cells = [c for c in nb.cells if SOLUTIONS_ONLY not in c.metadata.get("tags", [])]
+        return nb, resources
 
 
 class CoalesceStreams(NbGraderPreprocessor):
@@ -87,8 +104,9 @@ def _config(root: Path, db: Path) -> Config:
     config.CourseDirectory.solution_directory = "solutions"
     config.CourseDirectory.db_url = f"sqlite:///{db}"
     config.ClearSolutions.code_stub = {"python": STUB}
+    config.ClearSolutions.text_stub = ANSWER
     config.GenerateAssignment.preprocessors = [
-        IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions, NameStubs, ClearOutput,
+        DropSolutionsOnly, IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions, NameStubs, ClearOutput,
         CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests, ClearMarkScheme,
         ComputeChecksums, CheckCellMetadata,
     ]

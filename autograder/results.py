@@ -3,8 +3,11 @@
 - ``results.json`` per submission, in Gradescope's autograder schema: ``score``, ``output``,
   ``execution_time``, ``tests`` (each ``name``, ``number``, ``score``, ``max_score``, ``status``,
   ``output``, ``visibility``), plus an ``extra_data`` block of our own (student, assignment, notes).
-- ``gradebook.csv``: one row per (student, assignment) with the total and each grader's score.
-- JUnit XML: one ``testcase`` per grader, points in ``properties``.
+  Written answers are tests too, after the graders': with the TA's points, or pending (no ``score``).
+- ``gradebook.csv``: one row per (student, assignment) with the total so far, its status (``pending``
+  while a written answer awaits a TA), each grader's score and each written answer's points.
+- JUnit XML: one ``testcase`` per grader and per written answer (``skipped`` while pending), points in
+  ``properties``.
 
 Every file is written atomically (a temporary file in the same folder, then ``os.replace``), so a
 reader never sees half a file.
@@ -130,22 +133,43 @@ def executed_matches(data: dict, text: str) -> bool:
     return hmac.compare_digest(str(data.get("extra_data", {}).get("executed_sha256", "")), digest)
 
 
+def executed_text(out: Path, result: Result) -> str | None:
+    """The ``executed.ipynb`` beside a result under ``out``, if the signed results.json there names it."""
+    path = result_path(out, result.student, result.assignment)
+    data = read_signed(path)
+    try:
+        text = path.with_name("executed.ipynb").read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if data is not None and executed_matches(data, text) else None
+
+
 def gradescope(result: Result, language: str | None = None) -> dict:
     """The submission's grade in Gradescope's results.json schema; what it adds to the graders' messages
-    (the total, "graded without isolation") in ``language`` (the course's; by default the current one)."""
+    (the total, "graded without isolation") in ``language`` (the course's; by default the current one).
+
+    Written answers follow the graders' tests: a graded one with the TA's points, a pending one with its
+    ``max_score`` and no ``score`` (Gradescope's schema allows that beside a top-level score), so the total
+    is the points so far and the page says what is still to come."""
     tests = []
-    for number, t in enumerate(result.tests, start=1):
-        tests.append({
+    for number, t in enumerate(result.tests + result.written, start=1):
+        entry = {
             "name": t.name,
             "number": f"{number}",
             "score": t.score,
             "max_score": t.max_score,
-            "status": t.status,
+            "status": t.status if t.status in ("passed", "failed") else
+            ("passed" if t.score >= t.max_score else "failed"),
             "output": t.output,
             "visibility": "visible",
             "tags": [t.blank] if t.blank else [],
-        })
+        }
+        if t.status == "pending":
+            del entry["score"], entry["status"]
+        tests.append(entry)
     lines = [msg("total", score=result.score, max_score=result.max_score).render(language)]
+    if result.pending:
+        lines.append(msg("written_total_pending", points=sum(w.max_score for w in result.pending)).render(language))
     if not result.isolated:
         lines.append(msg("unisolated").render(language))
     if result.error:
@@ -162,6 +186,8 @@ def gradescope(result: Result, language: str | None = None) -> dict:
             "student": result.student,
             "assignment": result.assignment,
             "max_score": result.max_score,
+            "auto_score": result.auto_score,
+            "pending_points": sum(w.max_score for w in result.pending),
             "notes": result.notes,
             "grader_errors": [t.name for t in result.grader_errors],
             "grader_error_nodeids": [t.nodeid for t in result.grader_errors],
@@ -169,6 +195,7 @@ def gradescope(result: Result, language: str | None = None) -> dict:
             "isolated": result.isolated,
             "peak_memory_kib": result.peak_memory_kib,
             "nodeids": [t.nodeid for t in result.tests],
+            "written": {w.nodeid: w.status for w in result.written},
             "error": result.error,
             "printed": result.output,
             "curves": result.curves,
@@ -198,11 +225,16 @@ def parse(data, path: Path) -> Result | None:
                         output=str(extra.get("printed", "")), error=str(extra.get("error", "")),
                         isolation=list(extra.get("isolation", [])), isolated=extra.get("isolated") is True,
                         peak_memory_kib=int(extra.get("peak_memory_kib", 0)), curves=list(extra.get("curves", [])))
-        for nodeid, test in zip(extra["nodeids"], data["tests"], strict=True):
-            result.tests.append(Outcome(nodeid=nodeid, name=test["name"], blank=(test.get("tags") or [""])[0],
-                                        max_score=float(test["max_score"]), score=float(test["score"]),
-                                        status=test["status"], output=test.get("output", ""),
-                                        grader_error=nodeid in broke))
+        written = dict(extra.get("written", {}))
+        for nodeid, test in zip([*extra["nodeids"], *written], data["tests"], strict=True):
+            status = written.get(nodeid, test.get("status"))
+            outcome = Outcome(nodeid=nodeid, name=test["name"], blank=(test.get("tags") or [""])[0],
+                              max_score=float(test["max_score"]), score=float(test.get("score", 0.0)),
+                              status=status, output=test.get("output", ""), grader_error=nodeid in broke)
+            if status not in (("pending", "graded") if nodeid in written else ("passed", "failed")) or \
+                    (status == "pending") == ("score" in test):
+                return None
+            (result.written if nodeid in written else result.tests).append(outcome)
     except (ValueError, KeyError, TypeError):
         return None
     if abs(result.score - float(data.get("score", -1))) > 1e-9 or not result.tests:
@@ -224,27 +256,33 @@ def dumps(data: dict) -> str:
 
 
 def gradebook_csv(results: list[Result]) -> str:
-    """One row per (student, assignment): total, maximum, and each grader's score by its short name."""
+    """One row per (student, assignment): the total so far (graders' and TA's points), the maximum, the
+    status (``graded``; ``pending`` while a written answer awaits a TA; ``error``), the graders' total and
+    the written answers' total, then each grader's score by its short name and each written answer's points
+    (``written.why_shared``), or ``pending``."""
     columns: list[str] = []
     for r in results:
-        for t in r.tests:
+        for t in r.tests + r.written:
             key = grader_key(t.nodeid)
             if key not in columns:
                 columns.append(key)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", "assignment", "score", "max_score", "status"] + columns)
+    writer.writerow(["student", "assignment", "score", "max_score", "status", "auto_score", "written_score"] + columns)
     for r in sorted(results, key=lambda r: (r.student, r.assignment)):
-        scores = {grader_key(t.nodeid): t.score for t in r.tests}
-        status = "error" if r.error else "graded"
-        writer.writerow([r.student, r.assignment, _num(r.score), _num(r.max_score), status]
-                        + [_num(scores[c]) if c in scores else "" for c in columns])
+        scores = {grader_key(t.nodeid): ("pending" if t.status == "pending" else _num(t.score))
+                  for t in r.tests + r.written}
+        status = "error" if r.error else "pending" if r.pending else "graded"
+        writer.writerow([r.student, r.assignment, _num(r.score), _num(r.max_score), status, _num(r.auto_score),
+                         _num(r.score - r.auto_score)] + [scores.get(c, "") for c in columns])
     return out.getvalue()
 
 
 def grader_key(nodeid: str) -> str:
-    """``test_model.py::test_recurrent`` → ``model.recurrent``."""
+    """``test_model.py::test_recurrent`` → ``model.recurrent``; ``written::why_shared`` → ``written.why_shared``."""
     path, _, name = nodeid.partition("::")
+    if path == "written":
+        return f"written.{name}"
     module = Path(path).stem.removeprefix("test_")
     return f"{module}.{name.removeprefix('test_')}"
 
@@ -256,15 +294,22 @@ def _num(x: float) -> str:
 def junit_xml(results: list[Result]) -> str:
     suites = ET.Element("testsuites")
     for r in results:
+        done = [w for w in r.written if w.status != "pending"]
         suite = ET.SubElement(suites, "testsuite", name=f"{r.student}/{r.assignment}",
-                              tests=str(len(r.tests)), failures=str(sum(t.status != "passed" for t in r.tests)),
+                              tests=str(len(r.tests) + len(r.written)), skipped=str(len(r.pending)),
+                              failures=str(sum(t.status != "passed" for t in r.tests) +
+                                           sum(w.score < w.max_score for w in done)),
                               time=f"{r.seconds:.3f}")
-        for t in r.tests:
+        for t in r.tests + r.written:
             case = ET.SubElement(suite, "testcase", classname=f"{r.student}.{r.assignment}", name=grader_key(t.nodeid))
             props = ET.SubElement(case, "properties")
             ET.SubElement(props, "property", name="score", value=_num(t.score))
             ET.SubElement(props, "property", name="max_score", value=_num(t.max_score))
-            if t.status != "passed":
+            if t.status == "pending":
+                ET.SubElement(case, "skipped", message=t.output)
+            elif t.status == "graded" and t.score >= t.max_score:
+                pass
+            elif t.status != "passed":
                 failure = ET.SubElement(case, "failure", message=t.output.splitlines()[0] if t.output else "failed")
                 failure.text = t.output
     ET.indent(suites)
@@ -276,12 +321,14 @@ def markdown(results: list[Result], title: str = "Grades") -> str:
     lines = [f"### {title}", "", "| student | assignment | score | % | failed graders | note |",
              "|---|---|---:|---:|---:|---|"]
     for r in sorted(results, key=lambda r: (r.student, r.assignment)):
-        percent = 100 * r.score / r.max_score if r.max_score else 0.0
+        percent = 100 * r.score / r.graded_max if r.graded_max else 0.0
         failed = sum(t.status != "passed" for t in r.tests)
         note = r.error.splitlines()[0] if r.error else "; ".join(r.notes)
+        if r.pending:
+            note = f"{_num(sum(w.max_score for w in r.pending))} written point(s) pending" + (f"; {note}" if note else "")
         lines.append(f"| {_cell(r.student)} | {r.assignment} | {_num(r.score)}/{_num(r.max_score)} | {percent:.0f} "
                      f"| {failed} | {_cell(note[:120])} |")
-    scores = [r.score / r.max_score for r in results if r.max_score]
+    scores = [r.score / r.graded_max for r in results if r.graded_max]
     if scores:
         lines += ["", f"{len(results)} submission(s), mean {100 * sum(scores) / len(scores):.1f}%"]
     return "\n".join(lines) + "\n"
@@ -299,6 +346,8 @@ def table(results: list[Result]) -> str:
     rows = [("student", "assignment", "score", "time", "note")]
     for r in sorted(results, key=lambda r: (r.student, r.assignment)):
         note = r.error.splitlines()[0][:100] if r.error else (f"{len(r.notes)} note(s)" if r.notes else "")
+        if r.pending:
+            note = f"{_num(sum(w.max_score for w in r.pending))} written pt pending" + (f"; {note}" if note else "")
         if not r.isolated:
             note = "UNISOLATED" + (f"; {note}" if note else "")
         rows.append((r.student, r.assignment, f"{_num(r.score)}/{_num(r.max_score)}", f"{r.seconds:.1f}s", note))

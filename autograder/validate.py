@@ -1,6 +1,8 @@
 """``course validate``: proof that the graders are right.
 
-For each assignment: the points add up (graders = ``course.toml`` = the notebook's grade cells); the
+For each assignment: the points add up (graders = ``course.toml`` = the notebook's visible checks), and
+each written question of ``course.toml`` is in the notebook with its points, a model answer and a rubric
+(:func:`autograder.written.problems`); the
 solution scores full marks; the blank release notebook scores zero with a "not implemented" message
 on every grader and no grader error; every mutant in ``autograder/mutants/<aid>.py`` loses points on
 the blank it names, and on no other (one mistake, one deduction); every valid variant keeps full marks.
@@ -19,12 +21,12 @@ import hashlib
 import importlib.util
 import math
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
 
-from autograder import judge, results
+from autograder import judge, results, written
 from autograder.course import PACKAGE, Assignment, Course, CourseError
 from autograder.isolation import Policy
 from autograder.model import Result
@@ -132,8 +134,9 @@ def attacks(course: Course, aid: str) -> list[Attack]:
 
 
 def grade_cell_points(nb: nbformat.NotebookNode) -> float:
+    """The points of the notebook's visible checks (a written answer's are course.toml's ``written``)."""
     return sum(float(c.metadata.get("nbgrader", {}).get("points", 0)) for c in nb.cells
-               if c.metadata.get("nbgrader", {}).get("grade"))
+               if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code")
 
 
 def _grade(args) -> list[tuple[str, Result]]:
@@ -198,6 +201,10 @@ def plan(course: Course, assignment: Assignment, scratch: Path, corpus: bool = T
     agree = math.isclose(total, assignment.points, abs_tol=1e-9) and math.isclose(cells, assignment.points, abs_tol=1e-9)
     work.report.checks.append(Check("points", agree,
                                     f"graders {total:g}, course.toml {assignment.points:g}, grade cells {cells:g}"))
+    wrong = written.problems(course, assignment)
+    work.report.checks.append(Check("written", not wrong, "; ".join(wrong) or
+                                    f"{len(assignment.written)} question(s), {assignment.written_points:g} points, "
+                                    f"each with a model answer and a rubric"))
     solutions = assignment.path(course.root, "solutions")
     work.tasks += [("solution", solutions if solutions.is_file() else source_path),
                    ("blank", assignment.path(course.root, "release"))]
@@ -319,9 +326,14 @@ def grade_plans(course: Course, assignments: list[Assignment], build, jobs: int 
         work.sort(key=lambda task: not task[3].split("\0")[1].startswith(("attack", "honest")))
         graded = dict(pair for pairs in parallel_map(_grade, work, jobs) for pair in pairs)
     if out is not None:
-        for result in graded.values():
+        # as a class's: with the written answers (pending, or zero where left as released); the checks
+        # below judge the graders, so the results they read have none
+        kept = [replace(r, written=written.outcomes(course, course.assignment(r.assignment),
+                                                                 r.executed or {"cells": []}))
+                for r in graded.values()]
+        for result in kept:
             write_result(Path(out), result, course.language)
-        results.write_atomic(Path(out) / "gradebook.csv", results.gradebook_csv(list(graded.values())))
+        results.write_atomic(Path(out) / "gradebook.csv", results.gradebook_csv(kept))
     return plans, {p.assignment.id: {name: graded[f"{p.assignment.id}\0{name}"]
                                      for name in [n for n, _ in p.tasks] + [PUBLIC + n for n in getattr(p, "public", ())]}
                    for p in plans}

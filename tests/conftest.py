@@ -38,6 +38,17 @@ def course():
     return courses.load(ROOT)
 
 
+@pytest.fixture
+def course_language(course):
+    """Expected texts in the course's language; whatever a test sets is undone after it."""
+    from autograder.messages import Language, set_language
+
+    before = Language.current
+    set_language(course.language)
+    yield
+    set_language(before)
+
+
 @pytest.fixture(scope="session")
 def example_grades(tmp_path_factory):
     """The embedded class graded once by `course grade` (the README's main job)."""

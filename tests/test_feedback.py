@@ -10,16 +10,7 @@ after load, the layout, JavaScript dialogs, and a screenshot of the plot's own r
 
 from __future__ import annotations
 
-import base64
-import fcntl
-import io
-import json
-import os
 import re
-import select
-import shutil
-import subprocess
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,12 +18,11 @@ import nbformat
 import pytest
 
 from autograder import feedback
-from autograder.messages import Language, say, set_language
+from browser import CHROMIUM, Browser
+from autograder.messages import say
 from conftest import AID, ROOT, load_results, run_course
 
-pytestmark = pytest.mark.slow          # grades a class and opens its pages in Chromium
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"     # Debian's package; CI installs it with apt
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("course_language")]   # grades a class and opens its pages in Chromium
 
 SUBMITTED = ROOT / "examples" / "submitted"
 HOSTILE_MARKDOWN = """## 我的筆記 / my notes
@@ -49,139 +39,6 @@ HOSTILE_MARKDOWN = """## 我的筆記 / my notes
 """
 HOSTILE_PRINT = "print(\"<script>document.title='pwned-print'</script>\")"
 HOSTILE_OUTPUT = "<script>document.title='pwned-output'; alert('pwned-output')</script>"
-
-
-# ---------------------------------------------------------------------------------------------- Chromium
-
-
-class Browser:
-    """Headless Chromium over the DevTools protocol on a pipe: fd 3 carries commands in, fd 4 replies
-    and events out, each a JSON message ended by a NUL byte."""
-
-    def __init__(self, profile: Path):
-        to_browser, self._to_browser = _high_pipe()
-        self._from_browser, from_browser = _high_pipe()
-
-        def on_fds():          # in the child, before exec: the pipe's ends where Chromium expects them
-            os.dup2(to_browser, 3)
-            os.dup2(from_browser, 4)
-
-        self.proc = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-             "--remote-debugging-pipe", f"--user-data-dir={profile}", "--no-first-run", "--hide-scrollbars",
-             "--window-size=1280,900", "about:blank"],
-            preexec_fn=on_fds, close_fds=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(to_browser)
-        os.close(from_browser)
-        self._buffer = b""
-        self._next_id = 0
-        self.events: list[dict] = []
-
-    def send(self, method: str, session: str | None = None, timeout: float = 30, **params) -> dict:
-        self._next_id += 1
-        message = {"id": self._next_id, "method": method, "params": params}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while True:
-            reply = self._read(deadline)
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-            self._event(reply)
-
-    def wait_for(self, method: str, timeout: float = 30) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            for event in self.events:
-                if event["method"] == method:
-                    self.events.remove(event)
-                    return event
-            self._event(self._read(deadline))
-
-    def _event(self, message: dict) -> None:
-        if "method" not in message:
-            return
-        self.events.append(message)
-        if message["method"] == "Page.javascriptDialogOpening":     # an alert would block the page
-            os.write(self._to_browser, json.dumps({
-                "id": 0, "method": "Page.handleJavaScriptDialog", "params": {"accept": True},
-                "sessionId": message.get("sessionId")}).encode() + b"\0")
-
-    def _read(self, deadline: float) -> dict:
-        while b"\0" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._from_browser], [], [], left)[0]:
-                raise TimeoutError("Chromium did not answer")
-            chunk = os.read(self._from_browser, 1 << 20)
-            if not chunk:
-                raise RuntimeError(f"Chromium exited ({self.proc.poll()})")
-            self._buffer += chunk
-        message, _, self._buffer = self._buffer.partition(b"\0")
-        return json.loads(message)
-
-    def open(self, path: Path) -> Page:
-        """A new tab with the file loaded (its load event fired)."""
-        target = self.send("Target.createTarget", url="about:blank")["targetId"]
-        session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        page = Page(self, session)
-        page.send("Page.enable")
-        page.send("Runtime.enable")
-        page.send("Page.navigate", url=path.resolve().as_uri())
-        self.wait_for("Page.loadEventFired")
-        page.send("Runtime.evaluate", expression="0", awaitPromise=False)   # let pending handlers run
-        time.sleep(0.3)
-        self.send("Target.getTargets")                                       # collect events sent meanwhile
-        page.dialogs = [e["params"]["message"] for e in self.events
-                        if e["method"] == "Page.javascriptDialogOpening" and e.get("sessionId") == session]
-        return page
-
-    def close(self) -> None:
-        try:
-            self.send("Browser.close", timeout=5)
-        except (OSError, RuntimeError, TimeoutError):
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        os.close(self._to_browser)
-        os.close(self._from_browser)
-
-
-class Page:
-    def __init__(self, browser: Browser, session: str):
-        self.browser, self.session = browser, session
-        self.dialogs: list[str] = []
-
-    def send(self, method: str, **params) -> dict:
-        return self.browser.send(method, session=self.session, **params)
-
-    def js(self, expression: str):
-        """A JavaScript expression's value (DevTools evaluation: the page's own CSP does not apply)."""
-        reply = self.send("Runtime.evaluate", expression=expression, returnByValue=True)
-        if "exceptionDetails" in reply:
-            raise RuntimeError(f"{expression}: {reply['exceptionDetails']}")
-        return reply["result"].get("value")
-
-    def screenshot(self, rect: dict):
-        from PIL import Image
-
-        clip = {"x": rect["x"], "y": rect["y"], "width": rect["width"], "height": rect["height"], "scale": 1}
-        data = self.send("Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True)["data"]
-        return Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
-
-
-def _high_pipe() -> tuple[int, int]:
-    """A pipe whose ends are above 4, so that putting them on fds 3 and 4 cannot overwrite each other."""
-    ends = []
-    for fd in os.pipe():
-        ends.append(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10))
-        os.close(fd)
-    return ends[0], ends[1]
 
 
 # ---------------------------------------------------------------------------------------------- fixtures
@@ -230,14 +87,6 @@ def mallory(graded, browser):
     return browser.open(graded[0] / "mallory" / AID / "feedback.html")
 
 
-@pytest.fixture(autouse=True)
-def _language(course):
-    """Expected texts in the course's language; whatever a test sets is undone after it."""
-    before = Language.current
-    set_language(course.language)
-    yield
-    set_language(before)
-
 
 # ---------------------------------------------------------------------------------------------- tests
 
@@ -251,11 +100,11 @@ def test_a_page_beside_every_results_json(graded):
 
 def test_header_total_and_every_grader(graded, bob, course):
     data = load_results(graded[0], "bob")
-    assert data["score"] == 36 and data["extra_data"]["max_score"] == 50
+    assert data["score"] == 36 and data["extra_data"]["max_score"] == 56      # 50 of graders, 6 written (pending)
     assert bob.js("document.title") == say("feedback_title", student="bob", assignment=AID)
     header = bob.js("document.querySelector('body > header').innerText")
     assert course.assignment(AID).title in header and "bob" in header
-    assert bob.js("document.getElementById('fb-total').textContent") == say("total", score=36, max_score=50)
+    assert bob.js("document.getElementById('fb-total').textContent") == say("total", score=36, max_score=56)
     assert bob.js("document.querySelector('body > header').className").split() == ["fb-summary", "fb-failed"]
     # a failed run is red, a passed one green: the colour is really applied
     background = bob.js("getComputedStyle(document.querySelector('body > header')).backgroundColor")
@@ -263,14 +112,20 @@ def test_header_total_and_every_grader(graded, bob, course):
     rows = bob.js("[...document.querySelectorAll('#fb-graders tbody tr')].map(r => ["
                   "r.querySelector('.fb-name').textContent, r.querySelector('.fb-points').textContent, "
                   "r.querySelector('.fb-status').textContent, r.querySelector('.fb-message').textContent])")
-    assert len(rows) == len(data["tests"]) == 19
-    for (name, points, status, message), test in zip(rows, data["tests"]):
+    graders, answers = data["tests"][:19], data["tests"][19:]
+    assert len(rows) == len(data["extra_data"]["nodeids"]) == 19 and len(answers) == 1
+    for (name, points, status, message), test in zip(rows, graders):
         assert test["name"] in name and test["tags"][0] in name
         assert points == f"{test['score']:g} / {test['max_score']:g}"
         assert status == say("feedback_passed" if test["status"] == "passed" else "feedback_failed")
         assert message == test["output"]            # escaped, whole, newlines kept (pre-wrap below)
-    failed = sum(t["status"] != "passed" for t in data["tests"])
+    failed = sum(t["status"] != "passed" for t in graders)
     assert sum(r[2] == say("feedback_failed") for r in rows) == failed > 0
+    # the written answer: its own table, no points yet, pending, and the header says how many are to come
+    written = bob.js("[...document.querySelectorAll('#fb-written tbody tr')].map(r => r.innerText)")
+    assert len(written) == 1 and answers[0]["name"] in written[0] and "— / 6" in written[0]
+    assert say("feedback_pending") in written[0]
+    assert bob.js("document.getElementById('fb-pending').textContent") == say("written_total_pending", points=6)
     assert bob.js("getComputedStyle(document.querySelector('.fb-message')).whiteSpace") == "pre-wrap"
     notes = bob.js("document.getElementById('fb-notes').innerText")
     assert all(note in notes for note in data["extra_data"]["notes"]) and "AssertionError" in notes
@@ -338,7 +193,7 @@ def test_hostile_notebook_does_not_run(graded, mallory):
     assert mallory.js("document.querySelectorAll('script, [onerror], iframe, object, embed').length") == 0
     assert mallory.js("document.querySelectorAll('body > header').length") == 1     # no fake score header
     assert mallory.js("document.querySelectorAll('#fb-total, .fb-total').length") == 1
-    assert mallory.js("document.getElementById('fb-total').textContent") == say("total", score=36, max_score=50)
+    assert mallory.js("document.getElementById('fb-total').textContent") == say("total", score=36, max_score=56)
     # the student sees what they wrote, as text
     text = mallory.js("document.getElementById('fb-notebook').innerText")
     assert "document.title='pwned-script'" in text and "document.title='pwned-print'" in text
@@ -361,12 +216,12 @@ def test_unreadable_notebook_says_so(graded, browser):
     page = browser.open(folder / "feedback.html")
     assert page.js("document.querySelector('.fb-no-notebook').textContent") == say("feedback_no_notebook")
     assert page.js("document.querySelectorAll('#fb-notebook .jp-Cell').length") == 0
-    assert page.js("document.getElementById('fb-total').textContent") == say("total", score=0, max_score=50)
+    assert page.js("document.getElementById('fb-total').textContent") == say("total", score=0, max_score=56)
     assert "fb-failed" in page.js("document.querySelector('body > header').className")
 
 
 def test_page_chrome_follows_the_course_language(graded, course):
     html = feedback.page(graded[0] / "bob" / AID, replace(course, language="en"))
     assert '<html lang="en">' in html
-    assert ">total 36 / 50<" in html and "總分 36 / 50" not in html
+    assert ">total 36 / 56<" in html and "總分 36 / 56" not in html
     assert ">student<" in html and "學生" not in html.split('id="fb-graders"')[0]

@@ -41,9 +41,13 @@ def test_results_json_follows_the_gradescope_schema(example_grades, course):
         data = load_results(out, student, aid)
         assert isinstance(data["score"], (int, float)) and isinstance(data["execution_time"], float)
         assert data["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
-        assert sum(t["max_score"] for t in data["tests"]) == course.assignment(aid).points
-        assert sum(t["score"] for t in data["tests"]) == data["score"]
-        for test in data["tests"]:
+        a = course.assignment(aid)
+        assert sum(t["max_score"] for t in data["tests"]) == a.points + a.written_points
+        assert sum(t.get("score", 0) for t in data["tests"]) == data["score"]
+        graders, answers = data["tests"][:-len(a.written)], data["tests"][-len(a.written):]
+        for test in answers:          # written answers: no score until a TA's, or zero where left blank
+            assert test["tags"] in ([q] for q, _ in a.written) and ("score" in test) == ("status" in test)
+        for test in graders + [t for t in answers if "score" in t]:
             for key, kind in GRADESCOPE_TEST_KEYS.items():
                 assert isinstance(test[key], kind), (student, key)
             assert test["status"] in ("passed", "failed")
@@ -70,7 +74,11 @@ def test_the_blank_and_the_broken_notebook_score_zero_with_reasons(example_grade
     _, out = example_grades
     for assignment in course.assignments:
         carol = load_results(out, "carol", assignment.id)
-        assert all("not implemented" in t["output"] for t in carol["tests"]), assignment.id
+        graders = len(carol["extra_data"]["nodeids"])
+        assert all("not implemented" in t["output"] for t in carol["tests"][:graders]), assignment.id
+        # her written answers are the release's prompt: zero at once, saying so
+        assert all(t["score"] == 0 and "not answered" in t["output"] for t in carol["tests"][graders:])
+        assert len(carol["tests"]) - graders == len(assignment.written)
         frank = load_results(out, "frank", assignment.id)
         assert "not valid JSON" in frank["output"] and all(t["score"] == 0 for t in frank["tests"])
 
@@ -90,7 +98,11 @@ def test_gradebook_csv_has_one_row_per_submission(example_grades):
     _, out = example_grades
     rows = list(csv.DictReader(io.StringIO((out / "gradebook.csv").read_text("utf-8"))))
     assert {(r["student"], r["assignment"]): float(r["score"]) for r in rows} == CLASS
-    assert all(r["max_score"] == "50" for r in rows if r["assignment"] == AID)
+    assert all(r["max_score"] == "56" for r in rows if r["assignment"] == AID)     # 50 of graders, 6 written
+    # written answers wait for a TA (frank's notebook could not be read: nothing to grade, a zero)
+    assert {r["student"]: (r["status"], r["written.why_prefix"]) for r in rows if r["assignment"] == AID} == {
+        "alice": ("pending", "pending"), "bob": ("pending", "pending"), "carol": ("graded", "0"),
+        "dave": ("pending", "pending"), "erin": ("pending", "pending"), "frank": ("error", "0")}
     assert [r["status"] for r in rows if r["student"] == "frank"] == ["error"] * 3
     assert "model.recurrent" in rows[0] and "train.follows_reference" in rows[0]
 
@@ -102,7 +114,7 @@ def test_github_step_summary_gets_a_markdown_table_appended(example_grades):
     assert lines[0] == "earlier step" and lines[1].startswith("### ")
     rows = [line for line in lines if line.startswith("| ") and not line.startswith("| student")]
     assert len(rows) == len(CLASS)
-    assert "| bob | 02-char-rnn | 36/50 | 72 |" in "\n".join(rows)
+    assert "| bob | 02-char-rnn | 36/56 | 72 |" in "\n".join(rows)      # 72% of what is graded so far
 
 
 @pytest.mark.slow
@@ -111,7 +123,9 @@ def test_junit_xml_has_a_case_per_grader_with_points(example_grades):
     suites = ET.parse(out / "junit.xml").getroot()
     assert len(suites.findall("testsuite")) == len(CLASS)
     alice = next(s for s in suites if s.get("name") == f"alice/{AID}")
-    assert alice.get("failures") == "0" and len(alice.findall("testcase")) == 19
+    # the 19 graders and the written answer, skipped while a TA has yet to grade it
+    assert alice.get("failures") == "0" and len(alice.findall("testcase")) == 19 + 1
+    assert alice.get("skipped") == "1" and alice.findall("testcase")[-1].find("skipped") is not None
     props = {p.get("name"): p.get("value") for p in alice.find("testcase/properties")}
     assert set(props) == {"score", "max_score"}
 

@@ -9,10 +9,12 @@ machine's user shadows this environment's).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -185,7 +187,7 @@ def test_nbgrader_export_gives_our_gradebook(graded, written):
                                         for a in ("01-rnn-foundations", AID, "03-lstm")}
     for key, row in ours.items():
         assert theirs[key] == (float(row["score"]), float(row["max_score"])), key
-    assert theirs[("alice", AID)] == (50.0, 50.0) and theirs[("bob", AID)] == (36.0, 50.0)
+    assert theirs[("alice", AID)] == (50.0, 56.0) and theirs[("bob", AID)] == (36.0, 56.0)   # written: pending
 
 
 def test_every_grader_is_a_grade_cell_and_every_student_a_submission(graded, written, course):
@@ -196,14 +198,18 @@ def test_every_grader_is_a_grade_cell_and_every_student_a_submission(graded, wri
             notebook = gb.find_notebook(Path(a.notebook).stem, a.id)
             graders = next(r for r in loaded if r.assignment == a.id and r.student == "alice").tests
             assert {c.name: c.max_score for c in notebook.grade_cells} == {
-                results.grader_key(t.nodeid): t.max_score for t in graders}
-            assert all(c.cell_type == "code" for c in notebook.grade_cells)
+                gradebook.cell_name(t.nodeid): t.max_score for t in graders} | dict(a.written)
+            assert all(c.cell_type == ("markdown" if c.name in a.written_ids else "code") for c in notebook.grade_cells)
+            assert {c.name for c in notebook.solution_cells} == a.written_ids     # the formgrader's comment boxes
         assert "model.recurrent" in {c.name for c in gb.find_notebook("char-rnn", AID).grade_cells}
         # frank's notebooks are not JSON: graded as errors, every grader a zero, nothing left to review
         frank = gb.find_submission_notebook("char-rnn", AID, "frank")
-        assert frank.grades and all(g.auto_score == 0.0 and not g.needs_manual_grade for g in frank.grades)
+        assert frank.grades and all(g.auto_score == 0.0 and not g.needs_manual_grade for g in frank.grades
+                                    if g.cell.cell_type == "code")
         alice = gb.find_submission_notebook("char-rnn", AID, "alice")
-        assert all(g.auto_score == g.max_score for g in alice.grades)
+        assert all(g.auto_score == g.max_score for g in alice.grades if g.cell.cell_type == "code")
+        assert [(g.auto_score, g.needs_manual_grade) for g in alice.grades if g.cell.cell_type == "markdown"] == [
+            (None, True)]                                                    # her written answer waits for a TA
 
 
 def test_the_formgrader_lists_every_submission(graded, written, course, tmp_path):
@@ -233,7 +239,7 @@ def test_regrading_updates_and_never_duplicates(written):
     assert (before["students"], before["assignments"], before["submissions"], before["submitted_notebooks"]) == (6, 3, 18, 18)
     assert before["grades"] == 6 * before["grade_cells"]       # one grade per grader and student
     once, twice = written["export_once"], written["export_twice"]
-    assert twice[("bob", AID)] == (written["new_total"], 50.0) and written["new_total"] > once[("bob", AID)][0]
+    assert twice[("bob", AID)] == (written["new_total"], 56.0) and written["new_total"] > once[("bob", AID)][0]
     assert {k: v for k, v in twice.items() if k != ("bob", AID)} == {k: v for k, v in once.items() if k != ("bob", AID)}
 
 
@@ -277,7 +283,7 @@ def test_an_assignment_of_nbgrader_generate_assignment_is_refused(graded, course
     before = rows_of(db)
     with opened(db) as gb:
         cells = {c.name: c.max_score for c in gb.find_notebook("char-rnn", AID).grade_cells}
-    assert cells["check-Model"] == 12 and sum(cells.values()) == 50
+    assert cells["check-Model"] == 12 and sum(cells.values()) == 56 and cells["why_prefix"] == 6
 
     loaded, _ = graded
     with pytest.raises(gradebook.GradebookError, match="generate_assignment"):
@@ -406,27 +412,44 @@ def run_in_kernel(url: str, code: str, timeout: float = 120) -> str:
         ws.close()
 
 
-def test_jupyterlab_opens_the_release_and_starts_a_kernel(tmp_path):
-    shutil.copytree(ROOT / "release", tmp_path / "release")
-    token, port = "test-token-for-nbgrader", free_port()
+@contextlib.contextmanager
+def jupyter(command: str, root: Path, home: Path, *options: str):
+    """``jupyter <command>`` (lab, server) on a free port of 127.0.0.1 serving ``root``, as this venv runs
+    it; yields its base URL and token once it answers, and stops it after."""
+    token, port = secrets.token_hex(16), free_port()
     base = f"http://127.0.0.1:{port}"
-    log = open(tmp_path / "lab.log", "w+")
-    lab = subprocess.Popen([str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-                            f"--ServerApp.token={token}", "--ServerApp.allow_root=True",
-                            f"--ServerApp.root_dir={tmp_path / 'release'}"],
-                           cwd=tmp_path, env=jupyter_env(tmp_path / "home"), stdout=log, stderr=subprocess.STDOUT)
+    log_path = home.parent / f"{command}.log"
+    log = open(log_path, "w+")
+    proc = subprocess.Popen([str(BIN / "jupyter"), command, "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+                             f"--IdentityProvider.token={token}", "--ServerApp.allow_root=True",
+                             f"--ServerApp.root_dir={root}", *options],
+                            cwd=root, env=jupyter_env(home), stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
         while True:
-            assert lab.poll() is None, f"jupyter lab exited:\n{(tmp_path / 'lab.log').read_text()}"
+            assert proc.poll() is None, f"jupyter {command} exited:\n{log_path.read_text()}"
             try:
                 if get(f"{base}/api/status", token)[0] == 200:
                     break
             except OSError:
                 pass
-            assert time.monotonic() < deadline, f"jupyter lab did not start:\n{(tmp_path / 'lab.log').read_text()}"
+            assert time.monotonic() < deadline, f"jupyter {command} did not start:\n{log_path.read_text()}"
             time.sleep(0.2)
+        yield base, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
 
+
+def test_jupyterlab_opens_the_release_and_starts_a_kernel(tmp_path):
+    shutil.copytree(ROOT / "release", tmp_path / "release")
+    with jupyter("lab", tmp_path / "release", tmp_path / "home") as (base, token):
+        port = base.rsplit(":", 1)[1]
         status, page = get(f"{base}/lab", token)
         assert status == 200 and b"jupyter-config-data" in page
 
@@ -448,11 +471,3 @@ def test_jupyterlab_opens_the_release_and_starts_a_kernel(tmp_path):
         status, body = get(f"{base}/api/kernels/{kernel}", token)
         assert status == 200 and json.loads(body)["execution_state"] == "idle", body
         assert get(f"{base}/api/kernels/{kernel}", token, "DELETE")[0] == 204
-    finally:
-        lab.terminate()
-        try:
-            lab.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            lab.kill()
-            lab.wait()
-        log.close()

@@ -8,7 +8,8 @@ import nbformat
 import pytest
 
 from autograder import release
-from autograder.notebook import grade_id
+from autograder.notebook import SOLUTIONS_ONLY, grade_id
+from autograder.release import ANSWER
 
 from conftest import AID, ROOT, run_course
 
@@ -24,7 +25,14 @@ def test_release_notebook_is_what_students_should_get():
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "BEGIN SOLUTION" not in code and "optimizer.zero_grad" not in code and "nn.RNN(" not in code
     solutions = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
-    assert {grade_id(c) for c in solutions} == {"getdummies", "model", "train", "predict", "sample"}
+    assert {grade_id(c) for c in solutions} == {"getdummies", "model", "train", "predict", "sample", "why_prefix"}
+    answer = next(c for c in solutions if grade_id(c) == "why_prefix")          # the TA's text is not given
+    assert (answer.cell_type, answer.source, answer.metadata.nbgrader["points"]) == ("markdown", ANSWER, 6)
+    text = "\n".join(c.source for c in nb.cells)
+    assert "評分標準" not in text and "參考答案" not in text
+    source = nbformat.read(str(ROOT / "source" / AID / "char-rnn.ipynb"), as_version=4)
+    kept = [c.source for c in source.cells if SOLUTIONS_ONLY in c.metadata.get("tags", [])]
+    assert kept and not any(k in text for k in kept)                      # the summary waits for the solutions
     for cell in nb.cells:
         meta = cell.metadata["nbgrader"]
         assert "checksum" in meta or meta.get("solution"), grade_id(cell)
