@@ -31,7 +31,7 @@ GRAD_ATOL = 1e-6
 
 register({
     # ------------------------------------------------------------ hints: which mistake the answer looks like
-    "rf_hint_sigmoid_h": ("提示：結果像是用了 sigmoid；隱藏狀態的激活函數應為 tanh",
+    "rf_hint_sigmoid_h": ("提示：結果像是用了 sigmoid；隱藏狀態的活化函數應為 tanh",
                           "hint: this looks like sigmoid; the hidden state's activation should be tanh"),
     "rf_hint_no_tanh": ("提示：結果像是沒有取 tanh", "hint: this looks like tanh was left out"),
     "rf_hint_no_bias": ("提示：結果像是少了偏差 b_h", "hint: this looks like the bias b_h was left out"),
@@ -51,7 +51,7 @@ register({
     "rf_hint_ys_preactivation": ("提示：ys 像是由 tanh 之前的值 a_t 算出；應為 y_t = W_y h_t + b_y",
                                  "hint: ys looks computed from the pre-activation a_t; it should be "
                                  "y_t = W_y h_t + b_y"),
-    "rf_hint_ys_activation": ("提示：ys 像是多取了一次 tanh；Elman 的輸出 y_t = W_y h_t + b_y 不經過激活函數",
+    "rf_hint_ys_activation": ("提示：ys 像是多取了一次 tanh；Elman 的輸出 y_t = W_y h_t + b_y 不經過活化函數",
                               "hint: ys looks passed through tanh; the Elman output y_t = W_y h_t + b_y has "
                               "no activation"),
     "rf_hint_bias_one": ("提示：b_h 像是只取了 {name}；應為 bias_ih_l0 + bias_hh_l0（兩個偏差的和）",

@@ -1,7 +1,10 @@
 """The public checks of 01-rnn-foundations: what the notebook's visible checks ask, run by `course check`.
 
 These are deliberately the visible checks only (the same sizes, one case each); the hidden graders ask
-much more.  The standard answers are PyTorch's own nn.RNN, nn.Linear and autograd, run here.
+much more.  The standard answers are PyTorch's own nn.RNN, nn.Linear and autograd, run here.  Values are
+compared with the graders' tolerance (atol + rtol·max|expected|, autograder.toolkit), never more strictly.
+The parameter counts are checked at D, H, O = 3, 5, 2, as the visible check does: the written question
+asks for the counts at 4, 6, 2, so neither check may print those.
 """
 
 import math
@@ -10,7 +13,8 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.toolkit import expect
+from autograder.submission import StudentError
+from autograder.toolkit import ATOL, RTOL, expect, tolerance_of
 
 T, N, D, H, O = 5, 3, 4, 6, 2
 
@@ -35,13 +39,15 @@ def torch_elman(params):
     return rnn, fc
 
 
-def compare(what, got, expected, tol=1e-5):
+def compare(what, got, expected, rtol=RTOL, atol=ATOL):
+    """As the graders: within atol + rtol·max|expected| (the notebook's compare uses the same rule)."""
     expect(isinstance(got, torch.Tensor), f"{what} 應為 torch.Tensor，得到 {type(got).__name__}",
            f"{what} should be a torch.Tensor, got {type(got).__name__}")
     expected = expected.detach()
     expect(tuple(got.shape) == tuple(expected.shape), f"{what} 的形狀應為 {tuple(expected.shape)}，得到 {tuple(got.shape)}",
            f"{what} should have shape {tuple(expected.shape)}, got {tuple(got.shape)}")
     error = (got.double() - expected.double()).abs().max().item()
+    tol = tolerance_of(expected.double(), rtol, atol)
     expect(error <= tol, f"{what} 的數值不對：最大誤差 {error:.2e}，容許 {tol:.1e}",
            f"{what} has wrong values: max error {error:.2e}, tolerance {tol:.1e}")
 
@@ -90,7 +96,7 @@ def test_params_from_torch(nb):
     expected = {"W_h": state["weight_ih_l0"], "U_h": state["weight_hh_l0"],
                 "b_h": state["bias_ih_l0"] + state["bias_hh_l0"], "W_y": out["weight"], "b_y": out["bias"]}
     for key in keys:
-        compare(f"params[{key!r}]", params[key], expected[key], tol=1e-6)
+        compare(f"params[{key!r}]", params[key], expected[key], rtol=1e-6, atol=1e-6)     # as the grader: a copy
 
 
 @pytest.mark.points(1, blank="jordan_cell")
@@ -123,31 +129,60 @@ def test_jordan_forward(nb):
 
 @pytest.mark.points(1, blank="bptt_grad_U")
 def test_bptt_grad_U(nb):
-    """bptt_grad_U 等於 autograd 的 dL/dU_h / equals autograd's dL/dU_h"""
+    """bptt_grad_U 在關閉 autograd 時等於 autograd 的 dL/dU_h（T = 5 與 T = 1）/ with autograd off, equals autograd's dL/dU_h"""
     params = random_params(7)
     g = torch.Generator().manual_seed(17)
     x, h0, targets = (torch.randn(T, N, D, generator=g), torch.randn(N, H, generator=g),
                       torch.randn(T, N, O, generator=g))
-    rnn, fc = torch_elman(params)
-    out, _ = rnn(x, h0.unsqueeze(0))
-    (0.5 * ((fc(out) - targets) ** 2).sum()).backward()
-    expected = rnn.weight_hh_l0.grad
-    compare("dL/dU_h", nb.bptt_grad_U(x, h0, params, targets), expected, 1e-4 * expected.abs().max().item() + 1e-6)
+    for steps in (T, 1):
+        rnn, fc = torch_elman(params)
+        out, _ = rnn(x[:steps], h0.unsqueeze(0))
+        (0.5 * ((fc(out) - targets[:steps]) ** 2).sum()).backward()
+        expected = rnn.weight_hh_l0.grad
+        # as the notebook's visible check and the hidden graders: the student's function runs with autograd off
+        with nb.without_autograd():
+            try:
+                got = nb.bptt_grad_U(x[:steps], h0, params, targets[:steps])
+            except StudentError as exc:
+                if exc.not_implemented or exc.type == "ArgumentChanged":
+                    raise
+                if exc.type == "AutogradOff":        # autograder.fence: an entry point of autograd was called
+                    expect(False, "bptt_grad_U 用了 autograd（.backward()、torch.autograd 或 torch.func），但 autograd "
+                                  "在呼叫期間是關閉的：請依照推導親手計算梯度",
+                           "bptt_grad_U used autograd (.backward(), torch.autograd or torch.func), which is switched "
+                           "off for the call: compute the gradient by hand as derived")
+                first = (exc.message.splitlines() or [""])[0][:300]
+                expect(False, f"在關閉 autograd 的情況下，bptt_grad_U 拋出了 {exc.type}: {first}",
+                       f"with autograd switched off, bptt_grad_U raised {exc.type}: {first}")
+        compare(f"dL/dU_h (T = {steps})", got, expected, rtol=1e-4, atol=1e-6)   # the graders' GRAD_RTOL, GRAD_ATOL
+
+
+def count_numbers(*shapes):
+    """How many numbers tensors of these shapes hold."""
+    return sum(math.prod(shape) for shape in shapes)
+
+
+CD, CH, CO = 3, 5, 2                  # the visible check's sizes; not 4, 6, 2 (the written question's)
+COUNT_TS = (1, 3, 50)
+SHARED = [(CH, CD), (CH, CH), (CH,), (CO, CH), (CO,)]     # W_h, U_h, b_h, W_y, b_y
+PER_STEP, OUTPUT = SHARED[:3], SHARED[3:]
 
 
 @pytest.mark.points(1, blank="n_params_shared")
 def test_n_params_shared(nb):
-    """n_params_shared(4, 6, 2, T) = 80，與 T 無關 / 80, whatever T"""
-    for T_ in (1, 5, 100):
-        got = nb.n_params_shared(D, H, O, T_)
-        expect(got == 80, f"n_params_shared(4, 6, 2, {T_}) 應為 80，得到 {got!r}",
-               f"n_params_shared(4, 6, 2, {T_}) should be 80, got {got!r}")
+    """n_params_shared(3, 5, 2, T)：W_h、U_h、b_h、W_y、b_y 的元素個數 / the numbers in W_h, U_h, b_h, W_y, b_y"""
+    expected = count_numbers(*SHARED)
+    for T_ in COUNT_TS:
+        what = f"n_params_shared({CD}, {CH}, {CO}, {T_})"
+        got = nb.n_params_shared(CD, CH, CO, T_)
+        expect(got == expected, f"{what} 應為 {expected}，得到 {got!r}", f"{what} should be {expected}, got {got!r}")
 
 
 @pytest.mark.points(1, blank="n_params_unshared")
 def test_n_params_unshared(nb):
-    """n_params_unshared(4, 6, 2, T)：80、344、6614 / 80, 344, 6614 for T = 1, 5, 100"""
-    for T_, expected in ((1, 80), (5, 344), (100, 6614)):
-        got = nb.n_params_unshared(D, H, O, T_)
-        expect(got == expected, f"n_params_unshared(4, 6, 2, {T_}) 應為 {expected}，得到 {got!r}",
-               f"n_params_unshared(4, 6, 2, {T_}) should be {expected}, got {got!r}")
+    """n_params_unshared(3, 5, 2, T)：每一步各一組 W_h、U_h、b_h，一組 W_y、b_y / every step its own W_h, U_h, b_h"""
+    for T_ in COUNT_TS:
+        expected = T_ * count_numbers(*PER_STEP) + count_numbers(*OUTPUT)
+        what = f"n_params_unshared({CD}, {CH}, {CO}, {T_})"
+        got = nb.n_params_unshared(CD, CH, CO, T_)
+        expect(got == expected, f"{what} 應為 {expected}，得到 {got!r}", f"{what} should be {expected}, got {got!r}")
