@@ -347,14 +347,17 @@ def test_nbgrader_validate_passes_a_filled_in_notebook(validations, aid):
 
 @pytest.mark.parametrize("aid", BLANK)
 def test_nbgrader_validate_fails_the_blank_release(validations, course, aid):
-    """Every visible check of the blank fails, the stubs saying what to fill in."""
+    """Every visible check of the blank fails, the stubs saying what to fill in; every written answer is
+    "not provided" (nbgrader's word for an answer cell left as released)."""
     import nbformat
 
     code, out, err = validations[aid, "blank"]
     assert code == 0, out + err           # nbgrader validate reports in its output, not its exit status
     blank = nbformat.read(str(course.assignment(aid).path(ROOT, "release")), as_version=4)
     checks = [c for c in blank.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
-    assert f"VALIDATION FAILED ON {len(checks)} CELL(S)!" in out, out + err
+    written = course.assignment(aid).written
+    assert f"VALIDATION FAILED ON {len(checks) + len(written)} CELL(S)!" in out, out + err
+    assert out.count("You did not provide a response.") == len(written) > 0
     assert f"NotImplementedError: {BLANK[aid]}" in out
     assert "Success!" not in out and "CHANGED" not in out
 

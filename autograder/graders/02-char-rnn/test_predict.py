@@ -58,7 +58,7 @@ def test_returns_hidden(nb, poem):
 
 @pytest.mark.points(2, blank=BLANK)
 def test_list_or_string(nb, poem):
-    """前文可以是字元列表或字串，結果相同 / the context may be a list of characters or a str"""
+    """前文可以是字元串列或字串，結果相同 / the context may be a list of characters or a str"""
     rng = np.random.default_rng(6)
     model, reference = book_model(nb, poem.size, poem.size, 16, 1)
     for context in contexts(poem, 12, rng):
