@@ -26,7 +26,7 @@ register({
                      "changing only {changed} left {what} unchanged ({reference} moved by {moved:.3g}): "
                      "{changed} is not used; it is {formula}"),
     "lstm_chunk": ("只改變第 {index} 塊（{gate}）的權重時，{what} 的變化與 {reference} 不同（最大誤差 {error:.3g}，"
-                   "容許 {tolerance:.2g}）：四塊的順序應為 {order}，且每個閘要用對的函數",
+                   "容許 {tolerance:.2g}）：四塊的順序應為 {order}，且每個門要用對的函數",
                    "changing only the weights of chunk {index} ({gate}) changed {what} differently from "
                    "{reference} (largest error {error:.3g}, tolerance {tolerance:.2g}): the chunks are in the "
                    "order {order}, each gate with its own function"),
@@ -36,10 +36,14 @@ register({
     # the book's example
     "lstm_book_module": ("rnn 應為 nn.LSTM(10, 20, 2)（batch_first=False），但它的 {attr} 是 {got}",
                          "rnn should be nn.LSTM(10, 20, 2) (batch_first=False), but its {attr} is {got}"),
-    "lstm_book_run": ("{name} 不是 rnn(input, (h0, c0)) 的結果（用你的 rnn 的權重重新計算，最大誤差 {error:.3g}，"
+    "lstm_book_run": ("{name} 不是 rnn(Input, (h0, c0)) 的結果（用你的 rnn 的權重重新計算，最大誤差 {error:.3g}，"
                       "容許 {tolerance:.2g}）",
-                      "{name} is not what rnn(input, (h0, c0)) computes (recomputed with your rnn's weights: "
+                      "{name} is not what rnn(Input, (h0, c0)) computes (recomputed with your rnn's weights: "
                       "largest error {error:.3g}, tolerance {tolerance:.2g})"),
+    "lstm_book_input_name": ("找不到 Input：書中的名稱是大寫的 Input，你的筆記本卻只定義了小寫的 input（{got}）；"
+                             "小寫的 input 會遮住 Python 內建的 input()，請改名為 Input",
+                             "Input is not defined: the book names it Input, with a capital I, and your notebook "
+                             "defines only a lowercase input ({got}), which shadows Python's input(); rename it Input"),
     "lstm_book_last_step_of": ("{what} 應等於該模型的 h_n[-1]（最上層在最後一個時間步的隱藏狀態），兩者卻相差 {error:.3g}",
                                "{what} should equal that model's h_n[-1] (the top layer's hidden state at the last "
                                "time step), they differ by {error:.3g}"),
@@ -49,18 +53,18 @@ register({
     # lstm_forward
     "lstm_forward_layer": ("{what}（第 {layer} 層，從 0 算起）", "{what} (layer {layer}, counting from 0)"),
     # coupled and GRU properties
-    "lstm_coupled_open": ("遺忘閘全開 (f ≈ 1) 時 c = f ⊙ c_prev + (1 − f) ⊙ g 應約等於 c_prev，卻相差 {error:.3g}"
+    "lstm_coupled_open": ("遺忘門全開 (f ≈ 1) 時 c = f ⊙ c_prev + (1 − f) ⊙ g 應約等於 c_prev，卻相差 {error:.3g}"
                           "（容許 {tolerance:.2g}）",
                           "with the forget gate fully open (f ≈ 1), c = f ⊙ c_prev + (1 − f) ⊙ g should be about "
                           "c_prev, it differs by {error:.3g} (tolerance {tolerance:.2g})"),
-    "lstm_coupled_closed": ("遺忘閘全關 (f ≈ 0) 時 c 應約等於 g = tanh(W_ig x + b_ig + W_hg h + b_hg)，卻相差 "
+    "lstm_coupled_closed": ("遺忘門全關 (f ≈ 0) 時 c 應約等於 g = tanh(W_ig x + b_ig + W_hg h + b_hg)，卻相差 "
                             "{error:.3g}（容許 {tolerance:.2g}）",
                             "with the forget gate fully closed (f ≈ 0), c should be about g = tanh(W_ig x + b_ig "
                             "+ W_hg h + b_hg), it differs by {error:.3g} (tolerance {tolerance:.2g})"),
-    "lstm_gru_keep": ("更新閘 z ≈ 1 時 h' = (1 − z) ⊙ n + z ⊙ h 應約等於 h_prev，卻相差 {error:.3g}（容許 {tolerance:.2g}）",
+    "lstm_gru_keep": ("更新門 z ≈ 1 時 h' = (1 − z) ⊙ n + z ⊙ h 應約等於 h_prev，卻相差 {error:.3g}（容許 {tolerance:.2g}）",
                       "with the update gate z ≈ 1, h' = (1 − z) ⊙ n + z ⊙ h should be about h_prev, it differs "
                       "by {error:.3g} (tolerance {tolerance:.2g})"),
-    "lstm_gru_new": ("更新閘 z ≈ 0 時 h' 應約等於候選狀態 n，卻相差 {error:.3g}（容許 {tolerance:.2g}）",
+    "lstm_gru_new": ("更新門 z ≈ 0 時 h' 應約等於候選狀態 n，卻相差 {error:.3g}（容許 {tolerance:.2g}）",
                      "with the update gate z ≈ 0, h' should be about the candidate n, it differs by {error:.3g} "
                      "(tolerance {tolerance:.2g})"),
     # hints: "；提示：…" / "; hint: …", added when the student's result matches a known mistake
@@ -69,26 +73,26 @@ register({
 
 SEPARATION = 1e-2         # a grader's own inputs must move the reference by at least this much
 
-LSTM_GATES = [text("輸入閘 i", "input gate i"), text("遺忘閘 f", "forget gate f"),
-              text("候選記憶 g", "cell candidate g"), text("輸出閘 o", "output gate o")]
+LSTM_GATES = [text("輸入門 i", "input gate i"), text("遺忘門 f", "forget gate f"),
+              text("候選記憶 g", "cell candidate g"), text("輸出門 o", "output gate o")]
 NO_HINT = Message()       # a hint field with nothing to say
 
 # The known mistakes, for hints only: name → (Chinese, English).
 MISTAKES = {
     "if_swapped": ("i 與 f 兩塊對調了（順序應為 [i, f, g, o]）", "the i and f chunks swapped (the order is [i, f, g, o])"),
-    "o_tanh": ("輸出閘用了 tanh（應為 sigmoid）", "tanh on the output gate (it is a sigmoid)"),
+    "o_tanh": ("輸出門用了 tanh（應為 sigmoid）", "tanh on the output gate (it is a sigmoid)"),
     "g_sigmoid": ("候選記憶 g 用了 sigmoid（應為 tanh）", "a sigmoid on the cell candidate g (it is tanh)"),
     "no_c_prev": ("c 沒有用到 c_prev（應為 c = f ⊙ c_prev + i ⊙ g）",
                   "c does not use c_prev (it is c = f ⊙ c_prev + i ⊙ g)"),
     "no_b_hh": ("少加了 b_hh", "b_hh not added"),
     "no_b_ih": ("少加了 b_ih", "b_ih not added"),
     "no_tanh_c": ("h = o ⊙ c，少了 tanh（應為 h = o ⊙ tanh(c)）", "h = o ⊙ c without the tanh (it is h = o ⊙ tanh(c))"),
-    "o_peeks_c_prev": ("輸出閘窺視了 c_prev（應窺視新的 c）", "the output gate peeks at c_prev (it peeks at the new c)"),
+    "o_peeks_c_prev": ("輸出門窺視了 c_prev（應窺視新的 c）", "the output gate peeks at c_prev (it peeks at the new c)"),
     "p_if_swapped": ("p_i 與 p_f 用反了", "p_i and p_f swapped"),
     "no_peepholes": ("忽略了窺視孔 p_i、p_f、p_o", "the peepholes p_i, p_f, p_o ignored"),
     "coupled_f_g": ("c = f ⊙ c_prev + f ⊙ g（應為 (1 − f) ⊙ g）", "c = f ⊙ c_prev + f ⊙ g (it is (1 − f) ⊙ g)"),
     "coupled_gfo": ("三塊的順序當成 [g, f, o]（應為 [f, g, o]）", "the chunks taken as [g, f, o] (they are [f, g, o])"),
-    "gru_reset_before": ("重設閘乘在矩陣乘法之前：W_hn (r ⊙ h)（torch 是 r ⊙ (W_hn h + b_hn)）",
+    "gru_reset_before": ("重設門乘在矩陣乘法之前：W_hn (r ⊙ h)（torch 是 r ⊙ (W_hn h + b_hn)）",
                          "the reset gate applied before the matmul, W_hn (r ⊙ h) (torch: r ⊙ (W_hn h + b_hn))"),
     "gru_z_swapped": ("z 與 1 − z 對調：h' = z ⊙ n + (1 − z) ⊙ h（應為 (1 − z) ⊙ n + z ⊙ h）",
                       "z and 1 − z swapped: h' = z ⊙ n + (1 − z) ⊙ h (it is (1 − z) ⊙ n + z ⊙ h)"),
@@ -100,7 +104,7 @@ MISTAKES = {
     "stack_first_state": ("每一層都從 h0[0]、c0[0] 出發（第 l 層應從 h0[l]、c0[l] 出發）",
                           "every layer starts from h0[0], c0[0] (layer l starts from h0[l], c0[l])"),
     "stack_first_output": ("output 取了第 0 層的 h（應為最上層）", "output taken from layer 0 (it is the top layer's h)"),
-    "stack_batch_time": ("沿第 1 維（批量）而不是第 0 維（時間）前進", "stepping along dimension 1 (batch), not 0 (time)"),
+    "stack_batch_time": ("沿第 1 維（批次）而不是第 0 維（時間）前進", "stepping along dimension 1 (batch), not 0 (time)"),
 }
 
 

@@ -38,6 +38,10 @@ MUTANTS = [
             ("book_example", "h0 = torch.randn(2, 3, 20)", "h0 = torch.randn(1, 3, 20)"),
             ("book_example", "c0 = torch.randn(2, 3, 20)", "c0 = torch.randn(1, 3, 20)")],
            loses="book_example"),
+    Mutant("book-lowercase-input", "the PyTorch docs' lowercase input instead of the book's Input",
+           [("book_example", "Input = torch.randn(5, 3, 10)", "input = torch.randn(5, 3, 10)"),
+            ("book_example", "rnn(Input, (h0, c0))", "rnn(input, (h0, c0))")],
+           loses="book_example"),
     Mutant("book-shapes-hard-coded", "the book's own shapes typed in, whatever the sizes asked",
            [("book_example", "    input_shape = (N, T, D) if batch_first else (T, N, D)",
              "    T, N, D, H, L = 5, 3, 10, 20, 2\n    input_shape = (N, T, D) if batch_first else (T, N, D)")],
@@ -140,10 +144,11 @@ VARIANTS = [
     # ------------------------------------------------------------------ book_example
     Variant("book-computed-answers", "shapes read off a model run on zeros (torch.Size and lists); last step by select", [
         ("book_example", None, """rnn = nn.LSTM(10, 20, 2)
-input = torch.randn(5, 3, 10)
+torch.manual_seed(1010)
+Input = torch.randn(5, 3, 10)
 h0 = torch.randn(2, 3, 20)
 c0 = torch.randn(2, 3, 20)
-output, (hn, cn) = rnn(input, (h0, c0))
+output, (hn, cn) = rnn(Input, (h0, c0))
 
 
 def lstm_shapes(T, N, D, H, L, batch_first=False):
@@ -251,7 +256,7 @@ def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
     return h, c
 ''')]),
     Variant("coupled-lerp", "torch.lerp(g, c_prev, f)", [
-        ("coupled_cell", "    c = f * c_prev + (1 - f) * g                           # 輸入閘 = 1 − 遺忘閘",
+        ("coupled_cell", "    c = f * c_prev + (1 - f) * g                           # 輸入門 = 1 − 遺忘門",
          "    c = torch.lerp(g, c_prev, f)")]),
     Variant("coupled-manual-sigmoid", "sigmoid written out as 1 / (1 + exp(-a)), gates from torch.addmm", [
         ("coupled_cell", None, '''def coupled_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):

@@ -1,5 +1,7 @@
-"""The book's example: rnn = nn.LSTM(10, 20, 2) on a 5×3×10 input; lstm_shapes and last_step, which
-reason about what the axes mean for any sizes (answers that cannot be typed in as constants)."""
+"""The book's example: rnn = nn.LSTM(10, 20, 2) on a 5×3×10 input, with the book's names (Input, capital
+I: the book's spelling; a lowercase input, PyTorch's docs' spelling, gets a hint, not the points);
+lstm_shapes and last_step, which reason about what the axes mean for any sizes (answers that cannot be
+typed in as constants)."""
 
 import pytest
 import torch
@@ -7,16 +9,31 @@ from torch import nn
 
 from autograder.graders.lstm import NO_HINT, shape_of
 from autograder.messages import msg
+from autograder.submission import StudentError
 from autograder.toolkit import calling, check, error_of, fail, kind_of, tensor, tolerance_of
 
 BLANK = "book_example"
 
 
+def book_global(nb, name: str):
+    """One of the book's globals; a notebook that defines ``input`` but not ``Input`` is told the book's name."""
+    try:
+        return getattr(nb, name)
+    except StudentError as exc:
+        if name != "Input" or exc.type != "NameError":
+            raise
+        try:
+            lowercase = nb.input
+        except StudentError:
+            raise exc from None
+        fail("lstm_book_input_name", got=kind_of(lowercase))
+
+
 def book_tensors(nb):
-    """The book's globals, shapes checked: input (5, 3, 10), h0/c0 (2, 3, 20), output (5, 3, 20), hn/cn."""
-    shapes = {"input": (5, 3, 10), "h0": (2, 3, 20), "c0": (2, 3, 20),
+    """The book's globals, shapes checked: Input (5, 3, 10), h0/c0 (2, 3, 20), output (5, 3, 20), hn/cn."""
+    shapes = {"Input": (5, 3, 10), "h0": (2, 3, 20), "c0": (2, 3, 20),
               "output": (5, 3, 20), "hn": (2, 3, 20), "cn": (2, 3, 20)}
-    return {name: tensor(getattr(nb, name), name, shape) for name, shape in shapes.items()}
+    return {name: tensor(book_global(nb, name), name, shape) for name, shape in shapes.items()}
 
 
 @pytest.mark.points(1, blank=BLANK)
@@ -38,7 +55,7 @@ def test_shapes(nb):
 
 @pytest.mark.points(1, blank=BLANK)
 def test_recomputed(nb):
-    """output, (hn, cn) 就是 rnn(input, (h0, c0)) / output, (hn, cn) are what rnn(input, (h0, c0)) computes"""
+    """output, (hn, cn) 就是 rnn(Input, (h0, c0)) / output, (hn, cn) are what rnn(Input, (h0, c0)) computes"""
     tensors = book_tensors(nb)
     state = nb.rnn.state_dict()
     if type(state) is not dict:
@@ -49,7 +66,7 @@ def test_recomputed(nb):
     except (RuntimeError, TypeError, ValueError) as exc:
         fail("lstm_book_module", attr="state_dict()", got=str(exc).splitlines()[0][:200])
     with torch.no_grad():
-        output, (hn, cn) = module(tensors["input"].double(), (tensors["h0"].double(), tensors["c0"].double()))
+        output, (hn, cn) = module(tensors["Input"].double(), (tensors["h0"].double(), tensors["c0"].double()))
     for name, expected in (("output", output), ("hn", hn), ("cn", cn)):
         error, tolerance = error_of(tensors[name], expected), tolerance_of(expected)
         check(error <= tolerance, "lstm_book_run", name=name, error=error, tolerance=tolerance)

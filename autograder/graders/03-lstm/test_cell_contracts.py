@@ -24,7 +24,7 @@ def cell(blank: str, points: float, chunks: int, peepholes: int = 0, memory: boo
     cell("gru_cell", 1, 3, memory=False),
 ])
 def test_returns_state(nb, blank, chunks, peepholes, memory):
-    """回傳新的狀態：LSTM 為 (h, c)，GRU 為 h'，形狀 (N, H)、float32，閘飽和時也是有限值 / returns the new state ((h, c), or h' for the GRU), each (N, H), float32, finite when the gates saturate"""
+    """回傳新的狀態：LSTM 為 (h, c)，GRU 為 h'，形狀 (N, H)、float32，門飽和時也是有限值 / returns the new state ((h, c), or h' for the GRU), each (N, H), float32, finite when the gates saturate"""
     cases = cell_cases(blank, SIZES, chunks)
     x, h_prev, c_prev, weights, what = cases[0]
     cases.append((x, h_prev, c_prev * LARGE, tuple(w * LARGE for w in weights), f"{what}, weights × {LARGE:g}"))

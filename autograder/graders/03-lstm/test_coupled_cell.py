@@ -37,7 +37,7 @@ def judge(nb, x, h, c, weights, what):
 
 @pytest.mark.points(2, blank=BLANK)
 def test_forget_open(nb):
-    """遺忘閘全開 (f ≈ 1)：c ≈ c_prev，記憶原封不動 / forget gate open (f ≈ 1): c ≈ c_prev, the memory is kept"""
+    """遺忘門全開 (f ≈ 1)：c ≈ c_prev，記憶原封不動 / forget gate open (f ≈ 1): c ≈ c_prev, the memory is kept"""
     x, h_prev, c_prev, weights, what = cell_case(BLANK, (4, 5, 6), 3)
     weights = with_bias(weights, h_prev.shape[1], 0, SATURATE)      # chunk 0 is the forget gate f
     what = f"{what}, b_f = +{SATURATE:g}"
@@ -47,7 +47,7 @@ def test_forget_open(nb):
 
 @pytest.mark.points(2, blank=BLANK)
 def test_forget_closed(nb):
-    """遺忘閘全關 (f ≈ 0)：c ≈ g，全部換成新的候選記憶 / forget gate closed (f ≈ 0): c ≈ g, all new memory"""
+    """遺忘門全關 (f ≈ 0)：c ≈ g，全部換成新的候選記憶 / forget gate closed (f ≈ 0): c ≈ g, all new memory"""
     x, h_prev, c_prev, weights, what = cell_case(BLANK, (4, 5, 6), 3)
     weights = with_bias(weights, h_prev.shape[1], 0, -SATURATE)
     what = f"{what}, b_f = -{SATURATE:g}"

@@ -40,7 +40,7 @@ def test_matches_grucell(nb, size):
 
 @pytest.mark.points(2, blank=BLANK)
 def test_reset_after_matmul(nb):
-    """重設閘乘在 (W_hn h + b_hn) 上，在矩陣乘法之後 / the reset gate multiplies (W_hn h + b_hn), after the matmul"""
+    """重設門乘在 (W_hn h + b_hn) 上，在矩陣乘法之後 / the reset gate multiplies (W_hn h + b_hn), after the matmul"""
     x, h_prev, _, (w_ih, w_hh, b_ih, b_hh), what = cell_case(BLANK, (4, 5, 6), 3)
     h = h_prev.shape[1]
     b_hh[2 * h:] = torch.rand(h) * 2 + 1.0            # a large b_hn ...
@@ -50,7 +50,7 @@ def test_reset_after_matmul(nb):
 
 @pytest.mark.points(2, blank=BLANK)
 def test_update_gate(nb):
-    """更新閘：z ≈ 1 時 h' ≈ h_prev，z ≈ 0 時 h' ≈ n / update gate: z ≈ 1 keeps h_prev, z ≈ 0 takes n"""
+    """更新門：z ≈ 1 時 h' ≈ h_prev，z ≈ 0 時 h' ≈ n / update gate: z ≈ 1 keeps h_prev, z ≈ 0 takes n"""
     x, h_prev, _, weights, what = cell_case(BLANK, (4, 5, 6), 3)
     keep = with_bias(weights, h_prev.shape[1], 1, SATURATE)
     expect_near(run_cell(nb, x, h_prev, keep, f"{what}, b_z = +{SATURATE:g}"), h_prev, "lstm_gru_keep")

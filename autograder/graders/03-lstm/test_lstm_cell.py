@@ -38,7 +38,7 @@ def test_matches_lstmcell(nb, size):
 
 @pytest.mark.points(3, blank=BLANK)
 def test_each_gate(nb):
-    """每個閘都有作用：只改變 i、f、g、o 其中一塊的權重，結果的變化與 nn.LSTMCell 相同 / each of the four chunks matters"""
+    """每個門都有作用：只改變 i、f、g、o 其中一塊的權重，結果的變化與 nn.LSTMCell 相同 / each of the four chunks matters"""
     x, h_prev, c_prev, base, what = cell_case(BLANK, (4, 6, 5), 4)
     d, h = x.shape[1], h_prev.shape[1]
     got_base = judge(nb, x, h_prev, c_prev, base, what)

@@ -52,7 +52,7 @@ def test_matches_reference(nb, size):
 @pytest.mark.points(3, blank=BLANK)
 @pytest.mark.parametrize("only", PEEPHOLES)
 def test_each_peephole(nb, only):
-    """每個窺視孔各自正確（輸出閘看新的 c）：只有這一個不為 0 / each peephole on its own (o sees the new c)"""
+    """每個窺視孔各自正確（輸出門看新的 c）：只有這一個不為 0 / each peephole on its own (o sees the new c)"""
     x, h_prev, c_prev, weights, what = cell_case(BLANK, (4, 5, 6), 4)
     h = h_prev.shape[1]
     values = tuple(uniform(h, scale=1.5) if name == only else torch.zeros(h) for name in PEEPHOLES)
