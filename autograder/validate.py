@@ -29,6 +29,7 @@ import nbformat
 from autograder import judge, results, written
 from autograder.course import PACKAGE, Assignment, Course, CourseError
 from autograder.isolation import Policy
+from autograder.messages import set_language
 from autograder.model import Result
 from autograder.notebook import grade_id
 from autograder.snapshot import Snapshot
@@ -328,6 +329,7 @@ def grade_plans(course: Course, assignments: list[Assignment], build, jobs: int 
     if out is not None:
         # as a class's: with the written answers (pending, or zero where left as released); the checks
         # below judge the graders, so the results they read have none
+        set_language(course.language)
         kept = [replace(r, written=written.outcomes(course, course.assignment(r.assignment),
                                                                  r.executed or {"cells": []}))
                 for r in graded.values()]

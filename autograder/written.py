@@ -35,7 +35,7 @@ RUBRIC = "**評分標準 (rubric)**"
 class Question:
     id: str
     points: float
-    title: str               # the prompt's first heading, or "書面題 <id>"
+    title: str               # the prompt's first heading (for the TA), or "書面題 <id>"
     rubric: str              # the answer cell's text in source/: model answer and rubric ("" without source/)
 
 
@@ -63,10 +63,12 @@ def outcomes(course: Course, assignment: Assignment, notebook: dict | None = Non
     """One outcome per written question: pending, or zero at once where ``notebook`` (the submission as
     graded) left the answer cell as the release holds it."""
     blank = unanswered(course, assignment, notebook) if notebook is not None else set()
-    return [Outcome(PREFIX + q.id, q.title, q.id, q.points, 0.0, "graded", say("written_unanswered"))
-            if q.id in blank else
-            Outcome(PREFIX + q.id, q.title, q.id, q.points, 0.0, "pending", say("written_pending", points=q.points))
-            for q in questions(course, assignment)]
+    # named from the catalogue, in the course's language (the prompt's title is the notebook's own text)
+    return [Outcome(PREFIX + qid, say("written_name", id=qid), qid, points, 0.0, "graded", say("written_unanswered"))
+            if qid in blank else
+            Outcome(PREFIX + qid, say("written_name", id=qid), qid, points, 0.0, "pending",
+                    say("written_pending", points=points))
+            for qid, points in assignment.written]
 
 
 def unanswered(course: Course, assignment: Assignment, notebook: dict) -> set[str]:

@@ -39,9 +39,12 @@ CHECK_MARK = "[bundle copy] "                # put into the unpacked bundle's ch
 # Gradescope's results.json, as its specification documents it (gradescope-autograders.readthedocs.io/en/latest/specs/)
 VISIBILITY = {"enum": ["hidden", "after_due_date", "after_published", "visible"]}
 NUMBER = {"type": "number"}
+# A test's score (and so its status) may be left out where the submission has a top-level score: a written
+# answer still to be graded by hand is such a test.
 TEST_SCHEMA = {
     "type": "object",
-    "required": ["score", "max_score", "name", "number", "output", "tags", "visibility", "status"],
+    "required": ["max_score", "name", "number", "output", "tags", "visibility"],
+    "dependentRequired": {"score": ["status"], "status": ["score"]},
     "additionalProperties": False,
     "properties": {
         "score": NUMBER,
@@ -246,9 +249,12 @@ def test_setup_sh_is_bash_and_installs_the_pinned_cpu_torch(zips, tmp_path):
 def test_full_marks_from_a_renamed_notebook_graded_by_the_zips_engine(runs):
     roots, _ = runs
     data, output = graded(runs, "alice")
-    assert data["score"] == 50 and sum(t["score"] for t in data["tests"]) == 50
-    assert sum(t["max_score"] for t in data["tests"]) == 50
-    assert all(t["status"] == "passed" for t in data["tests"]), data["output"]
+    graders, answers = data["tests"][:-1], data["tests"][-1:]
+    assert data["score"] == 50 and sum(t["score"] for t in graders) == 50
+    assert sum(t["max_score"] for t in graders) == 50
+    assert all(t["status"] == "passed" for t in graders), data["output"]
+    # her written answer: its points to come from a TA (Gradescope: a test with no score)
+    assert [(t["max_score"], "score" in t) for t in answers] == [(6, False)]
     assert "作業 1.ipynb" in data["output"] and NOTEBOOK in data["output"]     # what was graded, and the right name
     # the graders that ran are the unpacked zip's (their names carry the mark), and so is the engine
     assert data["tests"][0]["name"].startswith(GRADER_MARK)
@@ -257,8 +263,8 @@ def test_full_marks_from_a_renamed_notebook_graded_by_the_zips_engine(runs):
 
 def test_partial_credit(runs):
     data, _ = graded(runs, "bob")
-    assert data["score"] == 36 and sum(t["score"] for t in data["tests"]) == 36
-    assert {t["status"] for t in data["tests"]} == {"passed", "failed"}
+    assert data["score"] == 36 and sum(t.get("score", 0) for t in data["tests"]) == 36
+    assert {t["status"] for t in data["tests"] if "score" in t} == {"passed", "failed"}
     assert "請命名為" not in data["output"]                                   # named right: no note
 
 
@@ -266,7 +272,7 @@ def test_empty_submission_scores_zero_and_says_why(runs):
     data, _ = graded(runs, "empty")
     assert data["score"] == 0
     assert data["tests"] and all(t["score"] == 0 and t["status"] == "failed" for t in data["tests"])
-    assert sum(t["max_score"] for t in data["tests"]) == 50
+    assert sum(t["max_score"] for t in data["tests"]) == 50 + 6        # the graders' and the written answer's
     assert f"沒有找到筆記本：請上傳 {NOTEBOOK} / no notebook was submitted: upload {NOTEBOOK}" in data["output"]
 
 
@@ -335,7 +341,8 @@ def test_on_gradescope_without_cap_sys_admin_a_hostile_notebook_gets_its_own_zer
         assert proc.returncode == 0, proc.stdout
         data = results_of(root)
         assert data["score"] == 0 and len(data["tests"]) > 5, data["output"]
-        assert all(t["status"] == "failed" and "not implemented" in t["output"] for t in data["tests"])
+        graders = data["tests"][:len(data["extra_data"]["nodeids"])]
+        assert all(t["status"] == "failed" and "not implemented" in t["output"] for t in graders)
         assert {"uid", "landlock_fs", "seccomp"} <= set(data["extra_data"]["isolation"])
         assert data["extra_data"]["isolated"] is True
         assert after == before                       # no grader rewritten, no conftest.py or cache planted

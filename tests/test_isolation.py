@@ -203,7 +203,7 @@ def test_pytest_configuration_planted_around_the_graders_is_never_loaded(tmp_pat
     assert proc.returncode == 0, proc.stderr
     data = load_results(tmp_path / "out", "release")
     assert data["score"] == 0 and len(data["tests"]) > 5
-    assert all("not implemented" in t["output"] for t in data["tests"])
+    assert all("not implemented" in t["output"] for t in data["tests"][:len(data["extra_data"]["nodeids"])])
 
 
 def test_a_key_that_the_engine_did_not_write_is_refused_not_used(tmp_path):
