@@ -61,18 +61,26 @@ def write_gradebook(course: Course, db, graded: list[Result], out: Path) -> None
     A regrade never erases a TA's points: they stand (flagged for review where the answer changed)."""
     from autograder import autograded, gradebook, written
 
+    import nbformat
+
     folder = autograded.root(db, course)
     executed = {(r.student, r.assignment): results.executed_text(out, r) for r in graded}
-    answers = {}
+    shown = {}                # what the TA reads: the notebook as run, else the submission as handed in
     for r in graded:
         text = executed[r.student, r.assignment]
+        if text is None and Path(r.path).is_file() and (handed_in := written.submitted(r.path)).get("cells"):
+            text = nbformat.writes(nbformat.from_dict(handed_in))
+        shown[r.student, r.assignment] = text
+    answers = {}
+    for r in graded:
+        text = shown[r.student, r.assignment]
         notebook = _json(text)
         answers[r.student, r.assignment] = gradebook.Answers(
             changed=autograded.changed(folder, course, r, text),
             unanswered=written.unanswered(course, course.assignment(r.assignment), notebook))
     gradebook.write(db, course, graded, answers)
     for r in graded:
-        autograded.write(folder, course, r, executed[r.student, r.assignment])
+        autograded.write(folder, course, r, shown[r.student, r.assignment])
     gradebook.apply(db, course, graded)
     for r in graded:
         batch.write_result(out, r, course.language, executed[r.student, r.assignment])

@@ -15,9 +15,11 @@ an SQLite gradebook, as in nbgrader's own layout, where ``gradebook.db`` lies in
 - at the top, the graders' verdicts, so the TA sees the whole grade on one page.
 
 The page runs in the TA's browser, logged in to a Jupyter server: student text must not become markup
-there. Every markdown cell's ``<`` is escaped (no tag of the student's can exist; markdown itself still
-renders), attachments other than PNG/JPEG images are dropped, and outputs keep only streams, errors,
-plain text and PNG/JPEG images, as on the feedback pages.
+there, nor take a grade field's id. Markdown keeps its emphasis and math and loses tags, entities,
+links, images and headings (:func:`_escape`); attachments other than PNG/JPEG images are dropped, and
+outputs keep only streams, errors, plain text and PNG/JPEG images, as on the feedback pages.
+
+The copy carries the TA's rubric: nbgrader's "generate feedback" must never be run on it.
 """
 
 from __future__ import annotations
@@ -35,8 +37,13 @@ from autograder.model import Result
 FOLDER = "autograded"          # nbgrader's CourseDirectory.autograded_directory
 TA_CELL = "ta-rubric"          # the grade_id-free marker of the cells added for the TA (metadata "course")
 IMAGES = ("image/png", "image/jpeg")
-LINK = re.compile(r"\]\((?:attachment:([^)\s]+)\))?")          # [text](…); group 1: an attachment's name
-REFERENCE = re.compile(r"^( {0,3}\[[^\]\n]*\]):", re.M)     # [label]: destination
+IMAGE = re.compile(r"!\[([^\[\]\n]*)\]\(attachment:([^)\s]+)\)")    # ![alt](attachment:name)
+URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*):(?=//)")                 # a bare URL, which markdown would link
+# a line that markdown would make a heading (ATX "# …" or a setext underline), inside quotes and lists too:
+# nbconvert gives a heading an id from its text, and the formgrader finds each grade field by id
+BLOCK = r"^((?:[ \t]*(?:>|[-*+]|\d{1,9}[.)])(?=[ \t]|$))*[ \t]*)"
+HEADING = re.compile(BLOCK + r"(#)", re.M)
+UNDERLINE = re.compile(BLOCK + r"(=+|-+)([ \t]*)$", re.M)
 BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")       # an image's data goes into an attribute: base64 and nothing else
 # a link or \href to a script: URL schemes ignore case and ASCII tabs and newlines between their letters
 SCRIPT_SCHEME = re.compile(r"(?i)\b(" + "|".join("[\t\n\r ]*".join(w) for w in ("javascript", "vbscript")) + r")[\t\n\r ]*:")
@@ -117,7 +124,7 @@ def _answer_metadata(q: written.Question) -> dict:
 def _ta_cell(q: written.Question) -> dict:
     text = q.rubric.strip() or "（source/ 中沒有這題的參考答案與評分標準 / no model answer or rubric in source/）"
     return {"cell_type": "markdown", "metadata": {"course": TA_CELL},
-            "source": f"> **助教用：{q.title}（{q.points:g} 分）的參考答案與評分標準 (for the TA only)**\n>\n"
+            "source": f"> **助教用 (for the TA only)：{q.title}：參考答案與評分標準 ({q.points:g} 分)**\n>\n"
                       + "\n".join(f"> {line}" for line in text.splitlines())}
 
 
@@ -187,14 +194,32 @@ def _text(value) -> str:
 
 
 def _escape(text: str, attachments=()) -> str:
-    """Markdown that can hold no markup and no link: ``<`` as an entity opens no tag (nor a comment, nor
-    CDATA); ``&`` becomes a full-width ＆, so no entity can spell a character (nbconvert's markdown puts a
-    link's destination into ``href`` with its entities undone, and ``java&#115;cript:`` is a script);
-    inline links and reference definitions are escaped into text (images of the cell's own
-    ``attachments`` stay: a missing one would stop nbconvert); and a script scheme left in text (MathJax's ``\\href``) gets a full-width colon."""
+    """Student markdown as the TA's page may show it: text, with its emphasis and math, and nothing else.
+
+    - ``<`` as an entity: no tag, comment or CDATA can open;
+    - ``&`` as a full-width ＆: no entity can spell a character (nbconvert puts a link's destination into
+      ``href`` with its entities undone, and ``java&#115;cript:`` is a script);
+    - every ``[`` escaped: no link, image or reference definition, in a quote or a list or anywhere (a
+      same-origin image would be a request with the TA's cookies); only an image of the cell's own
+      ``attachments`` stays, a missing one would stop nbconvert;
+    - a bare URL's ``:`` escaped, so it is not made a link;
+    - no heading: its id, made from its text, could take a grade field's (``#why_gates``) and with it
+      the TA's score;
+    - a script scheme left in text (MathJax's ``\\href``) gets a full-width colon."""
     text = text.replace("&", "＆").replace("<", "&lt;")
-    text = LINK.sub(lambda m: m.group(0) if m.group(1) in attachments else "]\\(" + m.group(0)[2:], text)
-    text = REFERENCE.sub(r"\1\\:", text)
+    kept: list[str] = []
+
+    def keep(m):
+        if m.group(2) not in attachments:
+            return m.group(0)
+        kept.append(m.group(0).replace("[", "\0"))
+        return f"\0{len(kept) - 1}\0"
+    text = IMAGE.sub(keep, text.replace("\0", ""))
+    text = text.replace("[", "\\[")
+    text = re.sub("\0(\\d+)\0", lambda m: kept[int(m.group(1))].replace("\0", "["), text)
+    text = URL.sub(lambda m: m.group(1) + "\\:", text)
+    text = HEADING.sub(lambda m: m.group(1) + "\\#", text)
+    text = UNDERLINE.sub(lambda m: m.group(1) + "\\" + m.group(2) + m.group(3), text)
     return SCRIPT_SCHEME.sub(lambda m: m.group(1) + "：", text)
 
 

@@ -98,7 +98,7 @@ def grade_one(course: Course, job: Job, hide=(), figures: bool = False, folder: 
         return result
     result = judge.grade(job.path, job.assignment, course, student=job.student, hide=hide, figures=figures,
                          folder=folder, policy=policy)
-    result.written = written.outcomes(course, job.assignment, result.executed or {"cells": []})
+    result.written = written.outcomes(course, job.assignment, result.executed or written.submitted(job.path))
     return result
 
 

@@ -91,6 +91,9 @@ def write(db: str | Path, course: Course, results: list[Result],
         # refuse before writing anything, so a refused write leaves the database as it was
         for aid in by_assignment:
             _refuse_foreign(gb, aid)
+            _refuse_losing_manual(gb, aid, course.assignment(aid).written_ids)
+        for result in results:
+            _refuse_odd_student(result.student)
         for aid, graded in sorted(by_assignment.items()):
             notebook = Path(course.assignment(aid).notebook).stem
             cells = _cells(course, aid, graded)
@@ -186,6 +189,34 @@ def cell_name(nodeid: str) -> str:
     return re.sub(r"[^\w.-]+", "-", grader_key(nodeid)).strip("-")      # \w: letters of any script too
 
 
+STUDENT = re.compile(r"[\w.@+-]{1,100}")
+
+
+def _refuse_odd_student(student: str) -> None:
+    """A student id goes into the formgrader's pages unescaped (nbgrader's templates print it as it is):
+    letters, digits and ``_.@+-`` only."""
+    if not STUDENT.fullmatch(student):
+        raise GradebookError(f"student id {student!r} is not letters, digits and _.@+- only: nbgrader's "
+                             f"formgrader would put it into its pages as markup; rename the folder")
+
+
+def _refuse_losing_manual(gb, aid: str, questions: set[str]) -> None:
+    """A written question gone from course.toml (renamed, or a typo) would take the TA's points with it."""
+    from nbgrader.api import MissingEntry
+
+    try:
+        assignment = gb.find_assignment(aid)
+    except MissingEntry:
+        return
+    for nb in assignment.notebooks:
+        for cell in nb.grade_cells:
+            if cell.cell_type == "markdown" and cell.name not in questions and any(
+                    g.manual_score is not None for g in cell.grades):
+                raise GradebookError(f"{aid}: the written question {cell.name!r} is no longer in course.toml's "
+                                     f"written, but a TA has graded it: put it back (or export those grades and "
+                                     f"give `course grade --gradebook` a new database)")
+
+
 def _cells(course: Course, aid: str, graded: list[Result]) -> dict[str, float]:
     """Grade cell name → points, in the graders' order, from the results (or the graders themselves)."""
     cells: dict[str, float] = {}
@@ -195,8 +226,6 @@ def _cells(course: Course, aid: str, graded: list[Result]) -> dict[str, float]:
         name = cell_name(t.nodeid)
         if keys.setdefault(name, t.nodeid) != t.nodeid:
             raise GradebookError(f"{aid}: graders {keys[name]} and {t.nodeid} would share the grade cell {name!r}")
-        if name in course.assignment(aid).written_ids:
-            raise GradebookError(f"{aid}: grader {t.nodeid} and written question {name!r} would share a grade cell")
         if name in cells and cells[name] != t.max_score:
             raise GradebookError(f"{aid}: grader {name} is worth {cells[name]:g} in one result and "
                                  f"{t.max_score:g} in another (results of different grader versions?)")

@@ -79,6 +79,17 @@ def unanswered(course: Course, assignment: Assignment, notebook: dict) -> set[st
             if given.get(qid, "").strip() in ("", stubs.get(qid, {}).get("source", "").strip())}
 
 
+def submitted(path: str | Path) -> dict:
+    """The submission as handed in, for its written answers where the run kept no executed notebook (a
+    worker that died or ran out of time): {} where it cannot be read at all."""
+    from autograder.notebook import NotebookError, read
+
+    try:
+        return read(Path(path))
+    except NotebookError:
+        return {"cells": []}
+
+
 def answers(notebook: dict) -> dict[str, str]:
     """grade_id → text of each markdown answer cell (the first of a grade_id) of a notebook."""
     found: dict[str, str] = {}

@@ -37,6 +37,12 @@ ATTACK = """我的答案 <script>document.title='pwned-script'; alert('pwned-scr
 [點我](javascript:document.title='pwned-link') [再點](java&#115;cript:alert(1)) [三](JaVa\tScRiPt:alert(1))
 
 $\\href{javascript:alert('pwned-math')}{x}$
+
+> [i]: /api/contents
+![a][i] see https://evil.example/track
+
+### why_shared
+#### why_shared-comment
 """
 # The formgrader's page loads MathJax 2 from cdnjs, which this machine (and CI) cannot reach; without it
 # the page's script stops before it wires up the grade fields. A stub answers for it: its start-up signal.
@@ -180,8 +186,13 @@ def test_the_formgrader_shows_the_answer_and_the_rubric_and_runs_none_of_mallory
     hrefs = page.js("[...document.querySelectorAll('a[href]')].map(a => [a.href, a.outerHTML])")
     scripts = [h for h in hrefs if h[0].lower().replace("\t", "").startswith(("javascript:", "vbscript:"))]
     assert hrefs and not scripts
-    # her links are text: no anchor carries any of her words
-    assert not page.js("[...document.querySelectorAll('a')].filter(a => /點我|再點|三|pwned/.test(a.textContent)).length")
+    # her links are text: no anchor carries any of her words, no image of hers asks the server for anything
+    assert not page.js("[...document.querySelectorAll('a')].filter(a => /點我|再點|三|pwned|evil/.test(a.textContent)).length")
+    assert not page.js("[...document.querySelectorAll('img')].filter(i => /api|evil/.test(i.src)).length")
+    # her headings are text too: the one element with the grade field's id is the grade field
+    assert page.js(f"[...document.querySelectorAll('[id=\"{QUESTION}\"]')].map(e => e.tagName)") == ["INPUT"]
+    assert page.js(f"[...document.querySelectorAll('[id=\"{QUESTION}-comment\"]')].map(e => e.tagName)") == [
+        "TEXTAREA"]
 
 
 def test_a_tas_grade_survives_a_regrade_and_counts_in_every_total(course_dir, server, browser):

@@ -3,7 +3,9 @@ in nbgrader's gradebook through nbgrader's own API (the formgrader, in Chromium:
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import shutil
 
 import nbformat
@@ -102,8 +104,21 @@ def test_a_tas_points_stay_through_regrades_and_come_back_into_the_results(tmp_p
         grade = gb.find_grade(QUESTION, NOTEBOOK, AID, "alice")
         assert grade.manual_score == 4.5 and grade.needs_manual_grade
 
+    # the question gone from course.toml (a typo) would take her points with it: refused, nothing written
+    renamed = dataclasses.replace(course, assignments=tuple(
+        dataclasses.replace(a, written=(("why_prefx", 6.0),)) if a.id == AID else a for a in course.assignments))
+    with pytest.raises(gradebook.GradebookError, match="a TA has graded it"):
+        gradebook.write(db, renamed, [result("alice")])
+    # a student id the formgrader would print as markup
+    with pytest.raises(gradebook.GradebookError, match="student id"):
+        gradebook.write(db, course, [result("<img src=x onerror=alert(1)>")])
+    with Gradebook(gradebook.db_url(db)) as gb:
+        assert gb.find_grade(QUESTION, NOTEBOOK, AID, "alice").manual_score == 4.5
+        assert [s.id for s in gb.students] == ["alice", "bob"]
 
-HOSTILE = "<script>alert(1)</script> [x](javascript:alert(1)) [y](java&#115;cript:1) ![z](attachment:gone.png)"
+
+HOSTILE = ("<script>alert(1)</script> [x](javascript:alert(1)) [y](java&#115;cript:1) ![z](attachment:gone.png)\n"
+           "### why_prefix\n> [i]: /api/contents\n![a][i] https://evil.example/x")
 
 
 def test_the_tas_copy_carries_no_markup_and_only_the_courses_metadata(tmp_path, course):
@@ -128,10 +143,27 @@ def test_the_tas_copy_carries_no_markup_and_only_the_courses_metadata(tmp_path, 
     assert "GetDummies" in copy["cells"][0]["source"]                    # the graders' verdicts on top
     markdown = "\n".join(c["source"] for c in copy["cells"] if c["cell_type"] == "markdown")
     assert "<script" not in markdown and "javascript:" not in markdown and "&#115;" not in markdown
-    assert "](attachment:gone.png)" not in markdown                      # a missing attachment would stop nbconvert
+    assert "![z](attachment:gone.png)" not in markdown                      # a missing attachment would stop nbconvert
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    html = markdown2html_mistune(graded[0]["source"])                   # as the formgrader renders her answer
+    assert not re.search(r"<(script|img|a|h\d)\b|\bid=|href=|src=", html), html
     outputs = copy["cells"][2]["outputs"]
     assert outputs == [{"output_type": "display_data", "data": {"text/plain": "<b>ok</b>"}, "metadata": {}}]
     nbformat.validate(nbformat.reads(path.read_text("utf-8"), as_version=4))
     assert autograded.changed(tmp_path, course, r, nbformat.writes(nb)) == set()
     answer.source = HOSTILE + " more"
     assert autograded.changed(tmp_path, course, r, nbformat.writes(nb)) == {QUESTION}
+
+
+def test_where_no_run_kept_a_notebook_the_answers_come_from_the_submission(tmp_path, course):
+    """A worker that died or ran out of time leaves no executed notebook: the written answer is read from
+    the file handed in and waits for a TA, not zero; a file that cannot be read has no answer to grade."""
+    nb = nbformat.read(ROOT / "release" / AID / f"{NOTEBOOK}.ipynb", as_version=4)
+    next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == QUESTION).source = "我的答案"
+    handed_in = tmp_path / "a.ipynb"
+    nbformat.write(nb, handed_in)
+    broken = tmp_path / "b.ipynb"
+    broken.write_text("{ not json", "utf-8")
+    a = course.assignment(AID)
+    assert [w.status for w in written.outcomes(course, a, written.submitted(handed_in))] == ["pending"]
+    assert [(w.status, w.score) for w in written.outcomes(course, a, written.submitted(broken))] == [("graded", 0.0)]
