@@ -46,10 +46,10 @@ def questions(course: Course, assignment: Assignment) -> list[Question]:
         return []
     cells = {}
     for area in ("source", "release"):
-        cells = _cells(assignment.path(course.root, area))
+        cells = notebook_cells(assignment.path(course.root, area))
         if cells:
             break
-    source = _cells(assignment.path(course.root, "source"))
+    source = notebook_cells(assignment.path(course.root, "source"))
     found = []
     for qid, points in assignment.written:
         prompt = cells.get(f"{qid}-prose", {}).get("source", "")
@@ -73,7 +73,7 @@ def outcomes(course: Course, assignment: Assignment, notebook: dict | None = Non
 
 def unanswered(course: Course, assignment: Assignment, notebook: dict) -> set[str]:
     """The written questions whose answer cell in ``notebook`` is missing, or blank, or as released."""
-    stubs = _cells(assignment.path(course.root, "release"))
+    stubs = notebook_cells(assignment.path(course.root, "release"))
     given = answers(notebook)
     return {qid for qid, _ in assignment.written
             if given.get(qid, "").strip() in ("", stubs.get(qid, {}).get("source", "").strip())}
@@ -106,7 +106,7 @@ def problems(course: Course, assignment: Assignment) -> list[str]:
     """Where the source notebook and course.toml disagree about the written questions: each declared one
     has its prompt and a markdown answer cell worth its points with a model answer and a rubric, and the
     notebook has no other manually graded answer."""
-    cells = _cells(assignment.path(course.root, "source"))
+    cells = notebook_cells(assignment.path(course.root, "source"))
     declared = dict(assignment.written)
     found = []
     for gid, cell in cells.items():
@@ -138,7 +138,7 @@ def problems(course: Course, assignment: Assignment) -> list[str]:
     return found
 
 
-def _cells(path: Path) -> dict[str, dict]:
+def notebook_cells(path: Path) -> dict[str, dict]:
     """grade_id → cell (its source joined) of a notebook on disk; {} when there is none."""
     try:
         nb = json.loads(path.read_text("utf-8"))
