@@ -59,9 +59,9 @@ def write_gradebook(course: Course, db, graded: list[Result], out: Path) -> None
     TA's points so far back into the results under ``out`` (results.json, gradebook.csv).
 
     A regrade never erases a TA's points: they stand (flagged for review where the answer changed)."""
-    from autograder import autograded, gradebook, written
-
     import nbformat
+
+    from autograder import autograded, feedback, gradebook, written
 
     folder = autograded.root(db, course)
     executed = {(r.student, r.assignment): results.executed_text(out, r) for r in graded}
@@ -86,8 +86,6 @@ def write_gradebook(course: Course, db, graded: list[Result], out: Path) -> None
         batch.write_result(out, r, course.language, executed[r.student, r.assignment])
         page = results.result_path(out, r.student, r.assignment).with_name("feedback.html")
         if page.is_file():                 # a page written before (or merged) shows the points so far
-            from autograder import feedback
-
             feedback.write(page.parent, course)
     results.write_atomic(out / "gradebook.csv", results.gradebook_csv(graded))
 

@@ -75,6 +75,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                         "the answer changed after it was graded: the points stand, flagged for the TA to review"),
     "written_total_pending": ("另有書面題 {points:g} 分待助教批改", "{points:g} more points of written answers "
                               "are pending (a TA grades them by hand)"),
+    "book_input_name": ("找不到 Input：書中的名稱是大寫的 Input，你的筆記本卻只定義了小寫的 input（{got}）；"
+                             "小寫的 input 會遮住 Python 內建的 input()，請改名為 Input",
+                             "Input is not defined: the book names it Input, with a capital I, and your notebook "
+                             "defines only a lowercase input ({got}), which shadows Python's input(); rename it Input"),
     # ---------------------------------------------------------------- shared by graders
     "expected_got": ("{what}：期望 {expected}，得到 {got}", "{what}: expected {expected}, got {got}"),
     "wrong_type": ("{what} 的型別應為 {expected}，得到 {got}", "{what} should be of type {expected}, got {got}"),

@@ -39,6 +39,24 @@ def check(condition: bool, key: str, **fields) -> None:
         fail(key, **fields)
 
 
+def named(nb, name: str, near: dict[str, str] | None = None) -> Any:
+    """The notebook's global ``name``. Where it is not defined but a near name is (``near``: near name →
+    the catalogue key that says so; the book's ``Input`` written as PyTorch's docs' ``input``), that
+    message is the verdict, naming what the notebook has instead."""
+    try:
+        return getattr(nb, name)
+    except StudentError as exc:
+        if exc.type != "NameError":
+            raise
+        for other, key in (near or {}).items():
+            try:
+                found = getattr(nb, other)
+            except StudentError:
+                continue
+            fail(key, got=kind_of(found))
+        raise
+
+
 def kind_of(value: Any) -> str:
     """A short name of what came back, for messages."""
     if isinstance(value, Handle):

@@ -16,6 +16,7 @@ at zero at once where the answer is still the release's stub, as nbgrader's own 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -139,7 +140,17 @@ def problems(course: Course, assignment: Assignment) -> list[str]:
 
 
 def notebook_cells(path: Path) -> dict[str, dict]:
-    """grade_id → cell (its source joined) of a notebook on disk; {} when there is none."""
+    """grade_id → cell (its source joined) of a notebook on disk; {} when there is none. Read once per
+    version of the file: a class's every submission asks for the same source and release notebooks."""
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return _read_cells(path, stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_cells(path: Path, stamp: int) -> dict[str, dict]:
     try:
         nb = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):

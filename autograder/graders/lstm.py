@@ -40,10 +40,6 @@ register({
                       "容許 {tolerance:.2g}）",
                       "{name} is not what rnn(Input, (h0, c0)) computes (recomputed with your rnn's weights: "
                       "largest error {error:.3g}, tolerance {tolerance:.2g})"),
-    "lstm_book_input_name": ("找不到 Input：書中的名稱是大寫的 Input，你的筆記本卻只定義了小寫的 input（{got}）；"
-                             "小寫的 input 會遮住 Python 內建的 input()，請改名為 Input",
-                             "Input is not defined: the book names it Input, with a capital I, and your notebook "
-                             "defines only a lowercase input ({got}), which shadows Python's input(); rename it Input"),
     "lstm_book_last_step_of": ("{what} 應等於該模型的 h_n[-1]（最上層在最後一個時間步的隱藏狀態），兩者卻相差 {error:.3g}",
                                "{what} should equal that model's h_n[-1] (the top layer's hidden state at the last "
                                "time step), they differ by {error:.3g}"),
