@@ -109,6 +109,8 @@ def _is_locked(cell) -> bool:
 
 
 SOLUTIONS_ONLY = "solutions-only"        # a cell tag: in source/ and solutions/, never in release/ (see release.py)
+DEMO = "demo"        # a tag of a locked code cell that only shows (trains, plots) and defines nothing a grader needs:
+                     # students and solutions/ run it, grading does not (see code_cells)
 
 
 def restore(submission: nbformat.NotebookNode, source: nbformat.NotebookNode,
@@ -177,13 +179,21 @@ def untouched(nb: nbformat.NotebookNode, stub: nbformat.NotebookNode) -> set[str
 
 
 def code_cells(nb: nbformat.NotebookNode) -> list[str]:
-    """The notebook's code cells as plain Python, magics turned into calls as IPython would."""
+    """The notebook's code cells as plain Python, magics turned into calls as IPython would.
+
+    A locked cell tagged ``demo`` becomes an empty cell: it is there for the student to watch (a training
+    run, a plot) and costs every submission its time if graded. Its tag is the source's, since
+    :func:`restore` puts every locked cell back as the source has it.
+    """
     from IPython.core.inputtransformer2 import TransformerManager
 
     manager = TransformerManager()
     out = []
     for cell in nb.cells:
         if cell.get("cell_type") != "code":
+            continue
+        if _is_locked(cell) and DEMO in cell.get("metadata", {}).get("tags", []):
+            out.append("")
             continue
         source = cell.get("source", "")
         try:

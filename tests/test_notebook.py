@@ -116,3 +116,20 @@ def test_cells_missing_keys_are_repaired_as_jupyter_would(tmp_path):
     path = tmp_path / "sloppy.ipynb"
     path.write_text(json.dumps(data))
     assert notebook.code_cells(notebook.read(path)) == ["x = 1\n"]
+
+
+def test_locked_demo_cells_are_not_run_when_grading_and_a_student_cannot_make_one():
+    src = source()
+    demo = cell(src, "train-run")                 # stands in for a costly locked cell that only shows
+    demo.metadata["tags"] = [notebook.DEMO]
+    sub = release()
+    cell(sub, "train-run").metadata.pop("tags", None)                  # the student removed the tag: the source's counts
+    cell(sub, "getdummies").metadata["tags"] = [notebook.DEMO]         # and tagged an answer: ignored
+    sub.cells.append(nbformat.v4.new_code_cell("scratch = 1", metadata={"tags": [notebook.DEMO]}))
+    restored, _ = notebook.restore(sub, src, release())
+    code = notebook.code_cells(restored)
+    codes = [c for c in restored.cells if c.cell_type == "code"]
+    assert len(code) == len(codes)                 # one entry per code cell: outputs stay aligned
+    assert code[codes.index(cell(restored, "train-run"))] == ""
+    assert code[codes.index(cell(restored, "getdummies"))].startswith("def GetDummies")
+    assert "scratch = 1\n" in code                # a cell the student added runs, whatever its tags
