@@ -61,14 +61,34 @@ def example_grades(tmp_path_factory):
     return proc, out
 
 
+def course_in(language: str, root: Path):
+    """A copy of the course whose course.toml asks for ``language``: its notebooks and attack corpus, the
+    engine and graders being this checkout's."""
+    from autograder.course import load
+
+    text = (ROOT / "course.toml").read_text("utf-8")
+    assert 'language = "zh-Hant"' in text
+    root.mkdir(parents=True)
+    (root / "course.toml").write_text(text.replace('language = "zh-Hant"', f'language = "{language}"'), "utf-8")
+    for area in ("source", "release", "tests/attacks"):
+        shutil.copytree(ROOT / area, root / area)
+    return load(root)
+
+
 @pytest.fixture(scope="session")
 def validation(tmp_path_factory):
     """`course validate` over every assignment, once, keeping its grades (the environment carries a secret
-    it must not leak). Returns the process and the folder of its results."""
+    it must not leak). Returns the process and the folder of its results.
+
+    It validates the course in English: the same run then shows that no Chinese reaches an English
+    course's students (tests/test_messages.py), at no second grading of every mutant. The course's own
+    language is the example class's (``example_grades``), and every catalogue entry is formatted in every
+    language by test_messages.py."""
+    course = course_in("en", tmp_path_factory.mktemp("english") / "course")
     out = tmp_path_factory.mktemp("validated")
     # the corpus's file-system attacks walk a folder of the test's own, never the machine
-    proc = run_course("validate", "--jobs", "2", "--out", out, "--attack-root", tmp_path_factory.mktemp("walked"),
-                      env={"SECRET_TOKEN": "hunter2", "GITHUB_TOKEN": "ghp_x"})
+    proc = run_course("--course", course.root, "validate", "--jobs", "2", "--out", out, "--attack-root",
+                      tmp_path_factory.mktemp("walked"), env={"SECRET_TOKEN": "hunter2", "GITHUB_TOKEN": "ghp_x"})
     return proc, out
 
 
