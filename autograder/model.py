@@ -28,6 +28,12 @@ class Outcome:
     grader_error: bool = False      # the grader itself broke: worth an instructor's look
 
 
+def total(*points: float) -> float:
+    """A sum of points, to a millionth: a grader's points split evenly across its cases (7 across 3) are
+    not exact in binary, and their sum must still read 80, not 79.99999999999997."""
+    return round(sum(points), 6) + 0.0
+
+
 @dataclass
 class Result:
     """The grade of one submission of one assignment."""
@@ -50,15 +56,15 @@ class Result:
     @property
     def score(self) -> float:
         """The points so far: the graders' and the TA's (a pending written answer counts nothing yet)."""
-        return self.auto_score + sum(w.score for w in self.written)
+        return total(self.auto_score, *(w.score for w in self.written))
 
     @property
     def max_score(self) -> float:
-        return sum(t.max_score for t in self.tests) + sum(w.max_score for w in self.written)
+        return total(*(t.max_score for t in self.tests), *(w.max_score for w in self.written))
 
     @property
     def auto_score(self) -> float:
-        return sum(t.score for t in self.tests)
+        return total(*(t.score for t in self.tests))
 
     @property
     def pending(self) -> list[Outcome]:
@@ -68,7 +74,7 @@ class Result:
     @property
     def graded_max(self) -> float:
         """The maximum of what has been graded: a percentage of this is fair while answers are pending."""
-        return self.max_score - sum(w.max_score for w in self.pending)
+        return total(self.max_score, *(-w.max_score for w in self.pending))
 
     @property
     def grader_errors(self) -> list[Outcome]:

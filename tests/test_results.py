@@ -70,3 +70,14 @@ def test_reading_results_needs_no_pytest_and_no_torch():
             "print(sorted(m for m in ('pytest', 'torch', 'autograder.judge') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+
+
+def test_points_split_across_cases_add_up_to_the_graders_points():
+    # 7 points over 3 cases are 2.333…, not exact in binary: 80 must read 80 in every total, not 79.99999999999997
+    cases = [Outcome(f"t.py::test_x[{i}]", "x", "x", 7 / 3, 7 / 3, "passed") for i in range(3)]
+    rest = Outcome("t.py::test_y", "y", "y", 73.0, 73.0, "passed")
+    written = Outcome("w", "w", "w", 10.0, 0.0, "pending")
+    result = Result(student="s", assignment="a", path="p", tests=[rest, *cases], written=[written])
+    assert sum(t.score for t in result.tests) != 80               # what a plain sum gives
+    assert (result.auto_score, result.score, result.max_score, result.graded_max) == (80, 80, 90, 80)
+    assert json.loads(json.dumps(results.gradescope(result, "en")))["score"] == 80
