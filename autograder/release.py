@@ -119,24 +119,38 @@ def _config(root: Path, db: Path) -> Config:
 
 
 def generate(course: Course, assignments: list[Assignment], into: Path) -> None:
-    """Write ``into/release/<aid>/`` and ``into/solutions/<aid>/`` for the given assignments."""
+    """Write ``into/release/<aid>/`` and ``into/solutions/<aid>/`` for the given assignments.
+
+    Each assignment in a process of its own, side by side: executing a master notebook is one kernel on
+    one thread (``OMP_NUM_THREADS=1``), so on a machine of several cores the slowest notebook sets the
+    time rather than the sum of them all.
+    """
+    import concurrent.futures
+    import multiprocessing
+    import os
+
     (into / "source").mkdir(parents=True, exist_ok=True)
     for a in assignments:
         shutil.copytree(course.root / "source" / a.id, into / "source" / a.id, dirs_exist_ok=True)
-    config = _config(into, into / "gradebook.db")
+    workers = max(1, min(len(assignments), os.cpu_count() or 1))
+    # spawned, not forked: nbgrader's converters start kernels and threads of their own
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for done in [pool.submit(_generate_one, a.id, into) for a in assignments]:
+            done.result()
+
+
+def _generate_one(aid: str, into: Path) -> None:
+    """One assignment's release and executed solutions, with a gradebook of its own (nbgrader records the
+    assignment there; two processes never share one SQLite file)."""
+    config = _config(into, into / f"gradebook-{aid}.db")
     env = {"PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
            "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}      # solutions are executed on the CPU
     logging.getLogger("traitlets").setLevel(logging.ERROR)
     with gradebook.nbgrader_environment(**env):
-        for a in assignments:
+        for converter_class in (GenerateAssignment, GenerateSolution):
             coursedir = CourseDirectory(config=config)
-            coursedir.assignment_id = a.id
-            converter = GenerateAssignment(coursedir=coursedir, config=config)
-            converter.force = True
-            converter.start()
-            coursedir = CourseDirectory(config=config)
-            coursedir.assignment_id = a.id
-            converter = GenerateSolution(coursedir=coursedir, config=config)
+            coursedir.assignment_id = aid
+            converter = converter_class(coursedir=coursedir, config=config)
             converter.force = True
             converter.start()
 
