@@ -1,5 +1,6 @@
 """01-rnn-foundations as a student reads it: blanks counted right, no answer given away, terms, and a visible
-BPTT check that runs the student's function with autograd off, as the hidden grader does."""
+BPTT check that runs the student's function with autograd off, as the hidden grader does; the gradient check
+(bptt_grads, numerical_grad, find_wrong_grads), its planted bug and its written question."""
 
 import contextlib
 import importlib.util
@@ -23,13 +24,13 @@ def by_id(area):
     return {c["id"]: c for c in cells(area)}
 
 
-def test_intro_headings_and_solution_cells_agree_on_eight_blanks():
+def test_intro_headings_and_solution_cells_agree_on_eleven_blanks():
     source = cells("source")
     solutions = [c for c in source if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {}).get("solution")]
-    headings = sorted({int(n) for c in source for n in re.findall(r"^## 空格 (\d+)：", c["source"], re.M)})
+    headings = [int(n) for c in source for n in re.findall(r"^## 空格 (\d+)：", c["source"], re.M)]
     intro = by_id("source")["intro"]["source"]
-    assert len(solutions) == 8 and headings == list(range(1, 9))
-    assert "共有 8 個程式空格" in intro and "# 你的程式碼 (YOUR CODE HERE)" in intro
+    assert len(solutions) == 11 and headings == list(range(1, 12))          # numbered in the notebook's order
+    assert "共有 11 個程式空格" in intro and "# 你的程式碼 (YOUR CODE HERE)" in intro
     assert not any("`# YOUR CODE HERE`" in c["source"] for c in source)
 
 
@@ -92,7 +93,7 @@ def test_the_visible_bptt_check_runs_the_function_with_autograd_off(answer):
 
 def test_the_intro_says_where_the_checks_are_and_the_taiwanese_name():
     intro = by_id("source")["intro"]["source"]
-    assert "每個空格之後都有可見檢查 (visible checks)（空格 7、8 共用一個）" in intro
+    assert "每個空格之後都有可見檢查 (visible checks)（空格 10、11 共用一個）" in intro
     first = intro.index("循環神經網路")
     assert intro[first:].startswith("循環神經網路（臺灣也常稱遞迴神經網路）")
 
@@ -147,3 +148,161 @@ def test_the_public_counts_checks_tell_nothing_the_written_question_asks():
         with pytest.raises(Fail) as failed:
             check(Wrong())
         assert not WRITTEN_COUNTS.search(str(failed.value)), str(failed.value)
+
+
+# ------------------------------------------------------------------------------ the gradient check (issue #16)
+NEW_BLANKS = {"bptt_grads": (7, 10), "numerical_grad": (8, 5), "find_wrong_grads": (9, 5)}   # name: (number, points)
+
+
+def grade_cell(cell):
+    return cell["metadata"].get("nbgrader", {})
+
+
+@pytest.mark.parametrize("name", list(NEW_BLANKS))
+def test_each_new_blank_has_its_box_stub_and_check_in_the_release(name, course):
+    number, points = NEW_BLANKS[name]
+    release = cells("release")
+    at = next(i for i, c in enumerate(release) if c["id"] == name)
+    box, stub, check = release[at - 1], release[at], release[at + 1]
+    assert box["cell_type"] == "markdown" and grade_cell(box)["locked"]
+    assert f"## 空格 {number}：`{name}`" in box["source"]
+    assert f"{name}(" in box["source"] and "autograd" in box["source"]          # the contract, and "by hand"
+    assert "# 你的程式碼 (YOUR CODE HERE)" in stub["source"] and f'NotImplementedError("{name}：' in stub["source"]
+    assert "### BEGIN SOLUTION" not in stub["source"]
+    assert check["id"] == f"check-{name}" and grade_cell(check)["grade"] and grade_cell(check)["points"] == points
+    assert f"| {number} | `{name}` | {points} |" in by_id("source")["intro"]["source"]
+    import sys
+
+    from autograder import judge
+
+    # collecting the graders in this process forgets the tests' own ``conftest`` module (judge forgets
+    # same-named modules of other folders): put it back for the tests that import from it later
+    ours = sys.modules.get("conftest")
+    try:
+        catalogue = judge.catalogue(course.assignment(AID).graders)
+    finally:
+        sys.modules["conftest"] = ours
+    assert sum(t.max_score for t in catalogue if t.blank == name) == points
+
+
+def test_the_intro_counts_sixty_points_and_two_written_questions(course):
+    intro = by_id("source")["intro"]["source"]
+    table = [int(p) for p in re.findall(r"^\| \d+ \| `\w+` \| (\d+) \|$", intro, re.M)]
+    assignment = course.assignment(AID)
+    assert len(table) == 11 and sum(table) == assignment.points == 60
+    assert dict(assignment.written) == {"grad_h0": 5, "why_shared": 6}
+    assert "另有兩題書面題" in intro and f"全部共 {60 + 11} 分" in intro and "「$\\partial L / \\partial h_0$ 與序列長度」5 分" in intro
+
+
+def test_the_new_content_gives_no_answer_away():
+    source, release = by_id("source"), by_id("release")
+    text = "\n".join(c["source"] for c in release.values())
+    for name in NEW_BLANKS:                          # no line of a solution reaches the release
+        body = source[name]["source"].split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
+        for line in body.splitlines():
+            code = line.split("#")[0].strip()
+            # (the visible checks call elman_forward the same way: that line is blank 2's contract, not an answer)
+            if len(code) > 12 and code != "hs, ys = elman_forward(x, h0, params)":
+                assert code not in text, (name, code)
+    assert release["grad_h0"]["source"].strip() == "請在這裡寫下你的答案 (YOUR ANSWER HERE)"
+    for answer in ("U_h^\\top D_1", "D_T W_y^\\top e_T", "**評分標準 (rubric)**", "**參考答案 (model answer)**", "奇異值"):
+        assert answer not in text, answer
+    # the planted bug is found by the student's own tool: the cells that show it give no line of find_wrong_grads
+    demo = release["planted-demo"]["source"] + release["planted"]["source"]
+    for code in ("numerical_grad(", ".norm() / (", "copy=True", "sorted("):
+        assert code not in demo, code
+
+
+def test_the_costly_demos_are_tagged_and_define_nothing_graded():
+    source = by_id("source")
+    for gid in ("planted-demo", "h0-demo"):
+        cell = source[gid]
+        assert "demo" in cell["metadata"]["tags"] and grade_cell(cell)["locked"] and not grade_cell(cell)["grade"]
+        assert not re.search(r"^(def|class) ", cell["source"], re.M)
+    # what the graders and later checks use is not in a demo cell
+    assert "demo" not in source["planted"]["metadata"].get("tags", [])
+    later = "\n".join(c["source"] for c in cells("source")[[c["id"] for c in cells("source")].index("h0-demo") + 1:]
+                      if c["cell_type"] == "code")
+    assert "bptt_grads_planted" not in later and "Q" not in re.findall(r"\b\w+\b", later)
+
+
+def namespace_with(*gids, extra: str = ""):
+    """The source's cells ``gids`` run in one namespace (and ``extra`` after them), their output swallowed."""
+    source = {gid: c["source"] for gid, c in by_id("source").items()}
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for gid in ("imports", "helpers", *gids):
+            exec(source[gid], namespace)
+        if extra:
+            exec(extra, namespace)
+    return namespace, source
+
+
+WRONG_ANSWERS = {
+    "check-bptt_grads": ("bptt_grads", '''def bptt_grads(x, h0, params, targets):
+    leaves = {k: v.clone().requires_grad_(True) for k, v in params.items()}
+    start = h0.clone().requires_grad_(True)
+    with torch.enable_grad():
+        hs, ys = elman_forward(x, start, leaves)
+        (0.5 * ((ys - targets) ** 2).sum()).backward()
+    return {**{k: v.grad for k, v in leaves.items()}, "h0": start.grad}
+''', "AutogradOff"),
+    "check-numerical_grad": ("numerical_grad", '''def numerical_grad(f, theta, eps=1e-6):
+    grad = torch.zeros_like(theta)
+    for index in np.ndindex(*theta.shape):
+        base = float(f())
+        theta[index] += eps
+        grad[index] = (float(f()) - base) / eps
+        theta[index] -= eps
+    return grad
+''', "AssertionError"),
+    "check-find_wrong_grads": ("find_wrong_grads", '''def find_wrong_grads(grads_fn, x, h0, params, targets, tol=1e-6):
+    wrong = []
+    for key, analytic in grads_fn(x, h0, params, targets).items():
+        if key != "h0" and not torch.allclose(analytic.float(), analytic.float()):
+            wrong.append(key)
+    return wrong
+''', "AssertionError"),
+}
+
+
+@pytest.mark.parametrize("check", list(WRONG_ANSWERS))
+def test_the_new_visible_checks_pass_the_solution_and_fail_a_wrong_answer(check):
+    torch = pytest.importorskip("torch")
+    blank, wrong, error = WRONG_ANSWERS[check]
+    blanks = ("elman_cell", "elman_forward", "bptt_grads", "numerical_grad", "find_wrong_grads")
+    namespace, source = namespace_with(*blanks)
+    saved = torch.Tensor.backward, torch.autograd.grad, torch.is_grad_enabled()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(source[check], namespace)                           # the solution passes
+            exec(wrong, namespace)
+            with pytest.raises(Exception) as raised:
+                exec(source[check], namespace)
+        assert type(raised.value).__name__ == error, raised.value
+    finally:
+        assert (torch.Tensor.backward, torch.autograd.grad, torch.is_grad_enabled()) == saved   # all put back
+
+
+def test_the_planted_bug_is_found_by_the_students_own_tool():
+    pytest.importorskip("torch")
+    namespace, source = namespace_with("elman_cell", "elman_forward", "bptt_grads", "numerical_grad",
+                                       "find_wrong_grads", "planted")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(source["planted-demo"], namespace)
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("→ ['W_y']") and lines[1].endswith("→ []"), lines[:2]
+    assert "W_y" in by_id("source")["planted-explained"]["source"]
+
+
+def test_the_written_question_on_dl_dh0_has_its_prompt_model_answer_and_rubric():
+    source = by_id("source")
+    prompt, answer = source["grad_h0-prose"]["source"], source["grad_h0"]["source"]
+    assert prompt.startswith("## 書面題：$\\partial L / \\partial h_0$ 與序列長度（5 分）")
+    assert grade_cell(source["grad_h0"])["points"] == 5 and grade_cell(source["grad_h0-prose"])["locked"]
+    assert "**參考答案 (model answer)**" in answer and "**評分標準 (rubric)**" in answer
+    rubric = answer.partition("**評分標準 (rubric)**")[2]
+    assert sum(int(n) for n in re.findall(r"^- (\d+) 分", rubric, re.M)) == 5
+    ids = [c["id"] for c in cells("source")]
+    assert ids.index("h0-demo") < ids.index("grad_h0-prose") < ids.index("grad_h0") < ids.index("why_shared-prose")

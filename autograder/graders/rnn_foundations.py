@@ -2,8 +2,10 @@
 
 The reference is written here from the equations, not taken from the master notebook: Elman
 (h_t = tanh(x_t W_hᵀ + h_{t-1} U_hᵀ + b_h), y_t = h_t W_yᵀ + b_y), Jordan (the recurrence through
-y_{t-1}, y_t = sigmoid(h_t W_yᵀ + b_y)), PyTorch's naming of the same parameters, and ∂L/∂U_h by
-autograd (in float64) for L = ½ Σ_t Σ_batch ||y_t − target_t||².
+y_{t-1}, y_t = sigmoid(h_t W_yᵀ + b_y)), PyTorch's naming of the same parameters, and ∂L/∂U_h (and the
+gradients of every parameter and of h0) by autograd (in float64) for L = ½ Σ_t Σ_batch ||y_t − target_t||².
+For the gradient check: the central difference of the graders' own test functions, in closed form, and
+the finite-difference ``numerical_grad`` put in the place of the student's while find_wrong_grads is graded.
 
 Where a student's answer is wrong, the graders also compute the answers of the usual mistakes
 (sigmoid for tanh, a term forgotten, h0 ignored, only the last time step of BPTT, …) and, when the
@@ -22,12 +24,20 @@ from autograder.submission import StudentError
 from autograder.toolkit import Fail, calling, close, differs, fail, first_match, kind_of, mismatch, tensor, unpack
 
 BLANKS = ("elman_cell", "elman_forward", "params_from_torch", "jordan_cell", "jordan_forward", "bptt_grad_U",
-          "n_params_shared", "n_params_unshared")
+          "bptt_grads", "numerical_grad", "find_wrong_grads", "n_params_shared", "n_params_unshared")
 ELMAN_KEYS = ("W_h", "U_h", "b_h", "W_y", "b_y")
+GRAD_KEYS = ELMAN_KEYS + ("h0",)          # what bptt_grads returns: a gradient for every parameter, and for h0
 
 # The toolkit's RTOL and ATOL for values; gradients are compared more tightly:
-GRAD_RTOL = 1e-4       # for ∂L/∂U_h, relative to the gradient's largest |entry|
+GRAD_RTOL = 1e-4       # for ∂L/∂U_h (and every gradient of bptt_grads), relative to the gradient's largest |entry|
 GRAD_ATOL = 1e-6
+# numerical_grad against the central difference in closed form, both in float64: at eps ≥ 1e-4 the round-off of
+# (f(θ+ε) − f(θ−ε)) / 2ε is below 1e-9 of the gradient, and a float32 step anywhere costs ~1e-7 of it
+NUMERIC_RTOL = 1e-9
+NUMERIC_ATOL = 1e-10
+DEFAULT_EPS = 1e-6
+METHOD_RTOL = 1e-6       # which difference, which eps: at the default eps = 1e-6 the round-off is ~1e-8 of the
+                         # gradient, and a one-sided difference or another eps is off by far more
 
 register({
     # ------------------------------------------------------------ hints: which mistake the answer looks like
@@ -93,6 +103,27 @@ register({
     "rf_hint_bptt_transposed": ("提示：結果像是正確答案的轉置；∂L/∂U_h = Σ_t δ_t h_{{t-1}}ᵀ，列是 δ 的分量",
                                 "hint: this looks like the transpose of the right answer; ∂L/∂U_h = "
                                 "Σ_t δ_t h_{{t-1}}ᵀ, rows indexed by δ"),
+    "rf_hint_grads_transposed": ("提示：{name} 的梯度像是正確答案的轉置", "hint: the gradient of {name} looks like the "
+                                 "transpose of the right one"),
+    "rf_hint_grads_skip_first": ("提示：結果像是反向的迴圈少走了第一個時間步 (t = 1，索引 0)；應從 t = T 一路算到 t = 1",
+                                 "hint: this looks like the backward loop stopped before the first time step (t = 1, "
+                                 "index 0); it must run from t = T down to t = 1"),
+    "rf_hint_grads_h0_no_u": ("提示：結果像是 δ_1 本身；h_0 經由 a_1 = W_h x_1 + U_h h_0 + b_h 影響損失，還要乘上 U_h："
+                              "∂L/∂h_0 = U_hᵀ δ_1（列向量寫法 delta_1 @ U_h）",
+                              "hint: this looks like δ_1 itself; h_0 reaches the loss through a_1 = W_h x_1 + U_h h_0 + "
+                              "b_h, so it takes one more U_h: ∂L/∂h_0 = U_hᵀ δ_1 (with row vectors delta_1 @ U_h)"),
+    "rf_hint_grads_h0_ut": ("提示：結果像是 delta_1 @ U_h.T；∂L/∂h_0 = U_hᵀ δ_1，列向量寫法是 delta_1 @ U_h（不轉置）",
+                            "hint: this looks like delta_1 @ U_h.T; ∂L/∂h_0 = U_hᵀ δ_1 is delta_1 @ U_h with row "
+                            "vectors (no transpose)"),
+    "rf_hint_grads_h0_g1": ("提示：結果像是 ∂L/∂h_1（g_1）；h_0 在 h_1 之前一步，還要乘上 tanh 的導數與 U_h：∂L/∂h_0 = U_hᵀ δ_1",
+                            "hint: this looks like ∂L/∂h_1 (g_1); h_0 is one step before h_1, so the tanh derivative "
+                            "and U_h come in: ∂L/∂h_0 = U_hᵀ δ_1"),
+    "rf_hint_grads_bias_batch": ("提示：{name} 的梯度要對時間與整批都加總（例如 .sum(dim=0)），形狀與 {name} 相同",
+                                 "hint: the gradient of {name} sums over time and over the batch (e.g. .sum(dim=0)), "
+                                 "so it has {name}'s shape"),
+    "rf_hint_grads_h0_batch": ("提示：h0 的梯度每個樣本各一列，形狀 (N, H)，不要對整批加總",
+                               "hint: the gradient of h0 has one row per sample, shape (N, H): do not sum it over the "
+                               "batch"),
     "rf_note_cell_wrong": ("另外，你的 {cell} 本身也不符合規格：請先修正 {cell}",
                            "also, your {cell} does not meet the contract itself: fix {cell} first"),
     "rf_note_forward_wrong": ("另外，你的 elman_forward（或它用到的 elman_cell）本身也不符合規格：請先修正它",
@@ -126,6 +157,75 @@ register({
                          "它拋出了 {type}: {message}",
                          "bptt_grad_U must compute the gradient by hand: with autograd switched off for the whole "
                          "call (torch.enable_grad() cannot turn it on) it raised {type}: {message}"),
+    # ------------------------------------------------------------ bptt_grads
+    "rf_grads_autograd": ("bptt_grads 要親手計算梯度：在關閉 autograd 時（整個呼叫都關閉，torch.enable_grad() 也打不開）"
+                          "它拋出了 {type}: {message}",
+                          "bptt_grads must compute the gradients by hand: with autograd switched off for the whole "
+                          "call (torch.enable_grad() cannot turn it on) it raised {type}: {message}"),
+    "rf_grads_type": ("{what} 應回傳一個 dict，鍵恰好是 {expected}，得到 {got}",
+                      "{what} should return a dict whose keys are exactly {expected}, got {got}"),
+    "rf_grads_missing": ("{what} 回傳的 dict 沒有鍵 {name!r}（它的鍵：{got}）",
+                         "the dict {what} returned has no key {name!r} (its keys: {got})"),
+    # ------------------------------------------------------------ numerical_grad
+    "rf_numeric_autograd": ("numerical_grad 只用 f 的值，不需要 autograd：在關閉 autograd 時它拋出了 {type}: {message}",
+                            "numerical_grad uses only the values of f, no autograd: with autograd switched off it "
+                            "raised {type}: {message}"),
+    "rf_numeric_same": ("{what} 回傳的是 theta 本身（或與它共用記憶體）：請回傳一個新的張量",
+                        "{what} returned theta itself (or a tensor sharing its memory): return a new tensor"),
+    "rf_numeric_not_restored": ("{what} 之後 theta 的值變了（最大差距 {error:.3g}）：每個元素擾動後都要恢復成原本的值，"
+                                "而且要完全相同；請先存下原本的值再寫回去（(θ + ε) − ε 不一定剛好等於 θ）",
+                                "after {what} theta's values changed (largest difference {error:.3g}): every entry "
+                                "must be put back exactly as it was after its perturbation; save the original value "
+                                "and write it back ((θ + ε) − ε is not always exactly θ)"),
+    "rf_numeric_calls": ("{what} 應呼叫 f 恰好 2 × theta.numel() = {expected} 次（每個元素 θ + ε 與 θ − ε 各一次），"
+                         "卻呼叫了 {got} 次",
+                         "{what} should call f exactly 2 × theta.numel() = {expected} times (θ + ε and θ − ε for "
+                         "every entry), but called it {got} times"),
+    "rf_numeric_step": ("{what}：第 {call} 次呼叫 f 時，theta 與原本的值相比 {detail}；每次呼叫 f 時應只有一個元素改變，"
+                        "改變量正好是 +ε 或 −ε（ε = {eps:g}）",
+                        "{what}: at call number {call} of f, theta differed from its original values {detail}; at "
+                        "every call of f exactly one entry should differ, by +ε or −ε (ε = {eps:g})"),
+    "rf_numeric_step_entries": ("在 {count} 個元素", "in {count} entries"),
+    "rf_numeric_step_size": ("差了 {size:.3g}", "by {size:.3g}"),
+    "rf_numeric_missing": ("{what} 沒有把每個元素都往兩個方向擾動：例如元素 {where} 沒有 {sign}ε",
+                           "{what} did not perturb every entry both ways: entry {where}, for one, never got {sign}ε"),
+    "rf_hint_numeric_forward": ("提示：結果像是前向差分 (f(θ + ε) − f(θ)) / ε；請用中央差分 (f(θ + ε) − f(θ − ε)) / (2ε)",
+                                "hint: this looks like the forward difference (f(θ + ε) − f(θ)) / ε; use the central "
+                                "difference (f(θ + ε) − f(θ − ε)) / (2ε)"),
+    "rf_hint_numeric_backward": ("提示：結果像是後向差分 (f(θ) − f(θ − ε)) / ε；請用中央差分 (f(θ + ε) − f(θ − ε)) / (2ε)",
+                                 "hint: this looks like the backward difference (f(θ) − f(θ − ε)) / ε; use the "
+                                 "central difference (f(θ + ε) − f(θ − ε)) / (2ε)"),
+    "rf_hint_numeric_twice": ("提示：結果是正確答案的 2 倍：中央差分要除以 2ε，不是 ε",
+                              "hint: this is twice the right answer: the central difference divides by 2ε, not ε"),
+    "rf_hint_numeric_sign": ("提示：結果的正負號相反：應為 (f(θ + ε) − f(θ − ε)) / (2ε)",
+                             "hint: this has the wrong sign: it is (f(θ + ε) − f(θ − ε)) / (2ε)"),
+    "rf_hint_numeric_eps": ("提示：結果像是用了 ε = {used:g}，而不是傳進來的 eps = {eps:g}",
+                            "hint: this looks computed with ε = {used:g} rather than the eps = {eps:g} passed in"),
+    "rf_hint_numeric_float32": ("提示：結果只有 float32 的精度（誤差約為梯度的 1e-7）：θ、f 的值與差分都要用 float64 計算",
+                                "hint: this has float32 precision only (errors ~1e-7 of the gradient): keep θ, the "
+                                "values of f and the differences in float64"),
+    # ------------------------------------------------------------ find_wrong_grads
+    "rf_fw_type": ("{what} 應回傳 str 的串列 (list)，得到 {got}", "{what} should return a list of str, got {got}"),
+    "rf_fw_wrong": ("{what} 應回傳 {expected}，得到 {got}", "{what} should return {expected}, got {got}"),
+    "rf_fw_autograd": ("find_wrong_grads 用數值梯度檢查，不需要 autograd：在關閉 autograd 時它拋出了 {type}: {message}",
+                       "find_wrong_grads checks with numerical gradients and needs no autograd: with autograd "
+                       "switched off it raised {type}: {message}"),
+    "rf_fw_inputs": ("find_wrong_grads 呼叫 grads_fn 時，傳入的不是 (x, h0, params, targets)（或它們的 float64 複本）："
+                     "請依這個順序傳入，而且是呼叫 grads_fn 時的原值",
+                     "find_wrong_grads did not call grads_fn with (x, h0, params, targets) (or their float64 copies): "
+                     "pass them in this order, holding their original values"),
+    "rf_hint_fw_sorted": ("提示：鍵是對的，但要用 sorted(...) 排序後回傳",
+                          "hint: the keys are right, but return them sorted (sorted(...))"),
+    "rf_hint_fw_flagged_right": ("提示：{keys} 的梯度是對的，卻被回報為錯：請檢查 float64 的複本、損失 L（有 ½，對時間與整批加總）、"
+                                 "相對誤差的公式與 tol",
+                                 "hint: the gradient of {keys} is right, yet it was reported wrong: check the float64 "
+                                 "copies, the loss L (with the ½, summed over time and batch), the relative error and "
+                                 "tol"),
+    "rf_hint_fw_missed": ("提示：{keys} 的梯度是錯的（相對誤差 {errors}，tol = {tol:g}），卻沒有被找出來：請用題目定義的相對誤差並與 "
+                          "tol 比較（不要用 torch.allclose 的預設容許誤差）；形狀與參數不同也算錯",
+                          "hint: the gradient of {keys} is wrong (relative error {errors}, tol = {tol:g}) but was not "
+                          "found: compare the relative error defined in the notebook with tol (not torch.allclose's "
+                          "default tolerance); a gradient whose shape differs from its parameter's counts as wrong"),
     # ------------------------------------------------------------ counts
     "rf_count_type": ("{what} 應回傳一個整數 (int)，得到 {got}", "{what} should return an int, got {got}"),
     "rf_count": ("{what} 應為 {expected}，得到 {got}", "{what} should be {expected}, got {got}"),
@@ -320,6 +420,199 @@ def grad_U_mistakes(x, h0, p, targets) -> list:
             ("rf_hint_bptt_transposed", lambda: right().T)]
 
 
+def grads_autograd(x, h0, p, targets) -> dict:
+    """∂L/∂(W_h, U_h, b_h, W_y, b_y, h0) by autograd, in float64, for the same L."""
+    leaves = {k: v.double().clone().requires_grad_(True) for k, v in p.items()}
+    start = h0.double().clone().requires_grad_(True)
+    with torch.enable_grad():
+        h, loss = start, 0.0
+        for t in range(x.shape[0]):
+            h = torch.tanh(x[t].double() @ leaves["W_h"].T + h @ leaves["U_h"].T + leaves["b_h"])
+            y = h @ leaves["W_y"].T + leaves["b_y"]
+            loss = loss + 0.5 * ((y - targets[t].double()) ** 2).sum()
+        grads = torch.autograd.grad(loss, [leaves[k] for k in ELMAN_KEYS] + [start])
+    return dict(zip(GRAD_KEYS, grads))
+
+
+def grads_by_hand(x, h0, p, targets, steps="all", tanh_grad="h_t", recurrent=True, batch="sum", first=0,
+                  h0_grad="U", h_for_U="prev", h0_in_U=True, bias_batch=True) -> dict:
+    """Every gradient by the backward recursion, in float64; the keyword arguments make the usual mistakes
+    (``first``: the first time step (index) the backward loop reaches; ``h0_grad``: "U" (right, δ_1 U_h in
+    row vectors), "delta" (δ_1 alone), "UT" (δ_1 U_hᵀ), "g" (g_1 = ∂L/∂h_1); ``h0_in_U``: False leaves
+    δ_1 h_0ᵀ out of ∂L/∂U_h; ``bias_batch``: False leaves the biases' gradients unsummed over the batch)."""
+    p64 = _f64(p)
+    hs, ys = elman_forward(x, h0, p)
+    prevs = torch.cat([(h0.double() if h0_in_U else torch.zeros_like(h0, dtype=torch.float64)).unsqueeze(0),
+                       hs[:-1]])
+    T, N = x.shape[:2]
+    grads = {k: torch.zeros_like(p64[k]) for k in ELMAN_KEYS}
+
+    def outer(u, v):                 # Σ_batch u vᵀ, (N, a) and (N, b) → (a, b)
+        if batch == "first":
+            return torch.outer(u[0], v[0])
+        return u.T @ v / (N if batch == "mean" else 1)
+
+    def total(u):                    # Σ_batch u, (N, a) → (a,)
+        if not bias_batch:
+            return u
+        return u[0] if batch == "first" else u.sum(0) / (N if batch == "mean" else 1)
+
+    if not bias_batch:
+        grads["b_h"], grads["b_y"] = (torch.zeros(N, *grads[k].shape, dtype=torch.float64) for k in ("b_h", "b_y"))
+    delta_next = torch.zeros_like(h0, dtype=torch.float64)
+    g_first = delta_next
+    for t in ([T - 1] if steps == "last" else reversed(range(first, T))):
+        e = ys[t] - targets[t].double()
+        g = e @ p64["W_y"] + (delta_next @ p64["U_h"] if recurrent else 0)
+        delta = g * (1 - (hs[t] if tanh_grad == "h_t" else prevs[t]) ** 2) if tanh_grad else g
+        grads["W_h"] = grads["W_h"] + outer(delta, x[t].double())
+        grads["U_h"] = grads["U_h"] + outer(delta, prevs[t] if h_for_U == "prev" else hs[t])
+        grads["b_h"] = grads["b_h"] + total(delta)
+        grads["W_y"] = grads["W_y"] + outer(e, hs[t])
+        grads["b_y"] = grads["b_y"] + total(e)
+        delta_next, g_first = delta, g
+    grads["h0"] = {"U": delta_next @ p64["U_h"], "delta": delta_next, "UT": delta_next @ p64["U_h"].T,
+                   "g": g_first}[h0_grad]
+    return grads
+
+
+def grads_mistakes(key: str, x, h0, p, targets) -> list:
+    """(hint, what that mistake gives for ``key``) for bptt_grads."""
+    def wrong(**kwargs):
+        return lambda: grads_by_hand(x, h0, p, targets, **kwargs)[key]
+
+    right = wrong()
+    out = [("rf_hint_bptt_last", wrong(steps="last")),
+           ("rf_hint_bptt_no_tanh", wrong(tanh_grad=None)),
+           ("rf_hint_bptt_no_recurrent", wrong(recurrent=False)),
+           ("rf_hint_bptt_tanh_prev", wrong(tanh_grad="h_prev")),
+           ("rf_hint_grads_skip_first", wrong(first=1)),
+           ("rf_hint_bptt_one_sample", wrong(batch="first")),
+           ("rf_hint_bptt_mean", wrong(batch="mean")),
+           ("rf_hint_bptt_no_half", lambda: 2 * right()),
+           ("rf_hint_bptt_sign", lambda: -right())]
+    if key == "U_h":
+        out.insert(0, ("rf_hint_bptt_h_t", wrong(h_for_U="current")))
+    if key == "h0":
+        out = [("rf_hint_grads_h0_no_u", wrong(h0_grad="delta")), ("rf_hint_grads_h0_ut", wrong(h0_grad="UT")),
+               ("rf_hint_grads_h0_g1", wrong(h0_grad="g"))] + out
+    if key in ("W_h", "U_h", "W_y"):  # a square gradient transposed keeps its shape
+        out.append((msg("rf_hint_grads_transposed", name=key), lambda: right().T))
+    return out
+
+
+def shape_hint(key: str, got: tuple, expected: tuple, N: int):
+    """The hint for a gradient of the wrong shape: one not summed over the batch, one summed, or transposed."""
+    if key in ("b_h", "b_y") and got == (N, *expected):
+        return msg("rf_hint_grads_bias_batch", name=key)
+    if key == "h0" and got == expected[1:]:
+        return msg("rf_hint_grads_h0_batch")
+    if len(got) == 2 and got == expected[::-1]:
+        return msg("rf_hint_grads_transposed", name=key)
+    return None
+
+
+# ------------------------------------------------------------------------------------------ gradient check
+
+def cubic_problem(g: torch.Generator, shape: tuple) -> dict:
+    """The graders' test function of numerical_grad: f(θ) = Σ c θ³ + (Σ a θ)² + Σ b θ, θ of ``shape`` (float64).
+
+    Its central difference is known in closed form (:func:`central_difference`): the cubic makes a forward
+    difference, a wrong ε or a float32 step show; the square couples the entries."""
+    def draw(scale):
+        return scale * torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    return {"theta": draw(1.0), "c": draw(1.0), "a": draw(0.5), "b": draw(1.0)}
+
+
+def central_difference(problem: dict, eps: float, kind: str = "central") -> torch.Tensor:
+    """(f(θ + ε e_i) − f(θ − ε e_i)) / (2ε) for every entry, exactly (``kind``: "forward", "backward" for the
+    one-sided differences, the usual mistakes)."""
+    theta, c, a, b = (problem[k] for k in ("theta", "c", "a", "b"))
+    s = (a * theta).sum()
+    shared = 3 * c * theta ** 2 + c * eps ** 2 + 2 * a * s + b        # (θ±ε)³ and (s ± aε)² agree on these
+    odd = 3 * c * theta * eps + a ** 2 * eps                           # the one-sided differences add ± this
+    return {"central": shared, "forward": shared + odd, "backward": shared - odd}[kind]
+
+
+# Run in the worker: the student's numerical_grad on the test function, every call of f recorded.
+NUMERIC_RUN = """
+def rf_numeric_run(theta0, c, a, b, eps, returns):
+    import torch
+    theta, original = theta0.clone(), theta0.clone()
+    log = []
+
+    def f():
+        change = theta - original
+        moved = change.ne(0).nonzero().tolist()
+        log.append([moved[:3], [float(change[tuple(i)]) for i in moved[:3]], len(moved)])
+        value = (c * theta ** 3).sum() + (a * theta).sum() ** 2 + (b * theta).sum()
+        return float(value) if returns == "float" else value
+
+    grad = numerical_grad(f, theta) if eps is None else numerical_grad(f, theta, eps)
+    shares = isinstance(grad, torch.Tensor) and (grad is theta or (grad.numel() > 0 and
+                                                                   grad.data_ptr() == theta.data_ptr()))
+    return {"grad": grad, "shares": bool(shares), "theta": theta.clone(), "log": log}
+"""
+
+# The reference numerical_grad, put in the place of the student's while find_wrong_grads is graded (so that a
+# wrong numerical_grad costs numerical_grad's points only). It runs in the worker: only while graded.
+NUMERICAL_GRAD = """
+def numerical_grad(f, theta, eps=1e-6):
+    import itertools
+    import torch
+    grad = torch.zeros(theta.shape, dtype=torch.float64)
+    for index in itertools.product(*[range(n) for n in theta.shape]):
+        old = theta[index].item()
+        theta[index] = old + eps
+        plus = float(f())
+        theta[index] = old - eps
+        minus = float(f())
+        theta[index] = old
+        grad[index] = (plus - minus) / (2 * eps)
+    return grad
+"""
+
+
+def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    """||a − b|| / max(||a|| + ||b||, 1e-12), Frobenius norms over the whole tensors (the notebook's definition)."""
+    a, b = a.double(), b.double()
+    return float((a - b).norm() / max(float(a.norm() + b.norm()), 1e-12))
+
+
+INPUTS_CHANGED = "rf-grads-fn-inputs"     # what the graders' grads_fn raises when it is not given the problem's inputs
+
+
+def grads_source(name: str, grads: dict, inputs) -> str:
+    """Source defining ``name(x, h0, params, targets)``, a grads_fn that returns these float64 gradients. It
+    checks that it is called with (float64 copies of) ``inputs`` = (x, h0, params, targets), in that order,
+    and raises ValueError(INPUTS_CHANGED) otherwise: a grads_fn computes from what it is given."""
+    x, h0, p, targets = inputs
+
+    def data(v):
+        return (v.double().flatten().tolist(), tuple(v.shape))
+
+    values = {k: data(v) for k, v in grads.items()}
+    given = [data(x), data(h0), {k: data(v) for k, v in p.items()}, data(targets)]
+    return f"""import torch
+_VALUES_{name} = {values!r}
+_INPUTS_{name} = {given!r}
+
+
+def {name}(x, h0, params, targets):
+    def same(value, expected):
+        data, shape = expected
+        return (isinstance(value, torch.Tensor) and tuple(value.shape) == shape
+                and torch.equal(value.detach().double().flatten(), torch.tensor(data, dtype=torch.float64)))
+
+    want_x, want_h0, want_params, want_targets = _INPUTS_{name}
+    if not (same(x, want_x) and same(h0, want_h0) and same(targets, want_targets) and isinstance(params, dict)
+            and all(k in params and same(params[k], v) for k, v in want_params.items())):
+        raise ValueError({INPUTS_CHANGED!r})
+    return {{k: torch.tensor(v, dtype=torch.float64).reshape(s) for k, (v, s) in _VALUES_{name}.items()}}
+"""
+
+
 def n_params_shared(D, H, O, T) -> int:
     return H * D + H * H + H + O * H + O
 
@@ -329,6 +622,15 @@ def n_params_unshared(D, H, O, T) -> int:
 
 
 # ------------------------------------------------------------------------------------------ the student
+
+def references_for(blank: str) -> dict:
+    """The references put in the place of the blanks ``blank`` calls, where :mod:`autograder.references` does
+    not list them (bptt_grads and find_wrong_grads may call elman_forward; find_wrong_grads numerical_grad)."""
+    from autograder.references import ELMAN_CELL, ELMAN_FORWARD
+
+    forward = {"elman_forward": ELMAN_FORWARD, "elman_cell": ELMAN_CELL}
+    return {"bptt_grads": forward, "find_wrong_grads": {**forward, "numerical_grad": NUMERICAL_GRAD}}.get(blank, {})
+
 
 def call(nb, blank: str, *args):
     """``nb.<blank>(*args)``; a stub of another blank raised inside it becomes "depends on <that blank>"

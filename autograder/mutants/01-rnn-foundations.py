@@ -104,6 +104,53 @@ MUTANTS = [
     loss.backward()
     return U.grad
 ''')], loses="bptt_grad_U"),
+    # ------------------------------------------------------------------ bptt_grads
+    Mutant("grads-bias-not-summed", "b_h's gradient not summed over the batch: shape (N, H)",
+           [("bptt_grads", 'grads["b_h"] += delta.sum(dim=0)', 'grads["b_h"] = grads["b_h"] + delta')],
+           loses="bptt_grads"),
+    Mutant("grads-wy-last-step", "∂L/∂W_y from the last time step only, after the loop",
+           [("bptt_grads", '        grads["W_y"] += e.T @ hs[t]                           # Σ_t e_t h_tᵀ：(O, N) @ (N, H)\n', ""),
+            ("bptt_grads", '    grads["h0"] = delta @ U_h',
+             '    grads["W_y"] = (ys[-1] - targets[-1]).T @ hs[-1]\n    grads["h0"] = delta @ U_h')],
+           loses="bptt_grads"),
+    Mutant("grads-h0-without-U", "∂L/∂h_0 = δ_1: the last U_h left out",
+           [("bptt_grads", 'grads["h0"] = delta @ U_h', 'grads["h0"] = delta')], loses="bptt_grads"),
+    Mutant("grads-skip-first-step", "off by one: the backward loop stops before t = 1 (index 0)",
+           [("bptt_grads", "for t in reversed(range(x.shape[0])):", "for t in reversed(range(1, x.shape[0])):")],
+           loses="bptt_grads"),
+    Mutant("grads-autograd", "every gradient by autograd (needs autograd, which is off)", [("bptt_grads", None, '''def bptt_grads(x, h0, params, targets):
+    leaves = {key: value.clone().requires_grad_(True) for key, value in params.items()}
+    leaves["h0"] = h0.clone().requires_grad_(True)
+    hs, ys = elman_forward(x, leaves["h0"], leaves)
+    loss = 0.5 * ((ys - targets) ** 2).sum()
+    loss.backward()
+    return {key: leaf.grad for key, leaf in leaves.items()}
+''')], loses="bptt_grads"),
+    # ------------------------------------------------------------------ numerical_grad
+    Mutant("numeric-forward-difference", "(f(θ + ε) − f(θ)) / ε: the forward difference",
+           [("numerical_grad", "theta[index] = old - eps", "theta[index] = old"),
+            ("numerical_grad", "(f_plus - f_minus) / (2 * eps)", "(f_plus - f_minus) / eps")],
+           loses="numerical_grad"),
+    Mutant("numeric-restore-by-adding", "θ put back by adding ε again: (θ − ε) + ε is not always θ",
+           [("numerical_grad", "        theta[index] = old                                    # 寫回原本的值：完全恢復",
+             "        theta[index] += eps")], loses="numerical_grad"),
+    Mutant("numeric-float32", "the gradient kept in a float32 tensor (torch.zeros' default dtype)",
+           [("numerical_grad", "grad = torch.zeros_like(theta, dtype=torch.float64)", "grad = torch.zeros(theta.shape)")],
+           loses="numerical_grad"),
+    # ------------------------------------------------------------------ find_wrong_grads
+    Mutant("fw-float32-copies", "float32 copies: the numerical gradient is mostly round-off",
+           [("find_wrong_grads", "value.to(torch.float64, copy=True)", "value.clone()"),
+            ("find_wrong_grads", "h0.to(torch.float64, copy=True)", "h0.clone()"),
+            ("find_wrong_grads", "x64, targets64 = x.double(), targets.double()", "x64, targets64 = x, targets")],
+           loses="find_wrong_grads"),
+    Mutant("fw-allclose", "torch.allclose with its default tolerance instead of the relative error and tol",
+           [("find_wrong_grads", "if error > tol:", "if not torch.allclose(analytic, numeric):")],
+           loses="find_wrong_grads"),
+    Mutant("fw-not-sorted", "the wrong keys in the dict's order, not sorted",
+           [("find_wrong_grads", "return sorted(wrong)", "return wrong")], loses="find_wrong_grads"),
+    Mutant("fw-absolute-error", "the absolute error ||a − n|| compared with tol",
+           [("find_wrong_grads", "error = (analytic - numeric).norm() / (analytic.norm() + numeric.norm()).clamp(min=1e-12)",
+             "error = (analytic - numeric).norm()")], loses="find_wrong_grads"),
     # ------------------------------------------------------------------ counts
     Mutant("count-shared-times-T", "the shared count multiplied by T",
            [("n_params_shared", "return H * D + H * H + H + O * H + O", "return T * (H * D + H * H + H + O * H + O)")],
@@ -230,6 +277,77 @@ VARIANTS = [
         y = hs[t + 1] @ W_y.T + b_y
         deltas[t] = ((y - targets[t]) @ W_y + deltas[t + 1] @ U_h) * (1 - torch.tanh(pre[t]) ** 2)
     return sum(deltas[t].T @ hs[t] for t in range(T))
+''')]),
+    Variant("grads-per-step-lists", "per-step contributions in lists, summed at the end; einsum; its own h_{t-1}",
+            [("bptt_grads", None, '''def bptt_grads(x, h0, params, targets):
+    hs, ys = elman_forward(x, h0, params)
+    T = x.shape[0]
+    parts = {key: [] for key in ("W_h", "U_h", "b_h", "W_y", "b_y")}
+    delta_next = torch.zeros_like(h0)
+    for t in range(T - 1, -1, -1):
+        h_prev = hs[t - 1] if t > 0 else h0
+        err = ys[t] - targets[t]
+        delta = (torch.einsum("no,oh->nh", err, params["W_y"]) + delta_next @ params["U_h"]) * (1 - hs[t] * hs[t])
+        parts["W_h"].append(torch.einsum("ni,nj->ij", delta, x[t]))
+        parts["U_h"].append(torch.einsum("ni,nj->ij", delta, h_prev))
+        parts["b_h"].append(delta.sum(0))
+        parts["W_y"].append(torch.einsum("no,nh->oh", err, hs[t]))
+        parts["b_y"].append(err.sum(0))
+        delta_next = delta
+    grads = {key: torch.stack(values).sum(0) for key, values in parts.items()}
+    grads["h0"] = torch.einsum("nk,kh->nh", delta_next, params["U_h"])
+    return grads
+''')]),
+    Variant("numeric-clone-restore", "a flat view of theta, restored each time from a saved clone with copy_",
+            [("numerical_grad", None, '''def numerical_grad(f, theta, eps=1e-6):
+    original = theta.clone()
+    flat = theta.view(-1)
+    grad = torch.empty(theta.numel(), dtype=torch.float64)
+    for i in range(theta.numel()):
+        flat[i] += eps
+        up = float(f())
+        theta.copy_(original)
+        flat[i] -= eps
+        down = float(f())
+        theta.copy_(original)
+        grad[i] = (up - down) / 2 / eps
+    return grad.reshape(theta.shape)
+''')]),
+    Variant("numeric-no-grad-unravel", "under torch.no_grad(), indices from np.unravel_index, f's value as a tensor",
+            [("numerical_grad", None, '''def numerical_grad(f, theta, eps=1e-6):
+    grad = torch.zeros(theta.shape, dtype=torch.float64)
+    with torch.no_grad():
+        for flat_index in range(theta.numel()):
+            i = np.unravel_index(flat_index, tuple(theta.shape))
+            saved = theta[i].clone()
+            theta[i] = saved + eps
+            plus = torch.as_tensor(f(), dtype=torch.float64)
+            theta[i] = saved - eps
+            minus = torch.as_tensor(f(), dtype=torch.float64)
+            theta[i] = saved
+            grad[i] = (plus - minus) / (2 * eps)
+    return grad
+''')]),
+    Variant("fw-own-forward", "its own forward and loss, torch.linalg.norm, the keys collected by a comprehension",
+            [("find_wrong_grads", None, '''def find_wrong_grads(grads_fn, x, h0, params, targets, tol=1e-6):
+    p = {k: v.detach().clone().double() for k, v in params.items()}
+    start = h0.detach().clone().double()
+    xs, ts = x.double(), targets.double()
+
+    def loss():
+        h, total = start, 0.0
+        for t in range(xs.shape[0]):
+            h = torch.tanh(xs[t] @ p["W_h"].T + h @ p["U_h"].T + p["b_h"])
+            total = total + 0.5 * float(((h @ p["W_y"].T + p["b_y"] - ts[t]) ** 2).sum())
+        return total
+
+    def relative(a, b):
+        return float(torch.linalg.norm(a - b)) / max(float(torch.linalg.norm(a) + torch.linalg.norm(b)), 1e-12)
+
+    analytic = grads_fn(xs, start, p, ts)
+    numeric = {k: numerical_grad(loss, start if k == "h0" else p[k]) for k in analytic}
+    return sorted(k for k in analytic
+                  if analytic[k].shape != numeric[k].shape or relative(analytic[k], numeric[k]) > tol)
 ''')]),
     Variant("counts-numel", "counted from tensor shapes, as numpy ints turned into int", [
         ("n_params_shared", None, '''def n_params_shared(D, H, O, T):

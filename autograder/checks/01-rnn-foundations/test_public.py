@@ -5,6 +5,10 @@ much more.  The standard answers are PyTorch's own nn.RNN, nn.Linear and autogra
 compared with the graders' tolerance (atol + rtol·max|expected|, autograder.toolkit), never more strictly.
 The parameter counts are checked at D, H, O = 3, 5, 2, as the visible check does: the written question
 asks for the counts at 4, 6, 2, so neither check may print those.
+
+bptt_grads and find_wrong_grads run with the engine's references of the blanks they call, as the hidden graders
+do (none in a student's bundle); find_wrong_grads also with the exact gradient standing in for numerical_grad,
+so that this check judges it alone (the hidden graders use a finite-difference reference instead).
 """
 
 import math
@@ -186,3 +190,134 @@ def test_n_params_unshared(nb):
         what = f"n_params_unshared({CD}, {CH}, {CO}, {T_})"
         got = nb.n_params_unshared(CD, CH, CO, T_)
         expect(got == expected, f"{what} 應為 {expected}，得到 {got!r}", f"{what} should be {expected}, got {got!r}")
+
+
+# ------------------------------------------------------------------------------ bptt_grads and the gradient check
+try:        # the engine's references for the blanks these call (a student's bundle has none: it runs end to end)
+    from autograder.references import ELMAN_CELL, ELMAN_FORWARD
+    FORWARD = {"elman_forward": ELMAN_FORWARD, "elman_cell": ELMAN_CELL}
+except ImportError:
+    FORWARD = {}
+
+GRAD_KEYS = ["W_h", "U_h", "b_h", "W_y", "b_y", "h0"]
+
+
+def autograd_grads(params, x, h0, targets, dtype=torch.float32):
+    """Every gradient of L (and h0's) by autograd on nn.RNN + nn.Linear holding params, in ``dtype``."""
+    rnn, fc = torch_elman(params)
+    rnn, fc = rnn.to(dtype), fc.to(dtype)
+    start = h0.to(dtype).clone().requires_grad_(True)
+    out, _ = rnn(x.to(dtype), start.unsqueeze(0))
+    (0.5 * ((fc(out) - targets.to(dtype)) ** 2).sum()).backward()
+    return {"W_h": rnn.weight_ih_l0.grad, "U_h": rnn.weight_hh_l0.grad, "b_h": rnn.bias_ih_l0.grad,
+            "W_y": fc.weight.grad, "b_y": fc.bias.grad, "h0": start.grad}
+
+
+def autograd_refused(exc, name):
+    """The verdict on an exception of a call made with autograd off (re-raised unless autograd caused it)."""
+    if exc.not_implemented or exc.type == "ArgumentChanged":
+        raise exc
+    if exc.type == "AutogradOff":
+        expect(False, f"{name} 用了 autograd（.backward()、torch.autograd 或 torch.func），但 autograd 在呼叫期間是關閉的",
+               f"{name} used autograd (.backward(), torch.autograd or torch.func), which is switched off for the call")
+    first = (exc.message.splitlines() or [""])[0][:300]
+    expect(False, f"在關閉 autograd 的情況下，{name} 拋出了 {exc.type}: {first}",
+           f"with autograd switched off, {name} raised {exc.type}: {first}")
+
+
+@pytest.mark.points(1, blank="bptt_grads")
+def test_bptt_grads(nb):
+    """bptt_grads 在關閉 autograd 時，六個鍵都等於 autograd 的梯度（T = 5 與 T = 1）/ with autograd off, all six gradients equal autograd's"""
+    params = random_params(8)
+    g = torch.Generator().manual_seed(18)
+    x, h0, targets = (torch.randn(T, N, D, generator=g), torch.randn(N, H, generator=g),
+                      torch.randn(T, N, O, generator=g))
+    for steps in (T, 1):
+        expected = autograd_grads(params, x[:steps], h0, targets[:steps])
+        with nb.without_autograd(), nb.overriding(**FORWARD):
+            try:
+                got = nb.bptt_grads(x[:steps], h0, params, targets[:steps])
+            except StudentError as exc:
+                autograd_refused(exc, "bptt_grads")
+        keys = sorted(got) if isinstance(got, dict) else type(got).__name__
+        expect(keys == sorted(GRAD_KEYS), f"bptt_grads 應回傳鍵為 {sorted(GRAD_KEYS)} 的 dict，得到 {keys}",
+               f"bptt_grads should return a dict with the keys {sorted(GRAD_KEYS)}, got {keys}")
+        for key in GRAD_KEYS:
+            compare(f"dL/d{key} (T = {steps})", got[key], expected[key], rtol=1e-4, atol=1e-6)   # GRAD_RTOL, GRAD_ATOL
+
+
+NUMERICAL_RUN = """
+def public_numerical_run(theta0, eps):
+    import torch
+    theta, saved, calls = theta0.clone(), theta0.clone(), []
+
+    def f():
+        calls.append(1)
+        return (theta ** 3).sum() + theta.sum() ** 2
+
+    grad = numerical_grad(f, theta) if eps is None else numerical_grad(f, theta, eps)
+    return {"grad": grad, "calls": len(calls), "restored": bool(torch.equal(theta, saved))}
+"""
+
+
+@pytest.mark.points(1, blank="numerical_grad")
+def test_numerical_grad(nb):
+    """numerical_grad 是 float64 的中央差分，呼叫 f 2 × numel 次，之後 theta 完全恢復 / the float64 central difference, 2 × numel calls of f, theta put back"""
+    theta = torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.3]], dtype=torch.float64)
+    run = nb.define("public_numerical_run", NUMERICAL_RUN)
+    for eps in (1e-2, None):
+        what = "numerical_grad(f, theta)" if eps is None else f"numerical_grad(f, theta, eps={eps:g})"
+        with nb.without_autograd():
+            try:
+                out = run(theta, eps)
+            except StudentError as exc:
+                autograd_refused(exc, "numerical_grad")
+        grad = out["grad"]
+        expect(isinstance(grad, torch.Tensor) and grad.dtype == torch.float64,
+               f"{what} 應回傳 torch.float64 的張量", f"{what} should return a torch.float64 tensor")
+        step = 1e-6 if eps is None else eps
+        # f's central difference, exactly: 3θ² + ε² + 2 Σθ; as the graders (METHOD_RTOL, NUMERIC_ATOL)
+        compare(what, grad, 3 * theta ** 2 + step ** 2 + 2 * theta.sum(), rtol=1e-6, atol=1e-10)
+        n = theta.numel()
+        expect(2 * n <= out["calls"] <= 2 * n + 2, f"{what} 應呼叫 f {2 * n} 次，卻呼叫了 {out['calls']} 次",
+               f"{what} should call f {2 * n} times, called it {out['calls']} times")
+        expect(out["restored"], f"{what} 之後 theta 的值變了：請把每個元素原本的值寫回去",
+               f"after {what} theta's values changed: write every entry's original value back")
+
+
+def exact_numerical_grad(values: dict) -> str:
+    """Source of a stand-in for numerical_grad: the exact gradient this check computed (autograd, float64) for the
+    theta of that many entries. The check judges find_wrong_grads alone with it (a wrong numerical_grad has a check
+    of its own), and f is not called: the hidden tests use a finite-difference reference, which evaluates it."""
+    table = {v.numel(): v.flatten().tolist() for v in values.values()}
+    return ("def numerical_grad(f, theta, eps=1e-6):\n    import torch\n"
+            f"    return torch.tensor({table!r}[theta.numel()], dtype=torch.float64).reshape(theta.shape)\n")
+
+
+def fixed_grads(name: str, grads: dict) -> str:
+    table = {k: (v.flatten().tolist(), list(v.shape)) for k, v in grads.items()}
+    return (f"def {name}(x, h0, params, targets):\n    import torch\n"
+            f"    return {{k: torch.tensor(v, dtype=torch.float64).reshape(s) for k, (v, s) in {table!r}.items()}}\n")
+
+
+@pytest.mark.points(1, blank="find_wrong_grads")
+def test_find_wrong_grads(nb):
+    """find_wrong_grads 找出錯的鍵並排序（全對時回傳 []）/ finds the wrong keys, sorted ([] when all are right)"""
+    params = random_params(9)
+    g = torch.Generator().manual_seed(19)
+    x, h0, targets = (torch.randn(T, N, D, generator=g), torch.randn(N, H, generator=g),
+                      torch.randn(T, N, O, generator=g))
+    exact = autograd_grads(params, x, h0, targets, torch.float64)
+    cases = [("all right", {}, []),
+             ("W_h off by 1%, U_h transposed", {"W_h": 1.01 * exact["W_h"], "U_h": exact["U_h"].T}, ["U_h", "W_h"]),
+             ("b_h not summed over the batch, h0's sign flipped",
+              {"b_h": exact["b_h"].expand(N, H) / N, "h0": -exact["h0"]}, ["b_h", "h0"])]
+    for number, (label, changed, expected) in enumerate(cases):
+        grads_fn = nb.define(f"public_grads_{number}", fixed_grads(f"public_grads_{number}", {**exact, **changed}))
+        with nb.without_autograd(), nb.overriding(numerical_grad=exact_numerical_grad(exact), **FORWARD):
+            try:
+                got = nb.find_wrong_grads(grads_fn, x, h0, params, targets)
+            except StudentError as exc:
+                autograd_refused(exc, "find_wrong_grads")
+        expect(type(got) is list and got == expected, f"find_wrong_grads（grads_fn: {label}）應回傳 {expected}，得到 {got!r}",
+               f"find_wrong_grads (grads_fn: {label}) should return {expected}, got {got!r}")
