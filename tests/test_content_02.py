@@ -105,3 +105,113 @@ def test_terms_match_the_other_notebooks():
     assert "（softmax）" not in everything               # the book's σ_y is an output activation, not named softmax
     for term in ("全連接層 (fully connected layer)", "損失函數 (loss function)", "遞迴神經網路"):
         assert term in everything, term
+
+
+# ------------------------------------------------------------------ beyond the book (issue #16)
+NEW_BLANKS = {"sample_next": (6, "def sample_next(logits, temperature, generator=None):"),
+              "generate": (7, "def generate(model, out_len, start='對', temperature=0.0, generator=None):"),
+              "perplexity": (8, "def perplexity(model, Input, Target):")}
+
+
+def grader_points() -> dict[str, int]:
+    graders = ROOT / "autograder" / "graders" / AID
+    points: dict[str, int] = {}
+    for path in graders.glob("test_*.py"):
+        source = path.read_text("utf-8")
+        blank = re.search(r'^BLANK = "(\w+)"', source, flags=re.M).group(1)
+        points[blank] = points.get(blank, 0) + sum(
+            int(n) for n in re.findall(r"@pytest\.mark\.points\((\d+), blank=BLANK\)", source))
+    return points
+
+
+def test_new_blanks_have_prose_stub_and_check_in_the_release():
+    released = cells(RELEASE)
+    order = list(released)
+    points = grader_points()
+    for name, (number, signature) in NEW_BLANKS.items():
+        prose, stub, check = released[f"{name}-prose"], released[name], released[f"check-{name}"]
+        assert text(prose).startswith(f"## 空格 {number}：`{name}` — "), name
+        assert prose["metadata"]["nbgrader"]["locked"] and not prose["metadata"]["nbgrader"]["solution"]
+        body = text(stub)
+        assert body.startswith(signature), name
+        assert "# 你的程式碼 (YOUR CODE HERE)" in body
+        assert f'raise NotImplementedError("{name}：請完成這裡 / fill in {name}")' in body
+        assert stub["metadata"]["nbgrader"]["solution"] and not stub["metadata"]["nbgrader"]["locked"]
+        meta = check["metadata"]["nbgrader"]
+        assert meta["grade"] and meta["locked"] and meta["points"] == points[name], name
+        assert "期望 expected" in text(check) and "得到 got" in text(check), name
+        assert order.index(f"{name}-prose") < order.index(name) < order.index(f"check-{name}")
+    # after predict and sample, in the order of their numbers; the written question after them all
+    assert order.index("check-predict-sample") < order.index("sample_next-prose") < order.index("generate-prose") \
+        < order.index("perplexity-prose") < order.index("why_prefix-prose")
+
+
+def test_changed_contracts_keep_the_old_calls():
+    """Model.forward and train grew an argument whose default is the book's behaviour."""
+    released = cells(RELEASE)
+    assert "    def forward(self, x, hidden=None):" in text(released["model"])
+    assert text(released["train"]).startswith("def train(net, Input, Target, n_epochs=100, lr=0.01, max_norm=None):")
+    assert "`forward(self, x, hidden=None)`" in text(released["model-prose"])
+    assert "`nn.utils.clip_grad_norm_(net.parameters(), max_norm)`" in text(released["train-prose"])
+    # the cells that train and sample with the book's calls are unchanged: no hidden, no max_norm
+    assert "train(model, Input, Target, n_epochs=100, lr=0.01)" in text(released["train-run"])
+
+
+def test_new_answers_stay_out_of_the_release():
+    everything = "\n".join(text(c) for c in cells(RELEASE).values())
+    for answer in ("if hidden is None:", "if max_norm is not None:", "int(torch.argmax(logits))",
+                   "chars.append(Int2char[index])", "torch.exp(loss)", "out[-1]"):
+        assert answer not in everything, answer
+    source = "\n".join(text(c) for c in cells(SOURCE).values())
+    assert all(answer in source for answer in ("if hidden is None:", "if max_norm is not None:", "torch.exp(loss)"))
+
+
+def test_demo_cells_are_tagged_and_needed_by_nothing():
+    """The two demonstrations (temperatures, perplexities) are tagged demo: grading does not run them, so
+    nothing after them may use a name they bind."""
+    source = json.loads(SOURCE.read_text("utf-8"))["cells"]
+    ids = [c.get("id") for c in source]
+    demos = [c for c in source if "demo" in c["metadata"].get("tags", [])]
+    assert [c["id"] for c in demos] == ["generate-demo", "perplexity-demo"]
+    for demo in demos:
+        assert demo["cell_type"] == "code" and demo["metadata"]["nbgrader"]["locked"]
+        assert not demo["metadata"]["nbgrader"]["grade"] and not demo["metadata"]["nbgrader"]["solution"]
+        bound = {n.id for n in ast.walk(ast.parse(text(demo))) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        later = [c for c in source[ids.index(demo["id"]) + 1:] if c["cell_type"] == "code"]
+        used = {n.id for c in later for n in ast.walk(ast.parse(text(c))) if isinstance(n, ast.Name)}
+        assert not bound & used, (demo["id"], bound & used)
+    assert all("demo" in c["metadata"].get("tags", []) for c in cells(RELEASE).values()
+               if c.get("id") in ("generate-demo", "perplexity-demo"))
+
+
+def test_visible_check_points_match_the_graders():
+    points = grader_points()
+    checks = {"check-GetDummies": ["GetDummies"], "check-Model": ["Model"], "check-train": ["train"],
+              "check-predict-sample": ["predict", "sample"], "check-sample_next": ["sample_next"],
+              "check-generate": ["generate"], "check-perplexity": ["perplexity"]}
+    source = cells(SOURCE)
+    for check, blanks in checks.items():
+        assert source[check]["metadata"]["nbgrader"]["points"] == sum(points[b] for b in blanks), check
+    assert sorted(b for bs in checks.values() for b in bs) == sorted(points)
+
+
+def test_written_question_asks_about_generate():
+    prose = text(cells(SOURCE)["why_prefix-prose"])
+    assert "`generate`" in prose and "溫度為 0" in prose
+    rubric = text(cells(SOURCE)["why_prefix"]).split("**評分標準 (rubric)**", 1)[1]
+    assert "確定性" in rubric and "dropout" in rubric
+    # the prose of generate gives the time steps each way: the question does not ask for them
+    assert "多少個時間步" not in prose
+
+
+def test_each_new_blank_has_a_public_check_and_catalogued_mistakes():
+    public = (ROOT / "autograder" / "checks" / AID / "test_public.py").read_text("utf-8")
+    from autograder.validate import catalogue
+
+    mutants, variants = catalogue(AID)
+    for blank in ("sample_next", "generate", "perplexity"):
+        assert f'@pytest.mark.points(1, blank="{blank}")' in public, blank
+        assert sum(m.loses == blank for m in mutants) >= 2, blank
+        assert any(e[0] == blank for v in variants for e in v.edits), blank
+    assert 'def test_train_clipping(' in public and 'def test_model_hidden(' in public
+    assert {"clip-value", "clip-before-backward", "forward-ignores-hidden"} <= {m.name for m in mutants}

@@ -25,7 +25,8 @@ def test_release_notebook_is_what_students_should_get():
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "BEGIN SOLUTION" not in code and "optimizer.zero_grad" not in code and "nn.RNN(" not in code
     solutions = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
-    assert {grade_id(c) for c in solutions} == {"getdummies", "model", "train", "predict", "sample", "why_prefix"}
+    assert {grade_id(c) for c in solutions} == {"getdummies", "model", "train", "predict", "sample",
+                                                  "sample_next", "generate", "perplexity", "why_prefix"}
     answer = next(c for c in solutions if grade_id(c) == "why_prefix")          # the TA's text is not given
     assert (answer.cell_type, answer.source, answer.metadata.nbgrader["points"]) == ("markdown", ANSWER, 6)
     text = "\n".join(c.source for c in nb.cells)

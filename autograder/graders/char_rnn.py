@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.messages import msg
-from autograder.references import BOOK_MODEL
+from autograder.messages import msg, register
+from autograder.references import BOOK_GETDUMMIES, BOOK_MODEL, BOOK_PREDICT
 from autograder.submission import Handle, keep
 from autograder.toolkit import check, fail, kind_of, to_array
 
@@ -59,16 +59,18 @@ class Poem:
 # ------------------------------------------------------------------------------------ the reference
 
 class Reference(nn.Module):
-    """The contract's model: nn.RNN(batch_first=True), then nn.Linear on every time step."""
+    """The contract's model: nn.RNN(batch_first=True), then nn.Linear on every time step; from a zero
+    state, or from the ``hidden`` it is given."""
 
     def __init__(self, input_size, output_size, hidden_dim, n_layers):
         super().__init__()
         self.rnn = nn.RNN(input_size, hidden_dim, n_layers, batch_first=True)
         self.fc = nn.Linear(hidden_dim, output_size)
 
-    def forward(self, x):                                   # x: (N, T, D)
-        h0 = torch.zeros(self.rnn.num_layers, x.size(0), self.rnn.hidden_size, dtype=x.dtype)
-        out, hidden = self.rnn(x, h0)                       # (N, T, H), (L, N, H)
+    def forward(self, x, hidden=None):                      # x: (N, T, D), hidden: (L, N, H) or None
+        if hidden is None:
+            hidden = torch.zeros(self.rnn.num_layers, x.size(0), self.rnn.hidden_size, dtype=x.dtype)
+        out, hidden = self.rnn(x, hidden)                   # (N, T, H), (L, N, H)
         return self.fc(out.reshape(-1, self.rnn.hidden_size)), hidden   # (N·T, O)
 
 
@@ -125,17 +127,19 @@ def digest(*values) -> str:
 _TRAINED: dict[str, tuple[list, dict]] = {}
 
 
-def reference_losses(state: dict, x: torch.Tensor, y: torch.Tensor, n_epochs: int, lr: float):
-    """Full-batch Adam on cross-entropy, one step an epoch: the losses and the final weights.
+def reference_losses(state: dict, x: torch.Tensor, y: torch.Tensor, n_epochs: int, lr: float,
+                     max_norm: float | None = None):
+    """Full-batch Adam on cross-entropy, one step an epoch (the gradients clipped to ``max_norm`` when
+    it is given): the losses and the final weights.
 
     Remembered for the judge's lifetime: students whose models start from the same weights (most do,
     with the grader's seed) share one reference run, which is a third of a submission's grading time.
     """
-    key = digest(state, x, y, n_epochs, lr)
+    key = digest(state, x, y, n_epochs, lr, max_norm)
     if key not in _TRAINED:
         if len(_TRAINED) >= 256:
             _TRAINED.clear()
-        _TRAINED[key] = train_reference(state, x, y, n_epochs, lr)
+        _TRAINED[key] = train_reference(state, x, y, n_epochs, lr, max_norm=max_norm)
     losses, weights = _TRAINED[key]
     return list(losses), {k: v.clone() for k, v in weights.items()}
 
@@ -175,16 +179,22 @@ class Adam:
             p.addcdiv_(m, denom, value=-step_size)                      # p ← p − lr·m̂ / (√v̂ + ε)
 
 
-def train_reference(state: dict, x: torch.Tensor, y: torch.Tensor, n_epochs: int, lr: float, optimizer=Adam):
+def train_reference(state: dict, x: torch.Tensor, y: torch.Tensor, n_epochs: int, lr: float, optimizer=Adam,
+                    max_norm: float | None = None, clip=None):
+    """``clip``: how the gradients are clipped to ``max_norm`` (torch's ``clip_grad_norm_``; a known
+    mistake's, for hints)."""
     model = reference_from(state)
     optimizer = optimizer(model.parameters(), lr=lr)
     criterion = nn.CrossEntropyLoss()
+    clip = clip or nn.utils.clip_grad_norm_
     losses = []
     for _ in range(n_epochs):
         optimizer.zero_grad()
         out, _ = model(x)
         loss = criterion(out, y.reshape(-1))
         loss.backward()
+        if max_norm is not None:
+            clip(model.parameters(), max_norm)
         optimizer.step()
         losses.append(loss.item())
     return losses, model.state_dict()
@@ -226,19 +236,16 @@ def state_of(model: Handle) -> dict:
     return {k: v.float() if isinstance(v, torch.Tensor) else v for k, v in state.items()}
 
 
-def forward(nb, model: Handle, x: torch.Tensor, what: str = "Model.forward"):
-    """Run the student's forward on ``x``; return (out, hidden) as judge-side tensors."""
-    result = model(on_device(nb, x))
+def forward(nb, model: Handle, x: torch.Tensor, what: str = "Model.forward", hidden: torch.Tensor | None = None):
+    """Run the student's forward on ``x`` (and ``hidden``, when given); return (out, hidden) as judge-side
+    tensors."""
+    result = model(on_device(nb, x)) if hidden is None else model(on_device(nb, x), on_device(nb, hidden))
     if type(result) not in (tuple, list) or len(result) != 2:
         fail("expected_got", what=msg("return_value_of", what=what),
              expected="(out, hidden)", got=kind_of(result))
     out, hidden = result
     return (torch.from_numpy(to_array(out, f"{what}: out")).float(),
             torch.from_numpy(to_array(hidden, f"{what}: hidden")).float())
-
-
-
-
 
 
 def book_model(nb, *args) -> tuple[Handle, Reference]:
@@ -250,3 +257,264 @@ def book_model(nb, *args) -> tuple[Handle, Reference]:
 def expect_text(value, what: str) -> str:
     check(type(value) is str, "wrong_type", what=what, expected="str", got=kind_of(value))
     return value
+
+
+# ------------------------------------------------------------------------ beyond the book (issue #16)
+# Model's hidden argument, temperature sampling, generation that carries the hidden state, gradient
+# clipping in train, perplexity.
+
+register({
+    # Model(x, hidden)
+    "model_hidden_vs_reference": ("{what} 與從傳入的 hidden 出發的 nn.RNN + nn.Linear 參考不同（最大誤差 {error:.3g}，"
+                                  "容許 {tolerance:.2g}）",
+                                  "{what} differs from the nn.RNN + nn.Linear reference started from the hidden it "
+                                  "is given (largest error {error:.3g}, tolerance {tolerance:.2g})"),
+    "model_hint_hidden_ignored": ("提示：你的結果與從全零狀態出發相同：forward 沒有用到傳入的 hidden",
+                                  "hint: your result is the one from a zero state: forward ignores the hidden it "
+                                  "is given"),
+    # sample_next
+    "sample_next_greedy": ("sample_next(logits, {temperature!r}) 應回傳分數最高的編號 {expected}（貪婪解碼 greedy），"
+                           "得到 {got}",
+                           "sample_next(logits, {temperature!r}) should return the index of the highest score, "
+                           "{expected} (greedy), got {got}"),
+    "sample_next_draws": ("以種子 {seed} 的 generator 連續呼叫時，第 {index} 次（溫度 {temperature:g}）應抽到 {expected}"
+                          "（torch.multinomial(torch.softmax(logits / temperature, dim=-1), 1, generator=generator)），"
+                          "得到 {got}",
+                          "called again and again with a generator seeded {seed}, draw {index} (temperature "
+                          "{temperature:g}) should be {expected} (torch.multinomial(torch.softmax(logits / "
+                          "temperature, dim=-1), 1, generator=generator)), got {got}"),
+    "sample_next_global_draw": ("generator 為 None 時，應從 PyTorch 全域的亂數產生器抽一次（torch.multinomial(..., "
+                                "generator=None)）：溫度 {temperature:g} 應抽到 {expected}，得到 {got}",
+                                "with generator None, draw once from PyTorch's global random generator "
+                                "(torch.multinomial(..., generator=None)): at temperature {temperature:g} the draw "
+                                "should be {expected}, got {got}"),
+    "sample_next_generator_used": ("溫度 0 是貪婪解碼，不抽樣：generator 的狀態不應改變，卻改變了",
+                                   "temperature 0 is greedy decoding, no draw: the generator's state should stay as "
+                                   "it was, and it changed"),
+    "global_rng_used": ("{what} 改變了 PyTorch 全域亂數產生器的狀態 (torch.get_rng_state())：給了 generator 時，"
+                        "亂數只能從它取（torch.multinomial(..., generator=generator)；"
+                        "torch.distributions.Categorical 不接受 generator）",
+                        "{what} changed the state of PyTorch's global random generator (torch.get_rng_state()): "
+                        "given a generator, every random number comes from it (torch.multinomial(..., "
+                        "generator=generator); torch.distributions.Categorical takes no generator)"),
+    "sample_next_hint_nan": ("提示：溫度很小時 exp(logits / temperature) 溢位成 inf，inf / inf 是 nan：請用 torch.softmax"
+                             "（它先減去最大值）；溫度 0 直接取 argmax",
+                             "hint: at a small temperature exp(logits / temperature) overflows to inf, and inf / inf "
+                             "is nan: use torch.softmax (it subtracts the maximum first); at temperature 0 take the "
+                             "argmax"),
+    "sample_next_hint_greedy": ("提示：你的結果是一律取分數最高的編號：溫度大於 0 時要抽樣",
+                                "hint: your result always takes the highest score: above temperature 0, draw"),
+    "sample_next_hint_times": ("提示：你的結果與 softmax(logits * temperature) 相同：應除以溫度",
+                               "hint: your result is softmax(logits * temperature): divide by the temperature"),
+    # generate
+    "generate_greedy": ("溫度 0 時 generate(model, {out_len}, {start!r}) 應與每次重送整段前文的貪婪解碼相同："
+                        "{expected!r}，得到 {got!r}",
+                        "at temperature 0, generate(model, {out_len}, {start!r}) should equal greedy decoding "
+                        "that feeds the whole prefix again, {expected!r}, got {got!r}"),
+    "generate_sampled": ("以種子 {seed} 的 generator、溫度 {temperature:g}，generate(model, {out_len}, {start!r}) 應為 "
+                         "{expected!r}（每個字都由 sample_next(最後一個時間步的分數, temperature, generator) 選出），"
+                         "得到 {got!r}",
+                         "with a generator seeded {seed} at temperature {temperature:g}, generate(model, {out_len}, "
+                         "{start!r}) should be {expected!r} (each character chosen by sample_next(the scores of the "
+                         "last time step, temperature, generator)), got {got!r}"),
+    "generate_calls": ("generate(model, {out_len}, {start!r}) 要產生 {expected} 個字，應恰好呼叫模型 {expected} 次"
+                       "（第一次送入整個開頭，之後每次一個字），實際呼叫 {got} 次",
+                       "generate(model, {out_len}, {start!r}) produces {expected} characters and should call the "
+                       "model exactly {expected} times (the whole start first, then one character a call), "
+                       "it called it {got} times"),
+    "generate_first_call": ("generate(model, {out_len}, {start!r}) 第 1 次呼叫模型應送入整個開頭：x 的形狀 (1, {steps}, D)、"
+                            "不傳 hidden（或傳入 None、全零），實際為 {got}",
+                            "the first model call of generate(model, {out_len}, {start!r}) should feed the whole "
+                            "start: x of shape (1, {steps}, D), no hidden (or None, or zeros); it was {got}"),
+    "generate_step_call": ("generate(model, {out_len}, {start!r}) 第 {index} 次呼叫模型應只送入剛產生的一個字"
+                           "（x 的形狀 (1, 1, D)），並傳入上一次呼叫回傳的 hidden，實際為 {got}",
+                           "model call {index} of generate(model, {out_len}, {start!r}) should feed only the "
+                           "character just produced (x of shape (1, 1, D)) with the hidden the previous call "
+                           "returned; it was {got}"),
+    "generate_call_got": ("x 的形狀 {shape}，{hidden}", "x of shape {shape}, {hidden}"),
+    "generate_hidden_none": ("沒有傳入 hidden", "no hidden"),
+    "generate_hidden_zero": ("傳入全零的 hidden", "a zero hidden"),
+    "generate_hidden_returned": ("傳入上一次回傳的 hidden", "the hidden the previous call returned"),
+    "generate_hidden_other": ("傳入的 hidden 不是上一次回傳的", "a hidden other than the one the previous call returned"),
+    # train(..., max_norm)
+    "train_clip_vs_reference": ("max_norm={max_norm:g}（n_epochs={n_epochs}、lr={lr:g}）時，第 {epoch} 個 epoch 的損失"
+                                "應為 {expected:.6f}（在 loss.backward() 與 optimizer.step() 之間呼叫 "
+                                "nn.utils.clip_grad_norm_(net.parameters(), max_norm)；相對容許 {tolerance:g}），"
+                                "得到 {got:.6f}",
+                                "with max_norm={max_norm:g} (n_epochs={n_epochs}, lr={lr:g}), the loss of epoch "
+                                "{epoch} should be {expected:.6f} (nn.utils.clip_grad_norm_(net.parameters(), "
+                                "max_norm) between loss.backward() and optimizer.step(); relative tolerance "
+                                "{tolerance:g}), got {got:.6f}"),
+    "train_clip_weights": ("max_norm={max_norm:g} 時，訓練後的權重與參考不同（最大誤差 {error:.3g}，容許 {tolerance:g}）",
+                           "with max_norm={max_norm:g}, the weights after train differ from the reference "
+                           "(largest error {error:.3g}, tolerance {tolerance:g})"),
+    "train_clip_when_not_asked": ("max_norm={max_norm} 時，訓練應與不裁剪完全相同（None 表示不裁剪；梯度範數從未超過很大的 "
+                                  "max_norm）：第 {epoch} 個 epoch 的損失應為 {expected:.6f}，得到 {got:.6f}",
+                                  "with max_norm={max_norm}, training should be exactly as without clipping (None "
+                                  "means no clipping; the gradient norm never exceeds a large max_norm): the loss "
+                                  "of epoch {epoch} should be {expected:.6f}, got {got:.6f}"),
+    "train_hint_clip_none": ("提示：你的損失與完全沒有裁剪相同：clip_grad_norm_ 要在 loss.backward() 之後（梯度已算出）、"
+                             "optimizer.step() 之前（梯度還沒被用掉）",
+                             "hint: your losses are those of no clipping at all: clip_grad_norm_ goes after "
+                             "loss.backward() (the gradients exist) and before optimizer.step() (before they "
+                             "are used)"),
+    "train_hint_clip_value": ("提示：你的損失與 clip_grad_value_（逐個元素截斷）相同：應把所有梯度合起來的範數縮到 "
+                              "max_norm（clip_grad_norm_）",
+                              "hint: your losses are those of clip_grad_value_ (element by element): scale the "
+                              "norm of all the gradients together down to max_norm (clip_grad_norm_)"),
+    # perplexity
+    "ppl_vs_reference": ("{what} 應為 {expected:.6g}（所有 N·T 個位置的平均交叉熵取 exp），得到 {got:.6g}",
+                         "{what} should be {expected:.6g} (exp of the mean cross-entropy over all N·T positions), "
+                         "got {got:.6g}"),
+    "ppl_hint_sum": ("提示：你的結果是 exp(交叉熵的總和)：應對 N·T 個位置取平均", "hint: your result is exp of the "
+                     "summed cross-entropy: take the mean over the N·T positions"),
+    "ppl_hint_base2": ("提示：你的結果是 2 的（平均交叉熵）次方：交叉熵是以自然對數算的，應取 exp",
+                       "hint: your result is 2 to the mean cross-entropy: the cross-entropy is in natural log units, "
+                       "take exp"),
+    "ppl_hint_per_phrase": ("提示：你的結果是每一句困惑度的平均：應先對所有位置的交叉熵取平均，再取一次 exp",
+                            "hint: your result is the mean of each phrase's perplexity: average the cross-entropy "
+                            "over all positions first, then take exp once"),
+    "ppl_hint_softmax": ("提示：你的結果與先做 softmax 再送進交叉熵相同：cross_entropy 自己會做 softmax，要給它分數 (logits)",
+                         "hint: your result is that of a softmax before the cross-entropy: cross_entropy does the "
+                         "softmax itself, give it the scores (logits)"),
+    "ppl_hint_no_exp": ("提示：你的結果是平均交叉熵本身：還要取 exp", "hint: your result is the mean cross-entropy "
+                        "itself: take exp of it"),
+    "ppl_mode": ("perplexity 改變了模型的模式：呼叫前 model.training = {before}，呼叫後是 {after}"
+                 "（若呼叫了 model.eval()，回傳前要還原）",
+                 "perplexity changed the model's mode: model.training was {before} before the call and {after} "
+                 "after it (after model.eval(), put the mode back before returning)"),
+    "ppl_grad": ("呼叫 perplexity 之後，模型的參數（{name}）有了梯度 (.grad)：請在 torch.no_grad() 之下計算，不要 backward()",
+                 "after perplexity, the model's parameters ({name}) have gradients (.grad): compute under "
+                 "torch.no_grad(), without backward()"),
+})
+
+# The contract's Model with the hidden argument of blank 2, made in the worker for the graders of
+# generate and perplexity (so that a wrong Model costs Model's points only): the book's Model, whose
+# forward starts from ``hidden`` when it is given.
+HIDDEN_MODEL = BOOK_MODEL.replace(
+    '''    def forward(self, x):
+        hidden = self.init_hidden(x.size(0))
+''', '''    def forward(self, x, hidden=None):
+        if hidden is None:
+            hidden = self.init_hidden(x.size(0))
+''')
+assert HIDDEN_MODEL != BOOK_MODEL
+
+# blank 6 as its contract says it; generate's graders put it in the place of the notebook's
+SAMPLE_NEXT = """
+import torch
+
+
+def sample_next(logits, temperature, generator=None):
+    logits = logits.cpu()
+    if temperature == 0:
+        return int(torch.argmax(logits))
+    return int(torch.multinomial(torch.softmax(logits / temperature, dim=-1), 1, generator=generator))
+"""
+
+# what generate may call, in the place of the notebook's while generate is graded (one mistake, one deduction)
+GENERATE_CALLS = {"GetDummies": BOOK_GETDUMMIES, "predict": BOOK_PREDICT, "sample_next": SAMPLE_NEXT}
+
+# A model that records how it is called: (shape of x, what hidden was) for each call, where hidden is
+# "none", "zero" (zeros), "returned" (equal to what the previous call returned) or "other".
+RECORDER = """
+import torch
+from torch import nn
+
+
+class Recorder(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.hidden_dim, self.n_layers = model.hidden_dim, model.n_layers
+        self.calls = []
+        self.returned = None
+
+    def init_hidden(self, batch_size):
+        return self.model.init_hidden(batch_size)
+
+    def forward(self, x, hidden=None):
+        if hidden is None:
+            kind = "none"
+        elif self.returned is not None and tuple(hidden.shape) == tuple(self.returned.shape) \\
+                and bool(torch.equal(hidden.to(self.returned.device), self.returned)):
+            kind = "returned"
+        elif not bool(torch.as_tensor(hidden).abs().max() > 0):
+            kind = "zero"
+        else:
+            kind = "other"
+        self.calls.append([list(x.shape), kind])
+        out, self.returned = self.model(x, hidden)
+        return out, self.returned
+"""
+
+# calls of the notebook's sample_next in a row in the worker (one request, not hundreds): every
+# temperature of ``temperatures`` once, ``rounds`` times over, from one generator seeded ``seed``
+SAMPLE_NEXT_DRAWS = """
+import torch
+
+
+def sample_next_draws(logits, temperatures, rounds, seed):
+    generator = torch.Generator().manual_seed(seed)
+    return [sample_next(logits.clone(), t, generator) for _ in range(rounds) for t in temperatures]
+"""
+
+
+def judge_side(source: str, name: str):
+    """The object ``source`` defines, made here in the judge (the same text the worker gets)."""
+    scope: dict = {}
+    exec(compile(source, f"<reference {name}>", "exec"), scope)
+    return scope[name]
+
+
+sample_next_reference = judge_side(SAMPLE_NEXT, "sample_next")
+
+
+def draws_reference(logits: torch.Tensor, temperatures, rounds: int, seed: int, draw=None) -> list[int]:
+    """What SAMPLE_NEXT_DRAWS returns for the reference (or for ``draw``, a known mistake)."""
+    draw = draw or sample_next_reference
+    generator = torch.Generator().manual_seed(seed)
+    return [draw(logits.clone(), t, generator) for _ in range(rounds) for t in temperatures]
+
+
+def hidden_model(nb, *args) -> tuple[Handle, Reference]:
+    """The contract's Model with the hidden argument, ``Model(*args)`` in the worker on the submission's
+    device, and its judge-side twin."""
+    model = to_device(nb, nb.define("Model", HIDDEN_MODEL)(*args))
+    return model, reference_from(state_of(model))
+
+
+def generate_reference(model: Reference, poem: Poem, out_len: int, start: str, temperature: float = 0.0,
+                       generator: torch.Generator | None = None) -> str:
+    """The contract's generate on the judge's side: the start once, then one character a call with the
+    hidden state carried, each character chosen by the reference sample_next."""
+    chars = list(start)
+    x = poem.onehot(poem.encode(start))
+    hidden = None
+    with torch.no_grad():
+        for _ in range(out_len - len(chars)):
+            out, hidden = model(x, hidden)
+            index = sample_next_reference(out[-1], temperature, generator)
+            chars.append(poem.int2char[index])
+            x = poem.onehot(np.array([[index]]))
+    return ''.join(chars)
+
+
+def perplexity_reference(model: Reference, x: torch.Tensor, y: torch.Tensor) -> float:
+    with torch.no_grad():
+        out, _ = model(x)
+        return float(torch.exp(nn.functional.cross_entropy(out.double(), y.reshape(-1))))
+
+
+def perplexity_mistakes(model: Reference, x: torch.Tensor, y: torch.Tensor) -> list:
+    """(hint key, value) of the known wrong perplexities, for hints."""
+    with torch.no_grad():
+        out, _ = model(x)
+    out, target = out.double(), y.reshape(-1)
+    ce = nn.functional.cross_entropy
+    per_phrase = ce(out, target, reduction="none").reshape(y.shape).mean(dim=1)
+    return [("ppl_hint_sum", float(torch.exp(ce(out, target, reduction="sum")))),
+            ("ppl_hint_base2", float(2 ** ce(out, target))),
+            ("ppl_hint_per_phrase", float(torch.exp(per_phrase).mean())),
+            ("ppl_hint_softmax", float(torch.exp(ce(torch.softmax(out, dim=-1), target)))),
+            ("ppl_hint_no_exp", float(ce(out, target)))]

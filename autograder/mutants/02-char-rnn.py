@@ -32,8 +32,7 @@ MUTANTS = [
             ("model", "hidden = self.init_hidden(x.size(0))", "hidden = self.init_hidden(x.size(1))")],
            loses="Model"),
     Mutant("no-recurrence", "each time step run on its own from a zero hidden state",
-           [("model", """        hidden = self.init_hidden(x.size(0))
-        out, hidden = self.rnn(x, hidden)                  # out: (N, T, H)""",
+           [("model", """        out, hidden = self.rnn(x, hidden)                  # out: (N, T, H)""",
              """        steps = [self.rnn(x[:, t:t + 1], self.init_hidden(x.size(0))) for t in range(x.size(1))]
         out = torch.cat([s[0] for s in steps], dim=1)
         hidden = steps[-1][1]""")], loses="Model"),
@@ -69,9 +68,9 @@ MUTANTS = [
     Mutant("loss-tensors", "appends the loss tensor, not loss.item()",
            [("train", "losses.append(loss.item())", "losses.append(loss)")], loses="train"),
     Mutant("step-before-backward", "optimizer.step() before loss.backward()",
-           [("train", """        loss.backward()                                   # BPTT
-        optimizer.step()""", """        optimizer.step()
-        loss.backward()                                   # BPTT""")], loses="train"),
+           [("train", "        loss.backward()                                   # BPTT\n",
+             "        optimizer.step()\n        loss.backward()                                   # BPTT\n"),
+            ("train", "max_norm)\n        optimizer.step()\n", "max_norm)\n")], loses="train"),
     Mutant("nll-on-logits", "NLLLoss on raw scores (no log-softmax)",
            [("train", "nn.CrossEntropyLoss()", "nn.NLLLoss()")], loses="train"),
     # ------------------------------------------------------------------ predict
@@ -104,6 +103,47 @@ MUTANTS = [
     Mutant("sample-last-char-context", "passes only the last character to predict",
            [("sample", "char, h = predict(model, chars)", "char, h = predict(model, chars[-1:])")],
            loses="sample"),
+    # ------------------------------------------------------------------ beyond the book (issue #16)
+    Mutant("forward-ignores-hidden", "forward(x, hidden) always starts from zeros",
+           [("model", "        if hidden is None:                                 # 沒有給 hidden：從全零狀態開始\n",
+             "        if True:\n")], loses="Model"),
+    Mutant("clip-before-backward", "clip_grad_norm_ before loss.backward(): there are no gradients yet",
+           [("train", "        loss.backward()                                   # BPTT\n", ""),
+            ("train", "            nn.utils.clip_grad_norm_(net.parameters(), max_norm)\n",
+             "            nn.utils.clip_grad_norm_(net.parameters(), max_norm)\n        loss.backward()\n")],
+           loses="train"),
+    Mutant("clip-value", "clip_grad_value_: each element clipped, not the norm",
+           [("train", "nn.utils.clip_grad_norm_(", "nn.utils.clip_grad_value_(")], loses="train"),
+    Mutant("clip-always", "clips at 1.0 when max_norm is None",
+           [("train", "        if max_norm is not None:                          # 梯度裁剪 (gradient clipping)\n"
+                      "            nn.utils.clip_grad_norm_(net.parameters(), max_norm)",
+             "        nn.utils.clip_grad_norm_(net.parameters(), max_norm or 1.0)")], loses="train"),
+    Mutant("sample-next-naive-exp", "exp(logits / T) / sum: overflows to nan at small temperatures",
+           [("sample_next", "    probs = torch.softmax(logits / temperature, dim=-1)",
+             "    weights = torch.exp(logits / temperature)\n    probs = weights / weights.sum()")],
+           loses="sample_next"),
+    Mutant("sample-next-categorical", "torch.distributions.Categorical: the global RNG, not the generator",
+           [("sample_next", "    return torch.multinomial(probs, 1, generator=generator).item()",
+             "    return int(torch.distributions.Categorical(probs=probs).sample())")], loses="sample_next"),
+    Mutant("sample-next-times-temperature", "logits * temperature",
+           [("sample_next", "torch.softmax(logits / temperature", "torch.softmax(logits * temperature")], loses="sample_next"),
+    Mutant("generate-refeeds", "feeds the whole text every step (no hidden carried): sample's way",
+           [("generate", "            out, hidden = model(x, hidden)                                        # 帶著上一次的 hidden",
+             "            codes = np.array([[Char2int[c] for c in chars]])\n"
+             "            out, hidden = model(torch.from_numpy(GetDummies(codes, Dict_size, len(chars), 1)).to(device))")],
+           loses="generate"),
+    Mutant("generate-hidden-dropped", "one character a call, without the hidden: each from a zero state",
+           [("generate", "out, hidden = model(x, hidden)", "out, hidden = model(x)")], loses="generate"),
+    Mutant("generate-no-generator", "sample_next without the generator: the global RNG",
+           [("generate", "sample_next(out[-1], temperature, generator)", "sample_next(out[-1], temperature)")],
+           loses="generate"),
+    Mutant("perplexity-per-phrase", "the mean of each phrase's perplexity",
+           [("perplexity", "    return torch.exp(loss).item()",
+             "        per_token = nn.functional.cross_entropy(out, Target.to(device).view(-1).long(), reduction='none')\n"
+             "    return torch.exp(per_token.view(Target.shape).mean(dim=1)).mean().item()")], loses="perplexity"),
+    Mutant("perplexity-softmax-twice", "softmax before cross_entropy",
+           [("perplexity", "nn.functional.cross_entropy(out,", "nn.functional.cross_entropy(torch.softmax(out, dim=-1),")],
+           loses="perplexity"),
 ]
 
 VARIANTS = [
@@ -124,10 +164,10 @@ Target = [[Char2int[c] for c in phrase[1:]] for phrase in Text]
 
 
 def GetDummies(sequence, dict_size, seq_len, batch_size):""")]),
-    Variant("forward-hidden-none", "forward(self, x, hidden=None), rnn's default zero state", [
-        ("model", """    def forward(self, x):""", """    def forward(self, x, hidden=None):"""),
-        ("model", """        hidden = self.init_hidden(x.size(0))
-        out, hidden = self.rnn(x, hidden)""", """        out, hidden = self.rnn(x, hidden)"""),
+    Variant("forward-hidden-none", "hidden=None passed on to nn.RNN (its default zero state), reshape", [
+        ("model", """        if hidden is None:                                 # 沒有給 hidden：從全零狀態開始
+            hidden = self.init_hidden(x.size(0))
+""", ""),
         ("model", "out.contiguous().view(-1, self.hidden_dim)", "out.reshape(-1, self.rnn.hidden_size)")]),
     Variant("model-keywords", "nn.RNN with keywords and the book's init_hidden (.to(device))", [
         ("model", "nn.RNN(input_size, hidden_dim, n_layers, batch_first=True)",
@@ -141,7 +181,8 @@ def GetDummies(sequence, dict_size, seq_len, batch_size):""")]),
         ("train", "losses.append(loss.item())", "losses.append(float(loss.detach()))"),
         ("train", "    losses = []\n", "    losses = []\n    net.train()\n"),
         ("train", "torch.optim.Adam(net.parameters(), lr=lr)", "torch.optim.Adam(params=net.parameters(), lr=lr)")]),
-    Variant("train-while", "a while loop and zero_grad after the step", [("train", None, '''def train(net, Input, Target, n_epochs=100, lr=0.01):
+    Variant("train-while", "a while loop, zero_grad after the step, the gradient norm clipped by hand",
+            [("train", None, '''def train(net, Input, Target, n_epochs=100, lr=0.01, max_norm=None):
     net.to(device)
     x, y = Input.to(device), Target.to(device).reshape(-1)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
@@ -153,6 +194,12 @@ def GetDummies(sequence, dict_size, seq_len, batch_size):""")]),
         out, _ = net(x)
         loss = loss_fn(out, y)
         loss.backward()
+        if max_norm is not None:
+            grads = [p.grad for p in net.parameters() if p.grad is not None]
+            norm = torch.sqrt(sum((g ** 2).sum() for g in grads))
+            if norm > max_norm:
+                for g in grads:
+                    g.mul_(max_norm / (norm + 1e-6))
         optimizer.step()
         optimizer.zero_grad()
         history.append(loss.item())
@@ -177,5 +224,41 @@ def GetDummies(sequence, dict_size, seq_len, batch_size):""")]),
     while len(text) < out_len:
         text += predict(model, list(text))[0]
     return text
+''')]),
+    Variant("sample-next-exp-max", "exp/sum with the maximum subtracted, replacement=True, no .cpu() on CPU", [
+        ("sample_next", None, '''def sample_next(logits, temperature, generator=None):
+    if temperature <= 0:
+        return logits.argmax().item()
+    z = (logits - logits.max()) / temperature
+    weights = torch.exp(z)
+    return int(torch.multinomial(weights / weights.sum(), num_samples=1, replacement=True, generator=generator)[0])
+''')]),
+    Variant("generate-while", "a while loop, one_hot by torch, init_hidden for the first call, hidden by keyword", [
+        ("generate", None, '''def generate(model, out_len, start='對', temperature=0.0, generator=None):
+    model.eval()
+    text = start
+    codes = torch.tensor([[Char2int[c] for c in start]])
+    hidden = model.init_hidden(1)
+    with torch.no_grad():
+        while len(text) < out_len:
+            x = nn.functional.one_hot(codes, Dict_size).float().to(device)
+            out, hidden = model(x, hidden=hidden)
+            nxt = sample_next(out[-1], temperature=temperature, generator=generator)
+            text += Int2char[nxt]
+            codes = torch.tensor([[nxt]])
+    return text
+''')]),
+    Variant("perplexity-sum-divided", "a summed loss divided by N·T, math.exp, eval() and the mode put back", [
+        ("perplexity", None, '''import math
+
+
+def perplexity(model, Input, Target):
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out, _ = model(Input.to(device))
+        total = nn.CrossEntropyLoss(reduction='sum')(out, Target.to(device).reshape(-1))
+    model.train(was_training)
+    return math.exp(total.item() / Target.numel())
 ''')]),
 ]

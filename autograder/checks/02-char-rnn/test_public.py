@@ -53,27 +53,37 @@ def book(nb, name: str):
     return nb.define(name, {"Model": references.BOOK_MODEL, "train": references.BOOK_TRAIN}[name])
 
 
-def book_model_trained_by(nb, train, seed):
-    """The book's Model(28, 28, 12, 1) in the worker, trained 100 epochs at lr 0.01 by ``train`` on the
-    poem (one-hot built here, as the book's GetDummies builds it), from ``seed``; and what train returned."""
-    import torch
-
-    char2int = nb.Char2int                # the notebook's own codes, which its predict uses
+def poem_codes(nb):
+    """The poem coded with the notebook's own Char2int (which its predict uses), where it is sound: (8, 4)."""
+    char2int = nb.Char2int
     if type(char2int) is not dict or sorted(char2int) != sorted(set("".join(TEXT))):
         char2int = {c: i for i, c in enumerate(sorted(set("".join(TEXT))))}
-    codes = np.array([[char2int[c] for c in phrase] for phrase in TEXT])
+    return np.array([[char2int[c] for c in phrase] for phrase in TEXT])
+
+
+def poem_tensors(nb):
+    """Input (8, 3, 28) one-hot, as the book's GetDummies builds it, and Target (8, 3), on the notebook's device."""
+    import torch
+
+    codes = poem_codes(nb)
     x = np.zeros((8, 3, 28), dtype=np.float32)
     for i in range(8):
         for t in range(3):
             x[i, t, codes[i, t]] = 1
+    return (keep(nb.torch.as_tensor, x, device=nb.device),
+            keep(nb.torch.as_tensor, torch.from_numpy(codes[:, 1:]), device=nb.device))
+
+
+def book_model_trained_by(nb, train, seed, n_epochs=100, lr=0.01, **kwargs):
+    """The book's Model(28, 28, 12, 1) in the worker, trained ``n_epochs`` at ``lr`` by ``train`` on the
+    poem, from ``seed``; and what train returned."""
+    inputs, targets = poem_tensors(nb)
     nb.reseed(seed)
     model = book(nb, "Model")(28, 28, 12, 1)
     with nb.changing(model):                 # on CUDA, .to moves the parameters it holds
         model = model.to(nb.device)
-    inputs = keep(nb.torch.as_tensor, x, device=nb.device)
-    targets = keep(nb.torch.as_tensor, torch.from_numpy(codes[:, 1:]), device=nb.device)
     with nb.time_limit(120), nb.changing(model):
-        return model, train(model, inputs, targets, n_epochs=100, lr=0.01)
+        return model, train(model, inputs, targets, n_epochs=n_epochs, lr=lr, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -152,3 +162,201 @@ def test_predict_after_training(nb, poem_trained, retry_seeds):
     expect(False, f"訓練 100 個 epoch 後（種子 {list(retry_seeds)}），predict(net, ['對', '酒'])[0] 應為 '當'，得到 {got}",
            f"after training for 100 epochs (seeds {list(retry_seeds)}), predict(net, ['對', '酒'])[0] should be "
            f"'當', got {got}")
+
+
+# ------------------------------------------------------------------ beyond the book: the blanks of issue #16
+def graders_code():
+    """The graders' reference module (the contract's Model with its hidden argument, sample_next, ...), or
+    None in a student's bundle, which has no graders: there the notebook's own objects are used."""
+    try:
+        from autograder.graders import char_rnn
+    except ImportError:
+        return None
+    return char_rnn
+
+
+def hidden_model(nb):
+    """The contract's Model (forward(x, hidden=None)) in the worker, as generate's and perplexity's graders
+    use it; the notebook's own in a student's bundle."""
+    code = graders_code()
+    return nb.define("Model", code.HIDDEN_MODEL) if code is not None else nb.Model
+
+
+def generate_calls(nb):
+    """generate with the references of what it calls (GetDummies, predict, sample_next), as its graders."""
+    code = graders_code()
+    return nb.overriding(**(code.GENERATE_CALLS if code is not None else {}))
+
+
+@pytest.mark.points(1, blank="Model")
+def test_model_hidden(nb):
+    """Model 分兩段送入（第二段傳入第一段的 hidden）與一次送入相同 / Model in two pieces, the second from the first's hidden, as in one"""
+    import torch
+
+    x = torch.from_numpy(np.eye(28, dtype=np.float32)[poem_codes(nb)[:, :3]])
+    model = nb.Model(28, 28, 12, 1)
+    with torch.no_grad():
+        out, hidden = model(x)
+        _, hidden_a = model(x[:, :2])
+        out_b, hidden_b = model(x[:, 2:], hidden_a)
+    diff = max(float((out_b - out.reshape(8, 3, -1)[:, 2]).abs().max()), float((hidden_b - hidden).abs().max()))
+    expect(diff < 1e-4, f"m(Input[:, 2:], hidden) 與一次送入 m(Input) 應相同，卻相差 {diff:.2e}",
+           f"m(Input[:, 2:], hidden) should equal one call m(Input), differs by {diff:.2e}")
+
+
+@pytest.mark.points(1, blank="train")
+def test_train_clipping(nb):
+    """max_norm=1000 不改變訓練，max_norm=0.002 改變訓練 / max_norm=1000 changes nothing, max_norm=0.002 changes training"""
+    runs = {max_norm: book_model_trained_by(nb, nb.train, 0, n_epochs=25, lr=0.02, max_norm=max_norm)[1]
+            for max_norm in (None, 1000.0, 0.002)}
+    for losses in runs.values():
+        expect(type(losses) in (list, tuple) and len(losses) == 25, "train(..., n_epochs=25) 應回傳 25 個損失",
+               "train(..., n_epochs=25) should return 25 losses")
+    loose = max(abs(a - b) / b for a, b in zip(runs[None], runs[1000.0]))
+    tight = max(abs(a - b) / b for a, b in zip(runs[None], runs[0.002]))
+    expect(loose < 1e-5, f"max_norm=1000 不應改變訓練，損失卻相差 {loose:.2e}",
+           f"max_norm=1000 should change nothing, the losses differ by {loose:.2e}")
+    expect(tight > 1e-3, f"max_norm=0.002 應改變訓練，損失卻只相差 {tight:.2e}（clip_grad_norm_ 要在 backward() 之後、step() 之前）",
+           f"max_norm=0.002 should change training, the losses differ by only {tight:.2e} (clip_grad_norm_ goes "
+           f"between backward() and step())")
+
+
+FREQUENCIES = """
+def sample_next_frequencies(scores, temperature, n, seed):
+    import torch
+    generator = torch.Generator().manual_seed(seed)
+    counts = [0] * len(scores)
+    for _ in range(n):
+        counts[sample_next(scores, temperature, generator)] += 1
+    return [c / n for c in counts]
+"""
+
+
+@pytest.mark.points(1, blank="sample_next")
+def test_sample_next(nb):
+    """sample_next：溫度 0 與 1e-8 為 argmax、頻率接近 softmax(scores / T)、同一個種子相同、不動用全域亂數 / argmax at 0 and 1e-8, frequencies, seeds, the global RNG"""
+    import torch
+
+    scores = torch.tensor([1.0, 3.0, 0.5, 2.0, -1.0])
+    g = keep(nb.torch.Generator)
+    g.manual_seed(0)
+    state = g.get_state()
+    got = nb.sample_next(scores, 0, g)
+    expect(type(got) is int and got == 1, f"溫度 0 應回傳 int 1（argmax），得到 {got!r}",
+           f"temperature 0 should return the int 1 (argmax), got {got!r}")
+    expect(torch.equal(g.get_state(), state), "溫度 0 不應使用 generator", "temperature 0 should not use the generator")
+    got = nb.sample_next(scores, 1e-8, g)
+    expect(got == 1, f"溫度 1e-8 應抽到 1，得到 {got!r}", f"temperature 1e-8 should draw 1, got {got!r}")
+    got = nb.sample_next(scores, 1.0, g)
+    expect(type(got) is int, f"應回傳 int，得到 {type(got).__name__}", f"should return an int, got {type(got).__name__}")
+    rng = nb.torch.get_rng_state()
+    frequencies = nb.define("sample_next_frequencies", FREQUENCIES)
+    for temperature in (0.5, 1.0, 100.0):
+        got = torch.tensor(frequencies(scores, temperature, 1000, 0))
+        expected = torch.softmax(scores / temperature, dim=-1)
+        expect(float((got - expected).abs().max()) < 0.05,
+               f"溫度 {temperature:g} 的頻率 {got.tolist()} 與 softmax(scores / T) = {expected.tolist()} 相差太多",
+               f"at temperature {temperature:g} the frequencies {got.tolist()} are too far from softmax(scores / T) "
+               f"= {expected.tolist()}")
+    expect(torch.equal(nb.torch.get_rng_state(), rng), "給了 generator 時，亂數只能從它取",
+           "given a generator, every random number must come from it")
+    draws = []
+    for _ in range(2):
+        g = keep(nb.torch.Generator)
+        g.manual_seed(42)
+        draws.append([nb.sample_next(scores, 1.0, g) for _ in range(12)])
+    expect(draws[0] == draws[1], f"同一個種子應抽到相同的結果：{draws[0]} 與 {draws[1]}",
+           f"the same seed should give the same draws: {draws[0]} and {draws[1]}")
+
+
+RECORDER = """
+import torch
+from torch import nn
+
+
+class CallRecorder(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.calls = model, []
+        self.hidden_dim, self.n_layers = model.hidden_dim, model.n_layers
+
+    def init_hidden(self, batch_size):
+        return self.model.init_hidden(batch_size)
+
+    def forward(self, x, hidden=None):
+        kind = "none" if hidden is None else ("zero" if not bool(hidden.abs().max() > 0) else "given")
+        self.calls.append([int(x.shape[1]), kind])
+        return self.model(x, hidden)
+"""
+
+
+@pytest.mark.points(1, blank="generate")
+def test_generate(nb, poem_trained, retry_seeds):
+    """generate：訓練好的模型補全每一句、每次呼叫一個字並傳入 hidden、同一個種子相同 / every phrase, one character a call with hidden, seeds"""
+    import torch
+
+    failures = []
+    for seed in retry_seeds:              # as the visible check: one seed whose model completes every phrase
+        model = hidden_model(nb)(28, 28, 12, 1)
+        with nb.changing(model):
+            model = model.to(nb.device)
+            model.load_state_dict(poem_trained(seed).state_dict())
+        with generate_calls(nb):
+            wrong = [(p, got) for p in TEXT if (got := nb.generate(model, 4, p[0])) != p]
+        if not wrong:
+            break
+        failures.append(f"seed {seed}: generate(net, 4, {wrong[0][0][0]!r}) → {wrong[0][1]!r} ≠ {wrong[0][0]!r}")
+    else:
+        expect(False, f"溫度 0 時，種子 {list(retry_seeds)} 都沒有補全每一句（{'; '.join(failures)}）",
+               f"at temperature 0 no seed of {list(retry_seeds)} completed every phrase ({'; '.join(failures)})")
+    recorder = nb.define("CallRecorder", RECORDER)(model)
+    with generate_calls(nb):
+        nb.generate(recorder, 6, '對酒')
+    calls = [tuple(c) for c in recorder.calls]
+    expect(len(calls) == 4 and calls[0][0] == 2 and calls[0][1] in ("none", "zero")
+           and all(c == (1, "given") for c in calls[1:]),
+           f"generate(net, 6, '對酒') 每次呼叫模型的 (時間步數, hidden) 應為 [(2, none 或 zero), (1, given) × 3]，得到 {calls}",
+           f"the (time steps, hidden) of each model call of generate(net, 6, '對酒') should be [(2, none or zero), "
+           f"(1, given) × 3], got {calls}")
+    rng = nb.torch.get_rng_state()
+    texts = []
+    for _ in range(2):
+        g = keep(nb.torch.Generator)
+        g.manual_seed(0)
+        with generate_calls(nb):
+            texts.append(nb.generate(model, 12, '對', 1.0, g))
+    expect(texts[0] == texts[1] and type(texts[0]) is str and len(texts[0]) == 12 and texts[0].startswith('對'),
+           f"溫度 1、同一個種子應得到相同的 12 個字：{texts}", f"temperature 1, the same seed: the same 12 characters: {texts}")
+    expect(torch.equal(nb.torch.get_rng_state(), rng), "給了 generator 時，亂數只能從它取",
+           "given a generator, every random number must come from it")
+
+
+@pytest.mark.points(1, blank="perplexity")
+def test_perplexity(nb):
+    """perplexity：均勻猜測為 28、固定分布 p 為 exp(−平均 log p)、不改變模型 / 28 for a uniform guess, a fixed p, the model left alone"""
+    import torch
+
+    inputs, targets = poem_tensors(nb)
+    model = hidden_model(nb)(28, 28, 12, 1)
+    state = model.state_dict()
+    p = torch.softmax(2 * torch.randn(28, generator=torch.Generator().manual_seed(0)), dim=0)
+    codes = torch.from_numpy(poem_codes(nb)[:, 1:]).reshape(-1)
+    for bias, expected in ((torch.zeros(28), 28.0), (p.log(), float(torch.exp(-p.log()[codes].mean())))):
+        with nb.changing(model):
+            model.load_state_dict(dict(state, **{"fc.weight": torch.zeros(28, 12), "fc.bias": bias}))
+            model = model.to(nb.device)
+        got = nb.perplexity(model, inputs, targets)
+        expect(isinstance(got, float) and abs(got - expected) < 1e-4 * expected,
+               f"perplexity 應為 {expected:.4f}（float），得到 {got!r}", f"perplexity should be {expected:.4f} (a float), got {got!r}")
+    model.train()
+    nb.perplexity(model, inputs, targets)
+    expect(model.training is True, "perplexity 不應改變模型的模式", "perplexity should not change the model's mode")
+    with_grad = nb.define("parameters_with_grad", GRADS)(model)
+    expect(not with_grad, f"請在 torch.no_grad() 之下計算：{with_grad} 有了梯度",
+           f"compute under torch.no_grad(): {with_grad} have gradients")
+
+
+GRADS = """
+def parameters_with_grad(model):
+    return [name for name, p in model.named_parameters() if p.grad is not None]
+"""

@@ -1,9 +1,10 @@
-"""Model(input_size, output_size, hidden_dim, n_layers): forward(x) → (out (N·T, O), hidden (L, N, H))."""
+"""Model(input_size, output_size, hidden_dim, n_layers): forward(x, hidden=None) → (out (N·T, O), hidden (L, N, H))."""
 
 import pytest
 import torch
 
-from autograder.toolkit import check, expect_shape, fail
+from autograder.messages import msg
+from autograder.toolkit import Fail, check, expect_shape, fail
 
 from autograder.graders.char_rnn import build, forward, model_error, reference_from, state_of
 
@@ -73,3 +74,40 @@ def test_matches_reference(nb):
         expect_shape(hidden, tuple(expected_hidden.shape), f"Model{args}: hidden")
         error, tolerance = model_error(hidden, expected_hidden)
         check(error <= tolerance, "model_vs_reference", error=error, tolerance=tolerance)
+
+
+@pytest.mark.points(2, blank=BLANK)
+def test_hidden_argument(nb):
+    """forward(x, hidden) 從傳入的 hidden 接著算：分兩段送入與一次送入相同 / forward(x, hidden) goes on from hidden: two pieces give what one does"""
+    for args in ((10, 6, 8, 2), (28, 28, 12, 1)):
+        model = build(nb, *args)
+        reference = reference_from(state_of(model))
+        inputs = args[0]
+        x = torch.rand(3, 5, inputs)
+        # as many layers as the model has (a wrong count is test_layers_and_init_hidden's to find)
+        h0 = torch.randn(reference.rnn.num_layers, 3, reference.rnn.hidden_size) * 0.5
+        with torch.no_grad():
+            expected, expected_hidden = reference(x, h0)
+            from_zero, _ = reference(x)
+        # from a given state
+        out, hidden = forward(nb, model, x, f"Model{args}(x, h0)", hidden=h0)
+        expect_shape(out, tuple(expected.shape), f"Model{args}(x, h0): out")
+        expect_shape(hidden, tuple(expected_hidden.shape), f"Model{args}(x, h0): hidden")
+        for what, got, want in (("out", out, expected), ("hidden", hidden, expected_hidden)):
+            error, tolerance = model_error(got, want)
+            if error > tolerance:
+                message = msg("model_hidden_vs_reference", what=f"Model{args}(x, h0): {what}", error=error,
+                              tolerance=tolerance)
+                ignored = what == "out" and model_error(got, from_zero)[0] <= tolerance
+                raise Fail(message + msg("model_hint_hidden_ignored") if ignored else message)
+        # in two pieces, the second from the hidden the first returned: as in one piece
+        with torch.no_grad():
+            whole, whole_hidden = reference(x)
+        _, first_hidden = forward(nb, model, x[:, :2], f"Model{args}(x[:, :2])")
+        out, hidden = forward(nb, model, x[:, 2:], f"Model{args}(x[:, 2:], hidden)", hidden=first_hidden)
+        tail = whole.reshape(3, 5, -1)[:, 2:].reshape(-1, whole.shape[-1])
+        expect_shape(out, tuple(tail.shape), f"Model{args}(x[:, 2:], hidden): out")
+        for what, got, want in (("out", out, tail), ("hidden", hidden, whole_hidden)):
+            error, tolerance = model_error(got, want)
+            check(error <= tolerance, "model_hidden_vs_reference", what=f"Model{args}(x[:, 2:], hidden): {what}",
+                  error=error, tolerance=tolerance)

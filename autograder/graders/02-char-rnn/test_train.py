@@ -1,11 +1,12 @@
-"""train(net, Input, Target, n_epochs=100, lr=0.01) → a list of n_epochs Python floats."""
+"""train(net, Input, Target, n_epochs=100, lr=0.01, max_norm=None) → a list of n_epochs Python floats."""
 
 import pytest
 import torch
+from torch import nn
 
-from autograder.graders.char_rnn import book_model, on_device, reference_losses, state_of
-from autograder.messages import say
-from autograder.toolkit import check, fail, is_float, kind_of
+from autograder.graders.char_rnn import book_model, on_device, reference_losses, state_of, train_reference
+from autograder.messages import msg, say
+from autograder.toolkit import Fail, check, fail, is_float, kind_of
 
 BLANK = "train"
 # CPU and CUDA runs of the same training agree to ~1e-5 relative; a missing zero_grad is 1e-3 off by
@@ -75,3 +76,67 @@ def test_trains_its_argument(nb, poem):
     _, expected = reference_losses(start, poem.onehot(poem.inputs), torch.from_numpy(poem.targets), 10, 0.01)
     error = max(float((after[k] - expected[k].float()).abs().max()) for k in expected)
     check(error <= WEIGHT_ATOL, "train_final_weights", error=error, tolerance=WEIGHT_ATOL)
+
+
+# ------------------------------------------------------------------ gradient clipping: train(..., max_norm)
+# Adam hardly notices a gradient scaled by a constant, so clipping shows only where the gradient norm moves
+# during the run: these runs are long enough for that. Their largest relative differences from the
+# reference: not clipping 2.5e-2 and 8.5e-3, clip_grad_value_ 5.6e-2 (first run), 17 to 100 times the
+# tolerance; float32 and float64 runs of the reference agree to 3e-7.
+CLIPPED = ((25, 0.02, 12, 0.002), (20, 0.02, 9, 0.05))      # n_epochs, lr, hidden size, max_norm
+
+
+def first_off(losses, expected):
+    """The first epoch (from 1) whose loss is off ``expected``'s, or None."""
+    return next((epoch for epoch, (got, want) in enumerate(zip(losses, expected), start=1)
+                 if abs(got - want) > LOSS_ATOL + LOSS_RTOL * abs(want)), None)
+
+
+def follows(losses, expected, key, **fields):
+    """None where the losses follow ``expected``; else message ``key`` for the first epoch off."""
+    epoch = first_off(losses, expected)
+    if epoch is None:
+        return None
+    return msg(key, epoch=epoch, expected=expected[epoch - 1], got=losses[epoch - 1], **fields)
+
+
+@pytest.mark.points(3, blank=BLANK)
+def test_clip_follows_reference(nb, poem):
+    """max_norm：在 backward 與 step 之間 clip_grad_norm_，損失與權重與參考相同 / max_norm: clip_grad_norm_ between backward and step, as the reference"""
+    x, y = poem.onehot(poem.inputs), torch.from_numpy(poem.targets)
+    for n_epochs, lr, hidden, max_norm in CLIPPED:
+        model, _ = book_model(nb, poem.size, poem.size, hidden, 1)
+        start = state_of(model)
+        losses = run_train(nb, poem, model, n_epochs=n_epochs, lr=lr, max_norm=max_norm)
+        expect_losses(losses, n_epochs)
+        expected, weights = reference_losses(start, x, y, n_epochs, lr, max_norm)
+        wrong = follows(losses, expected, "train_clip_vs_reference", max_norm=max_norm, n_epochs=n_epochs, lr=lr,
+                        tolerance=LOSS_RTOL)
+        if wrong is not None:
+            mistakes = (("train_hint_clip_none", lambda: reference_losses(start, x, y, n_epochs, lr)[0]),
+                        ("train_hint_clip_value", lambda: train_reference(start, x, y, n_epochs, lr, max_norm=max_norm,
+                                                                          clip=nn.utils.clip_grad_value_)[0]))
+            hint = next((key for key, losses_of in mistakes if first_off(losses, losses_of()) is None), None)
+            raise Fail(wrong + msg(hint) if hint else wrong)
+        after = state_of(model)
+        error = max(float((after[k] - weights[k].float()).abs().max()) for k in weights)
+        check(error <= WEIGHT_ATOL, "train_clip_weights", max_norm=max_norm, error=error, tolerance=WEIGHT_ATOL)
+
+
+@pytest.mark.points(1, blank=BLANK)
+def test_clip_only_when_asked(nb, poem):
+    """max_norm=None（預設）或很大時不裁剪，即使梯度範數大於 1 / no clipping with max_norm=None (the default) or a large one, even for gradient norms above 1"""
+    x, y = poem.onehot(poem.inputs), torch.from_numpy(poem.targets)
+    for kwargs in ({}, {"max_norm": None}, {"max_norm": 1e3}):
+        model, _ = book_model(nb, poem.size, poem.size, 12, 1)
+        # weights ten times the usual: gradient norms 2 to 5 (a clip at 1.0 "by default" would show)
+        scaled = {k: v * 10 for k, v in state_of(model).items()}
+        with nb.changing(model):
+            model.load_state_dict(scaled)
+        start = state_of(model)
+        losses = run_train(nb, poem, model, n_epochs=8, lr=0.01, **kwargs)
+        expect_losses(losses, 8)
+        expected, _ = reference_losses(start, x, y, 8, 0.01)
+        wrong = follows(losses, expected, "train_clip_when_not_asked", max_norm=kwargs.get("max_norm"))
+        if wrong is not None:
+            raise Fail(wrong)
