@@ -327,3 +327,270 @@ def shape_of(nb, value):
     if type(value) in (tuple, list) and all(type(item) is int for item in value):
         return tuple(value)
     return repr(value)[:80] if type(value) in (int, float, str, bool) else kind_of(value)
+
+
+# ==================================================================================== the long-range experiment
+# adding_problem(n, T, generator) → (x (n, T, 2), y (n,)); hidden_grad_norms(model, x, y) → (T,);
+# train_task(model, batches, lr, max_norm) → one loss per batch. The model is the notebook's TaskNet: one
+# recurrent layer (nn.RNN, nn.LSTM or nn.GRU, batch_first=True, zero initial state) and a linear head that
+# reads the last step's h: prediction (N,) = head(h_T); the loss is L = mean((prediction − y)²).
+
+register({
+    # adding_problem
+    "lstm_adding_values": ("{what}：x[:, :, 0] 應是 [0, 1) 之間的亂數（torch.rand），得到最小 {low:.4g}、最大 {high:.4g}",
+                           "{what}: x[:, :, 0] should hold random numbers in [0, 1) (torch.rand), got minimum "
+                           "{low:.4g} and maximum {high:.4g}"),
+    "lstm_adding_markers": ("{what}：序列 {row} 的標記 x[{row}, :, 1] 應恰好有兩個 1（位置 0 … {last_first} 一個、"
+                            "位置 {half} … {last} 一個），其餘是 0；得到 {got}",
+                            "{what}: the markers x[{row}, :, 1] of sequence {row} should hold exactly two ones (one "
+                            "at a position 0 … {last_first}, one at {half} … {last}) and zeros elsewhere; got {got}"),
+    "lstm_adding_positions": ("{what}：{n} 個序列裡，{which}的標記從未出現在位置 {missing}：標記的位置要在那一半裡均勻隨機抽取"
+                              "（torch.randint(..., generator=generator)）",
+                              "{what}: in {n} sequences the {which} marker never sat at position {missing}: each "
+                              "marker's position is drawn uniformly from its half (torch.randint(..., "
+                              "generator=generator))"),
+    "lstm_adding_first": ("第一個（前半段）", "first (first-half)"),
+    "lstm_adding_second": ("第二個（後半段）", "second (second-half)"),
+    "lstm_adding_uniform": ("{what}：x[:, :, 0] 的 {n} 個數平均為 {mean:.3f}、最小 {low:.3g}、最大 {high:.3g}，"
+                            "不像 [0, 1) 上的均勻分布 (uniform distribution)（torch.rand）",
+                            "{what}: the {n} numbers of x[:, :, 0] have mean {mean:.3f}, minimum {low:.3g} and "
+                            "maximum {high:.3g}: not uniform on [0, 1) (torch.rand)"),
+    "lstm_adding_rule": ("兩個被標記的數的和（x[:, :, 0] · x[:, :, 1] 沿時間加總）",
+                         "the sum of the two marked numbers (x[:, :, 0] · x[:, :, 1] summed over time)"),
+    "lstm_first_call": ("第一次呼叫的結果", "the first call's result"),
+    "lstm_same_seed": ("兩個種子相同 ({seed}) 的 generator 給了不同的 {what}：所有亂數都要從傳入的 generator 取",
+                       "two generators with the same seed ({seed}) gave different {what}: every random number "
+                       "comes from the generator passed in"),
+    "lstm_seed_ignored": ("種子 {first} 與 {second} 的 generator 給了相同的 {what}：亂數沒有從傳入的 generator 取",
+                          "generators seeded {first} and {second} gave the same {what}: the random numbers do not "
+                          "come from the generator passed in"),
+    "lstm_global_rng": ("{what} 改變了 PyTorch 全域亂數產生器的狀態 (torch.get_rng_state())：所有亂數都只能從傳入的 "
+                        "generator 取（torch.rand(..., generator=generator)、torch.randint(..., generator=generator)）",
+                        "{what} changed the state of PyTorch's global random generator (torch.get_rng_state()): "
+                        "every random number comes from the generator passed in (torch.rand(..., "
+                        "generator=generator), torch.randint(..., generator=generator))"),
+    "lstm_generator_unused": ("{what} 沒有用到傳入的 generator（它的狀態沒有改變）",
+                              "{what} did not use the generator passed in (its state did not change)"),
+    # hidden_grad_norms
+    "lstm_norms_reference": ("逐步展開後對每一步的 h_k 取的梯度 ∂L/∂h_k 的範數（相同的權重與資料）",
+                             "the norms of ∂L/∂h_k, the gradient at each step's h_k of the unrolled network (same "
+                             "weights and data)"),
+    "lstm_grads_left": ("{what} 之後，模型參數 {names} 的 .grad 不是 None：不可以留下梯度（用 torch.autograd.grad，或在 "
+                        "backward 之後 model.zero_grad(set_to_none=True)）",
+                        "after {what} the parameters {names} of the model have a .grad: leave none behind (use "
+                        "torch.autograd.grad, or model.zero_grad(set_to_none=True) after backward)"),
+    # train_task
+    "lstm_train_len": ("{what} 應回傳 {n} 個損失（每個批次一個），得到 {got} 個",
+                       "{what} should return {n} losses (one per batch), got {got}"),
+    "lstm_train_floats": ("{what} 應回傳 Python float 的串列，第 {index} 個是 {got}",
+                          "{what} should return a list of Python floats, item {index} is {got}"),
+    "lstm_train_vs_reference": ("從相同的初始權重、相同的批次出發，{what} 第 {step} 個批次的損失應為 {expected:.6f}"
+                                "（Adam、均方誤差、clip_grad_norm_(..., max_norm)、每個批次更新一次），得到 {got:.6f}"
+                                "（相對容許誤差 {tolerance:g}）",
+                                "from the same initial weights and batches, {what} should give the loss {expected:.6f} "
+                                "on batch {step} (Adam, mean squared error, clip_grad_norm_(..., max_norm), one update "
+                                "per batch), got {got:.6f} (relative tolerance {tolerance:g})"),
+    "lstm_train_weights": ("{what} 之後，模型的權重與參考訓練的結果不同（最大誤差 {error:.3g}，容許 {tolerance:g}）",
+                           "after {what} the model's weights differ from the reference training's (largest error "
+                           "{error:.3g}, tolerance {tolerance:g})"),
+    "lstm_train_unchanged": ("{what} 之後，傳入的 model 的權重沒有改變：要訓練的是傳進來的 model",
+                             "after {what} the weights of the model passed in are unchanged: train the model you "
+                             "are given"),
+    "lstm_train_not_solved": ("用你的 train_task 訓練 LSTM（H = {hidden}，T = {T}，{steps} 個批次、每批 {n}，lr = {lr:g}，"
+                              "max_norm = {max_norm:g}；種子 {seeds}）後，新資料上的均方誤差 (MSE) 最好只到 {best:.4f}，"
+                              "應低於 {threshold:g}（只猜平均數是 0.167）",
+                              "an LSTM trained by your train_task (H = {hidden}, T = {T}, {steps} batches of {n}, "
+                              "lr = {lr:g}, max_norm = {max_norm:g}; seeds {seeds}) reaches a mean squared error of "
+                              "{best:.4f} at best on new data; it should be below {threshold:g} (guessing the mean "
+                              "gives 0.167)"),
+})
+
+MISTAKES.update({
+    "adding_product": ("y 是兩個被標記的數的乘積（應為和）", "y is the product of the two marked numbers (it is their sum)"),
+    "adding_all": ("y 是整個序列所有數的和（應只加被標記的兩個）", "y sums every number of the sequence (only the two marked ones)"),
+    "adding_first": ("y 只有前半段被標記的那個數（應為兩個的和）", "y is only the first-half marked number (it is the sum of both)"),
+    "norms_output_only": ("對整段序列呼叫一次 model.rnn 再取 output 的梯度：L 只透過最後一步的 output 用到它，其他步都是 0；"
+                          "h_k 是經過 h_{k+1} 影響 L 的，要逐步展開，對每一步帶到下一步的狀態 h_k 取梯度",
+                          "the gradient of output from one call over the whole sequence: L uses output only at the "
+                          "last step, so every other step is 0; h_k reaches L through h_{k+1}: unroll step by step and "
+                          "take the gradient at the state h_k carried to the next step"),
+    "norms_reversed": ("順序反了：第 k − 1 個元素應為 ‖∂L/∂h_k‖（k = 1 是第一步）",
+                       "the order is reversed: item k − 1 is ‖∂L/∂h_k‖ (k = 1 is the first step)"),
+    "norms_sum_loss": ("損失用了總和 sum((prediction − y)²)（應為平均 mean）",
+                       "the loss summed, sum((prediction − y)²) (it is the mean)"),
+    "norms_per_sample": ("每個樣本各取範數再平均（應為整個 (N, H) 梯度的範數）",
+                         "a norm per sample, then their mean (it is the norm of the whole (N, H) gradient)"),
+    "norms_cell_state": ("LSTM 取了記憶細胞 c_k 的梯度（應為隱藏狀態 h_k）",
+                         "the LSTM's cell state c_k (it is the hidden state h_k)"),
+    "norms_input_grad": ("取了輸入 x_k 的梯度（應為隱藏狀態 h_k）", "the gradient at the input x_k (it is the hidden state h_k)"),
+    "train_no_zero_grad": ("沒有在每個批次前 optimizer.zero_grad()：梯度一直累加",
+                           "no optimizer.zero_grad() before each batch: the gradients pile up"),
+    "train_no_clip": ("沒有梯度裁剪（loss.backward() 之後、optimizer.step() 之前 nn.utils.clip_grad_norm_(model.parameters(), "
+                      "max_norm)）",
+                      "no gradient clipping (nn.utils.clip_grad_norm_(model.parameters(), max_norm) after "
+                      "loss.backward(), before optimizer.step())"),
+    "train_new_optimizer": ("每個批次都重新建立 Adam（它的動量 (momentum) 因此每一步都歸零；最佳化器只在迴圈之前建立一次）",
+                            "a new Adam for every batch (its momentum starts from zero each step; create the optimizer "
+                            "once, before the loop)"),
+    "train_sum_loss": ("損失用了總和（應為均方誤差 mean）", "the loss summed (it is the mean squared error)"),
+})
+
+KINDS = ("RNN", "LSTM", "GRU")
+TASK_INPUTS = 2                   # the adding problem's two channels: the numbers and the markers
+
+# The notebook's TaskNet, made in the worker by the graders and the public checks (nb.define), so that a
+# notebook that redefines it is judged on the model of the contract; ``task_net(kind, H, state)`` loads
+# the grader's weights into it.
+TASK_NET = """
+import torch
+from torch import nn
+
+
+class TaskNet(nn.Module):
+    def __init__(self, kind, hidden_size, input_size=2):
+        super().__init__()
+        self.rnn = kind(input_size, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, 1)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1]).squeeze(-1)
+
+
+def task_net(kind, hidden_size, state=None):
+    model = TaskNet(getattr(nn, kind), hidden_size)
+    if state is not None:
+        model.load_state_dict(state)
+    return model
+"""
+
+GRADS_LEFT = """
+def parameters_with_grad(model):
+    return [name for name, p in model.named_parameters() if p.grad is not None]
+"""
+
+
+class TaskNet(nn.Module):
+    """The judge's twin of the notebook's TaskNet."""
+
+    def __init__(self, kind: str, hidden: int, inputs: int = TASK_INPUTS):
+        super().__init__()
+        self.rnn = getattr(nn, kind)(inputs, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1]).squeeze(-1)
+
+
+def task_state(kind: str, hidden: int, scale: float | None = None) -> dict:
+    """Weights for a TaskNet, float32, from the judge's generator: nn's own initialisation, or uniform in
+    ±scale/√H (a plain RNN with a larger W_hh vanishes less, so that every step's norm matters)."""
+    model = TaskNet(kind, hidden)
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    if scale is not None:
+        for key in state:
+            if key.startswith("rnn."):
+                state[key] = uniform(*state[key].shape, scale=scale / hidden ** 0.5)
+    return state
+
+
+def task_twin(kind: str, state: dict, dtype=torch.float32) -> TaskNet:
+    hidden = state["head.weight"].shape[1]
+    model = TaskNet(kind, hidden).to(dtype)
+    model.load_state_dict({k: v.to(dtype) for k, v in state.items()})
+    return model
+
+
+def worker_task_net(nb, kind: str, state: dict) -> Handle:
+    """TaskNet(kind, H) in the worker with exactly these weights (on the CPU)."""
+    return nb.define("task_net", TASK_NET)(kind, int(state["head.weight"].shape[1]), state)
+
+
+def adding_batch(n: int, T: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The judge's own adding problem (its draws need not be the student's): x (n, T, 2), y (n,)."""
+    values = torch.rand(n, T, generator=generator)
+    first = torch.randint(0, T // 2, (n,), generator=generator)
+    second = torch.randint(T // 2, T, (n,), generator=generator)
+    rows = torch.arange(n)
+    markers = torch.zeros(n, T)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    return torch.stack([values, markers], dim=2), values[rows, first] + values[rows, second]
+
+
+def adding_target(x: torch.Tensor, mistake=None) -> torch.Tensor:
+    """y for the numbers and markers of x, in float64: the rule, or one of its known mistakes."""
+    values, markers = x[..., 0].double(), x[..., 1].double()
+    if mistake == "adding_product":
+        return torch.where(markers > 0.5, values, torch.ones_like(values)).prod(dim=1)
+    if mistake == "adding_all":
+        return values.sum(dim=1)
+    if mistake == "adding_first":
+        half = x.shape[1] // 2
+        return (values[:, :half] * markers[:, :half]).sum(dim=1)
+    return (values * markers).sum(dim=1)
+
+
+def grad_norms_reference(kind: str, state: dict, x: torch.Tensor, y: torch.Tensor, mistake=None) -> torch.Tensor:
+    """‖∂L/∂h_k‖ for k = 1 … T in float64: the layer's weights in its *Cell, unrolled, one autograd.grad at
+    every step's state; or one of the known mistakes."""
+    model = task_twin(kind, state, torch.float64)
+    x, y = x.double().requires_grad_(mistake == "norms_input_grad"), y.double()
+    cell = getattr(nn, f"{kind}Cell")(x.shape[2], model.rnn.hidden_size).double()
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(cell, name).copy_(getattr(model.rnn, f"{name}_l0"))
+    h = x.new_zeros(x.shape[0], model.rnn.hidden_size)
+    c = torch.zeros_like(h)
+    hs, cs = [], []
+    for t in range(x.shape[1]):
+        if kind == "LSTM":
+            h, c = cell(x[:, t], (h, c))
+            cs.append(c)
+        else:
+            h = cell(x[:, t], h)
+        hs.append(h)
+    prediction = model.head(h).squeeze(-1)
+    loss = ((prediction - y) ** 2).sum() if mistake == "norms_sum_loss" else ((prediction - y) ** 2).mean()
+    if mistake == "norms_input_grad":
+        (grad,) = torch.autograd.grad(loss, x)
+        return grad.norm(dim=(0, 2))
+    grads = torch.autograd.grad(loss, cs if mistake == "norms_cell_state" else hs)
+    if mistake == "norms_per_sample":
+        return torch.stack([g.norm(dim=1).mean() for g in grads])
+    norms = torch.stack([g.norm() for g in grads]).detach()
+    if mistake == "norms_reversed":
+        return norms.flip(0)
+    if mistake == "norms_output_only":
+        norms[:-1] = 0
+    return norms
+
+
+def train_reference(kind: str, state: dict, batches, lr: float, max_norm: float, mistake=None):
+    """train_task's reference in float32: (losses, final weights). Adam (torch's, step for step: the char-RNN
+    graders' own copy), mean squared error, clip_grad_norm_ between backward and step; or a known mistake."""
+    from autograder.graders.char_rnn import Adam
+
+    model = task_twin(kind, state)
+    optimizer = Adam(model.parameters(), lr=lr)
+    losses = []
+    for x, y in batches:
+        if mistake == "train_new_optimizer":
+            optimizer = Adam(model.parameters(), lr=lr)
+        if mistake != "train_no_zero_grad":
+            optimizer.zero_grad()
+        error = (model(x) - y) ** 2
+        loss = error.sum() if mistake == "train_sum_loss" else error.mean()
+        loss.backward()
+        if mistake != "train_no_clip":
+            nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        losses.append(loss.item())
+    return losses, {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def task_mse(kind: str, state: dict, x: torch.Tensor, y: torch.Tensor) -> float:
+    """The mean squared error of a TaskNet with these weights on (x, y), on the judge's side."""
+    with torch.no_grad():
+        return float(((task_twin(kind, state, torch.float64)(x.double()) - y.double()) ** 2).mean())

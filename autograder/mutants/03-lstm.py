@@ -138,6 +138,51 @@ MUTANTS = [
            [("book_example", 'return {"input": input_shape, "output": output_shape,',
              'return {"input": np.array(input_shape), "output": np.array(output_shape),')],
            loses="book_example"),
+    # ------------------------------------------------------------------ adding_problem
+    Mutant("adding-product", "y the product of the two marked numbers",
+           [("adding_problem", "y = values[rows, first] + values[rows, second]",
+             "y = values[rows, first] * values[rows, second]")], loses="adding_problem"),
+    Mutant("adding-global-rng", "the numbers drawn from the global RNG (torch.rand without generator=)",
+           [("adding_problem", "values = torch.rand(n, T, generator=generator)", "values = torch.rand(n, T)")],
+           loses="adding_problem"),
+    Mutant("adding-second-anywhere", "the second marker anywhere in the sequence (it may fall on the first)",
+           [("adding_problem", "second = torch.randint(half, T, (n,), generator=generator)",
+             "second = torch.randint(0, T, (n,), generator=generator)")], loses="adding_problem"),
+    Mutant("adding-fixed-positions", "the markers always at the first and the last step",
+           [("adding_problem", "first = torch.randint(0, half, (n,), generator=generator)",
+             "first = torch.zeros(n, dtype=torch.long)"),
+            ("adding_problem", "second = torch.randint(half, T, (n,), generator=generator)",
+             "second = torch.full((n,), T - 1)")], loses="adding_problem"),
+    # ------------------------------------------------------------------ hidden_grad_norms
+    Mutant("norms-output-gradient", "one call over the whole sequence, the gradient of output[:, k] for h_k",
+           [("hidden_grad_norms", None, """def hidden_grad_norms(model, x, y):
+    output, _ = model.rnn(x)
+    output.retain_grad()
+    prediction = model.head(output[:, -1]).squeeze(-1)
+    loss = ((prediction - y) ** 2).mean()
+    loss.backward()
+    model.zero_grad(set_to_none=True)
+    return output.grad.norm(dim=(0, 2))
+""")], loses="hidden_grad_norms"),
+    Mutant("norms-reversed", "the norms in reverse order (k = T first)",
+           [("hidden_grad_norms", "    return norms", "    return norms.flip(0)")], loses="hidden_grad_norms"),
+    Mutant("norms-sum-loss", "the loss summed over the batch instead of its mean",
+           [("hidden_grad_norms", "loss = ((prediction - y) ** 2).mean()", "loss = ((prediction - y) ** 2).sum()")],
+           loses="hidden_grad_norms"),
+    Mutant("norms-grad-left", "loss.backward() leaves .grad on the parameters (no zero_grad)",
+           [("hidden_grad_norms", "    model.zero_grad(set_to_none=True)                      # 不留下參數的 .grad\n", "")],
+           loses="hidden_grad_norms"),
+    # ------------------------------------------------------------------ train_task
+    Mutant("train-no-zero-grad", "no optimizer.zero_grad(): the gradients pile up",
+           [("train_task", "        optimizer.zero_grad()\n", "")], loses="train_task"),
+    Mutant("train-no-clip", "no gradient clipping",
+           [("train_task", "        nn.utils.clip_grad_norm_(model.parameters(), max_norm)     # 梯度裁剪：backward 之後、step 之前\n",
+             "")], loses="train_task"),
+    Mutant("train-optimizer-per-batch", "a new Adam for every batch",
+           [("train_task", "    optimizer = torch.optim.Adam(model.parameters(), lr=lr)       # 只在迴圈之前建立一次\n", ""),
+            ("train_task", "        optimizer.zero_grad()\n",
+             "        optimizer = torch.optim.Adam(model.parameters(), lr=lr)\n        optimizer.zero_grad()\n")],
+           loses="train_task"),
 ]
 
 VARIANTS = [
@@ -295,4 +340,65 @@ def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
     Variant("cell-in-place-own", "in-place arithmetic on its own tensors (gates and c are new), never on an argument",
             [("lstm_cell", "    c = f * c_prev + i * g\n    h = o * torch.tanh(c)",
               "    c = f * c_prev\n    c += i * g\n    h = torch.tanh(c).mul_(o)")]),
+    # ------------------------------------------------------------------ the long-range experiment
+    Variant("adding-floor-positions", "positions as floor(U · half), the target from the markers, a list of channels",
+            [("adding_problem", None, """def adding_problem(n, T, generator):
+    half = T // 2
+    first = (torch.rand(n, generator=generator) * half).long()
+    second = half + (torch.rand(n, generator=generator) * (T - half)).long()
+    values = torch.rand(n, T, generator=generator)
+    steps = torch.arange(T)
+    markers = ((steps == first[:, None]) | (steps == second[:, None])).float()
+    return torch.cat([values[..., None], markers[..., None]], dim=-1), (values * markers).sum(dim=1)
+""")]),
+    Variant("norms-autograd-grad", "torch.autograd.grad at every step's state: no .grad written anywhere",
+            [("hidden_grad_norms", None, """def hidden_grad_norms(model, x, y):
+    state, hs = None, []
+    for k in range(x.size(1)):
+        _, state = model.rnn(x[:, k].unsqueeze(1), state)
+        hs.append(state[0] if type(state) is tuple else state)
+    loss = torch.nn.functional.mse_loss(model.head(hs[-1][0]).squeeze(-1), y)
+    grads = torch.autograd.grad(loss, hs)
+    return torch.stack([torch.linalg.vector_norm(g) for g in grads])
+""")]),
+    Variant("norms-cells", "the layer's weights in an nn.RNNCell / nn.LSTMCell / nn.GRUCell, retain_grad on (N, H) states",
+            [("hidden_grad_norms", None, """def hidden_grad_norms(model, x, y):
+    rnn = model.rnn
+    kind = type(rnn).__name__
+    cell = getattr(nn, kind + "Cell")(rnn.input_size, rnn.hidden_size)
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        setattr(cell, name, getattr(rnn, name + "_l0"))
+    h = x.new_zeros(x.shape[0], rnn.hidden_size)
+    c = torch.zeros_like(h)
+    hs = []
+    for k in range(x.shape[1]):
+        if kind == "LSTM":
+            h, c = cell(x[:, k], (h, c))
+        else:
+            h = cell(x[:, k], h)
+        h.retain_grad()
+        hs.append(h)
+    loss = ((model.head(h)[:, 0] - y) ** 2).mean()
+    loss.backward()
+    for p in model.parameters():
+        p.grad = None
+    return torch.stack([h.grad.pow(2).sum().sqrt() for h in hs])
+""")]),
+    Variant("train-manual-clip", "F.mse_loss, clipping written out, zero_grad on the model",
+            [("train_task", None, """def train_task(model, batches, lr=0.01, max_norm=1.0):
+    optimizer = torch.optim.Adam(model.parameters(), lr)
+    losses = []
+    for x, y in batches:
+        model.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        total = torch.sqrt(sum((g ** 2).sum() for g in grads))
+        if total > max_norm:
+            for g in grads:
+                g.mul_(max_norm / (total + 1e-6))
+        optimizer.step()
+        losses.append(float(loss))
+    return losses
+""")]),
 ]

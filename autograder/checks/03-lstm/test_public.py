@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from autograder.submission import keep
 from autograder.toolkit import expect, named, tolerance_of
 
 
@@ -192,3 +193,169 @@ def test_gru_cell(nb):
         want = cell(x, h)
         weights = [p.detach().clone() for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
     expect_tensor(nb.gru_cell(x, h, *weights), want, "h", "nn.GRUCell")
+
+
+# ------------------------------------------------------------------ the long-range experiment (blanks 7–9)
+# The notebook's TaskNet (a locked cell), made in the worker with the check's weights
+TASK_NET = """
+import torch
+from torch import nn
+
+
+class TaskNet(nn.Module):
+    def __init__(self, kind, hidden_size, input_size=2):
+        super().__init__()
+        self.rnn = kind(input_size, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, 1)
+
+    def forward(self, x):
+        _, state = self.rnn(x)
+        h_n = state[0] if isinstance(state, tuple) else state
+        return self.head(h_n[0]).squeeze(-1)
+
+
+def task_net(kind, hidden_size, state):
+    model = TaskNet(getattr(nn, kind), hidden_size)
+    model.load_state_dict(state)
+    return model
+"""
+
+GRADS = """
+def parameters_with_grad(model):
+    return [name for name, p in model.named_parameters() if p.grad is not None]
+"""
+
+
+_judge_side: dict = {}
+exec(TASK_NET, _judge_side)           # the judge's TaskNet: the same text the worker gets, run here
+TaskNet = _judge_side["TaskNet"]
+
+
+def worker_net(nb, net):
+    """The same TaskNet, with the same weights, in the worker."""
+    state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    return nb.define("task_net", TASK_NET)(type(net.rnn).__name__, net.rnn.hidden_size, state)
+
+
+def seeded(nb, seed):
+    g = keep(nb.torch.Generator)
+    g.manual_seed(seed)
+    return g
+
+
+@pytest.mark.points(1, blank="adding_problem")
+def test_adding_problem(nb):
+    """(n, T, 2) 與 (n,) 的 float32；前後半段各一個標記；y 是兩個被標記的數的和；同一個種子同一批、不動用全域亂數 / shapes, one marker in each half, y the sum, same seed same batch, global RNG untouched"""
+    state = nb.torch.get_rng_state()
+    result = nb.adding_problem(6, 7, seeded(nb, 0))
+    expect(type(result) in (tuple, list) and len(result) == 2, "adding_problem 應回傳 (x, y)",
+           "adding_problem should return (x, y)")
+    x, y = result
+    for name, value, shape in (("x", x, (6, 7, 2)), ("y", y, (6,))):
+        expect(isinstance(value, torch.Tensor) and tuple(value.shape) == shape and value.dtype == torch.float32,
+               f"{name} 應為形狀 {shape} 的 float32 張量，得到 {getattr(value, 'shape', type(value).__name__)}",
+               f"{name} should be a float32 tensor of shape {shape}, got {getattr(value, 'shape', type(value).__name__)}")
+    marks, numbers = x[:, :, 1], x[:, :, 0]
+    expect(bool(((marks == 0) | (marks == 1)).all()) and marks[:, :3].sum(dim=1).tolist() == [1.0] * 6
+           and marks[:, 3:].sum(dim=1).tolist() == [1.0] * 6,
+           "每個序列的標記應恰好兩個 1：前半段 (0–2) 一個、後半段 (3–6) 一個",
+           "each sequence should have exactly two markers: one in 0–2, one in 3–6")
+    expect(float(numbers.min()) >= 0 and float(numbers.max()) < 1, "x[:, :, 0] 應在 [0, 1) 之間",
+           "x[:, :, 0] should lie in [0, 1)")
+    expect_tensor(y, (numbers * marks).sum(dim=1), "y", ("兩個被標記的數的和", "the sum of the two marked numbers"))
+    again = nb.adding_problem(6, 7, seeded(nb, 0))
+    expect(torch.equal(again[0], x) and torch.equal(again[1], y), "同一個種子應給出同一批資料",
+           "the same seed should give the same batch")
+    other = nb.adding_problem(6, 7, seeded(nb, 1))
+    expect(not torch.equal(other[0], x), "不同種子應給出不同的資料", "another seed should give another batch")
+    expect(torch.equal(nb.torch.get_rng_state(), state), "所有亂數都只能從傳入的 generator 取（全域亂數產生器被動用了）",
+           "every random number must come from the generator (the global RNG was used)")
+
+
+def last_step_grad(net, x, y):
+    """∂L/∂h_T = (2/N)(ŷ − y) W_head: h_T reaches L through the linear head alone."""
+    with torch.no_grad():
+        return 2 * (net(x) - y)[:, None] / len(y) * net.head.weight
+
+
+@pytest.mark.points(1, blank="hidden_grad_norms")
+def test_hidden_grad_norms(nb):
+    """RNN 與 BPTT 遞迴式一致；LSTM、GRU 最後一步為 ‖∂L/∂h_T‖、每一步大於 0；不改變模型、不留下 .grad / RNN: BPTT's recursion; LSTM, GRU: the last step, every step > 0; the model left as it was"""
+    torch.manual_seed(7)
+    x, y = torch.rand(4, 6, 2), torch.rand(4) * 2
+    net = TaskNet(nn.RNN, 5)
+    with torch.no_grad():
+        net.rnn.weight_hh_l0.mul_(3.0)
+        every_h, _ = net.rnn(x)
+        grad_h = last_step_grad(net, x, y)
+        wanted = [grad_h.norm()]
+        for k in range(4, -1, -1):
+            grad_h = (grad_h * (1 - every_h[:, k + 1] ** 2)) @ net.rnn.weight_hh_l0
+            wanted.append(grad_h.norm())
+    model = worker_net(nb, net)
+    got = nb.hidden_grad_norms(model, x, y)
+    expect_tensor(got, torch.stack(wanted[::-1]), "‖∂L/∂h_k‖ (RNN)",
+                  ("BPTT 的遞迴式 ∂L/∂h_k = [(1 − h_{k+1}²) ⊙ ∂L/∂h_{k+1}] W_hh", "BPTT's recursion"))
+    left = nb.define("parameters_with_grad", GRADS)(model)
+    expect(not left, f"不可以留下參數的 .grad：{left}", f"leave no .grad behind: {left}")
+    for kind in (nn.LSTM, nn.GRU):
+        torch.manual_seed(8)
+        net = TaskNet(kind, 5)
+        model = worker_net(nb, net)
+        got = nb.hidden_grad_norms(model, x, y)
+        name = kind.__name__
+        expect(isinstance(got, torch.Tensor) and tuple(got.shape) == (6,),
+               f"{name}：應回傳形狀 (6,) 的張量，得到 {getattr(got, 'shape', type(got).__name__)}",
+               f"{name}: should return a tensor of shape (6,), got {getattr(got, 'shape', type(got).__name__)}")
+        last = last_step_grad(net, x, y).norm()
+        expect_tensor(got[-1:], last[None], f"{name}：‖∂L/∂h_T‖", ("(2/N)(ŷ − y) W_head 的範數", "the norm of (2/N)(ŷ − y) W_head"))
+        expect(bool((got > 0).all()), f"{name}：每一步的 ‖∂L/∂h_k‖ 都應大於 0，得到 {got.tolist()}",
+               f"{name}: every ‖∂L/∂h_k‖ should be above 0, got {got.tolist()}")
+        left = nb.define("parameters_with_grad", GRADS)(model)
+        expect(not left, f"{name}：不可以留下參數的 .grad：{left}", f"{name}: leave no .grad behind: {left}")
+
+
+@pytest.mark.points(1, blank="train_task")
+def test_train_task(nb):
+    """每批一個 float；lr = 0 時參數不動、損失是初始模型的；max_norm 極小時幾乎不動；訓練後損失下降 / one float per batch; lr = 0: no move, the initial losses; tiny max_norm: barely a move; the loss goes down"""
+    g = torch.Generator().manual_seed(3)
+    batches = []
+    for _ in range(60):
+        x = torch.rand(16, 5, 2, generator=g)
+        batches.append((x, x[:, :, 0].mean(dim=1)))
+    torch.manual_seed(0)
+    net = TaskNet(nn.LSTM, 8)
+    start = {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+    def train(batches, **kwargs):
+        model = worker_net(nb, net)
+        with nb.changing(model):
+            losses = nb.train_task(model, batches, **kwargs)
+        return model, losses
+
+    with torch.no_grad():
+        want = [float(((net(x) - y) ** 2).mean()) for x, y in batches[:5]]
+    model, losses = train(batches[:5], lr=0.0)
+    expect(type(losses) in (list, tuple) and len(losses) == 5 and all(type(v) is float for v in losses),
+           f"train_task 應回傳每一批一個 Python float，得到 {losses!r:.200}",
+           f"train_task should return one Python float per batch, got {losses!r:.200}")
+    expect(all(abs(g - w) <= 1e-5 + 1e-4 * abs(w) for g, w in zip(losses, want)),
+           f"lr = 0 時每一批的損失應是初始模型的均方誤差 {want}，得到 {losses}",
+           f"with lr = 0 each loss is the initial model's mean squared error {want}, got {losses}")
+    after = model.state_dict()
+    expect(all(torch.equal(after[k].float(), start[k]) for k in start), "lr = 0 時參數不應改變",
+           "with lr = 0 the parameters should not move")
+
+    def largest_move(max_norm):
+        model, _ = train(batches[:5], lr=0.01, max_norm=max_norm)
+        after = model.state_dict()
+        return max(float((after[k].float() - start[k]).abs().max()) for k in start)
+
+    tiny, normal = largest_move(1e-12), largest_move(1.0)
+    expect(tiny < normal / 10, f"max_norm = 1e-12 時參數應幾乎不動（梯度裁剪），卻移動了 {tiny:.2e}（max_norm = 1 時 {normal:.2e}）",
+           f"with max_norm = 1e-12 the parameters should barely move (clipping), they moved {tiny:.2e} "
+           f"({normal:.2e} with max_norm = 1)")
+    _, losses = train(batches, lr=0.03)
+    first, last = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
+    expect(last < first / 2, f"訓練 60 批後損失應降到一半以下，得到 {first:.4f} → {last:.4f}",
+           f"after 60 batches the loss should be below half its start, got {first:.4f} → {last:.4f}")
