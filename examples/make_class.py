@@ -35,33 +35,38 @@ _MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*$")
 CLASS = {
     "02-char-rnn": {
         "alice": ("the reference answers: full marks", [], []),
-        "bob": ("forgot zero_grad, predicts from out[0]", ["no-zero-grad", "predict-first-step"], []),
+        "bob": ("forgot zero_grad, predicts from out[0], temperature by a plain exp (NaN as T → 0)",
+                ["no-zero-grad", "predict-first-step", "sample-next-naive-exp"], []),
         "carol": ("handed in the blank release notebook", None, []),
         "dave": ("batch_first forgotten, sample one too long, edited the poem (restored)",
                  ["batch-first-forgotten", "sample-one-too-long"],
                  [("data", "Text = ['對酒當歌'", "Text = ['對酒當歌歌'")]),
-        "erin": ("different but correct: np.eye one-hot, argmax of the scores, a string in sample",
-                 ["onehot-np-eye", "predict-argmax-logits", "sample-string"], []),
+        "erin": ("different but correct: np.eye one-hot, argmax of the scores, a string in sample, softmax by hand, "
+                 "a while loop in generate",
+                 ["onehot-np-eye", "predict-argmax-logits", "sample-string", "sample-next-exp-max", "generate-while"], []),
         "frank": ("a notebook file cut off in the middle", "broken", []),
     },
     "01-rnn-foundations": {
         "alice": ("the reference answers: full marks", [], []),
-        "bob": ("forgot the bias in the cell, BPTT keeps only the last step", ["cell-no-bias", "bptt-last-step-only"], []),
+        "bob": ("forgot the bias in the cell, BPTT keeps only the last step, ∂L/∂h0 without U_h",
+                ["cell-no-bias", "bptt-last-step-only", "grads-h0-without-U"], []),
         "carol": ("handed in the blank release notebook", None, []),
-        "dave": ("Jordan recurrence through h, counts multiplied by T, edited the seeds (restored)",
-                 ["jordan-through-h", "count-shared-times-T"], [("imports", "torch.manual_seed(0)", "torch.manual_seed(1)")]),
-        "erin": ("different but correct: addmm, einsum BPTT, sigmoid written out",
-                 ["cell-addmm", "bptt-einsum", "jordan-exp"], []),
+        "dave": ("Jordan recurrence through h, counts multiplied by T, a forward difference, edited the seeds (restored)",
+                 ["jordan-through-h", "count-shared-times-T", "numeric-forward-difference"], [("imports", "torch.manual_seed(0)", "torch.manual_seed(1)")]),
+        "erin": ("different but correct: addmm, einsum BPTT, sigmoid written out, per-step gradient lists",
+                 ["cell-addmm", "bptt-einsum", "jordan-exp", "grads-per-step-lists"], []),
         "frank": ("a notebook file cut off in the middle", "broken", []),
     },
     "03-lstm": {
         "alice": ("the reference answers: full marks", [], []),
-        "bob": ("GRU reset gate before the matmul; thinks h_n follows batch_first",
-                ["gru-reset-before-matmul", "hn-follows-batch-first"], []),
+        "bob": ("GRU reset gate before the matmul; thinks h_n follows batch_first; ∂L/∂h_k from the output",
+                ["gru-reset-before-matmul", "hn-follows-batch-first", "norms-output-gradient"], []),
         "carol": ("handed in the blank release notebook", None, []),
-        "dave": ("LSTM gates i and f swapped, coupled cell f ⊙ g, edited the seeds (restored)",
-                 ["cell-if-swapped", "coupled-f-times-g"], [("imports", "torch.manual_seed(0)", "torch.manual_seed(1)")]),
-        "erin": ("different but correct: chunk, lists then stack", ["cell-chunk", "gru-chunk", "forward-lists-stack"], []),
+        "dave": ("LSTM gates i and f swapped, coupled cell f ⊙ g, the adding problem's target a product, "
+                 "edited the seeds (restored)",
+                 ["cell-if-swapped", "coupled-f-times-g", "adding-product"], [("imports", "torch.manual_seed(0)", "torch.manual_seed(1)")]),
+        "erin": ("different but correct: chunk, lists then stack, autograd.grad, clipping by hand",
+                 ["cell-chunk", "gru-chunk", "forward-lists-stack", "norms-autograd-grad", "train-manual-clip"], []),
         "frank": ("a notebook file cut off in the middle", "broken", []),
     },
 }
@@ -77,6 +82,18 @@ WRITTEN = {
         "dave": "參數比較少，不會因為序列變長而增加。",
         "erin": "權重共享讓模型與序列長度無關，可以用在訓練時沒見過的長度；參數少、比較不會過度擬合；"
                 "梯度是所有時間步貢獻的總和，所以每一步都在學同一條規則。",
+    },
+    "grad_h0": {
+        "alice": "$h_0$ 只出現在 $a_1 = W_h x_1 + U_h h_0 + b_h$ 裡，沒有 $y_0$，所以只有經過 $a_1$ 的一條路："
+                 "$\\partial L/\\partial h_0 = U_h^\\top \\delta_1$，少了 $W_y^\\top(y_t - \\text{target}_t)$ 那一項。"
+                 "只有最後一步有誤差時，$\\partial L/\\partial h_0 = U_h^\\top D_1 U_h^\\top D_2 \\cdots U_h^\\top D_T W_y^\\top e_T$，"
+                 "共有 $T$ 個 $U_h^\\top$。所以大小隨 $T$ 指數地變化：$U_h$ 的奇異值小於 1、加上 tanh 的導數不超過 1，就指數地消失"
+                 "（s = 0.7 那條）；大於 1 時先爆炸，直到 tanh 飽和。遠處的誤差傳不回來，RNN 很難學到長距離依賴。",
+        "bob": "因為 h0 是初始值，所以梯度比較小。",
+        "dave": "$h_0$ 只影響 $a_1$，所以梯度是 $U_h^\\top \\delta_1$。T 越大梯度越小，這就是梯度消失。",
+        "erin": "連鎖律：$h_0 \\to a_1 \\to h_1 \\to \\cdots$，$h_0$ 沒有自己的輸出，所以只剩 $U_h^\\top \\delta_1$。"
+                "展開後是 $T$ 個 $U_h^\\top D_t$ 連乘再乘 $W_y^\\top e_T$；每一步乘上 $U_h$ 的大小與 tanh 的導數，"
+                "所以隨 $T$ 指數地變小或變大，長距離的關係就學不到，或訓練不穩定。",
     },
     "why_prefix": {
         "alice": "下一個字取決於前面所有的字，而這些資訊只存在隱藏狀態裡。predict 每次從零狀態重新跑整段前綴，"

@@ -100,11 +100,11 @@ def test_a_page_beside_every_results_json(graded):
 
 def test_header_total_and_every_grader(graded, bob, course):
     data = load_results(graded[0], "bob")
-    assert data["score"] == 36 and data["extra_data"]["max_score"] == 56      # 50 of graders, 6 written (pending)
+    assert data["score"] == 53 and data["extra_data"]["max_score"] == 78      # 72 of graders, 6 written (pending)
     assert bob.js("document.title") == say("feedback_title", student="bob", assignment=AID)
     header = bob.js("document.querySelector('body > header').innerText")
     assert course.assignment(AID).title in header and "bob" in header
-    assert bob.js("document.getElementById('fb-total').textContent") == say("total", score=36, max_score=56)
+    assert bob.js("document.getElementById('fb-total').textContent") == say("total", score=53, max_score=78)
     assert bob.js("document.querySelector('body > header').className").split() == ["fb-summary", "fb-failed"]
     # a failed run is red, a passed one green: the colour is really applied
     background = bob.js("getComputedStyle(document.querySelector('body > header')).backgroundColor")
@@ -112,8 +112,8 @@ def test_header_total_and_every_grader(graded, bob, course):
     rows = bob.js("[...document.querySelectorAll('#fb-graders tbody tr')].map(r => ["
                   "r.querySelector('.fb-name').textContent, r.querySelector('.fb-points').textContent, "
                   "r.querySelector('.fb-status').textContent, r.querySelector('.fb-message').textContent])")
-    graders, answers = data["tests"][:19], data["tests"][19:]
-    assert len(rows) == len(data["extra_data"]["nodeids"]) == 19 and len(answers) == 1
+    graders, answers = data["tests"][:33], data["tests"][33:]
+    assert len(rows) == len(data["extra_data"]["nodeids"]) == 33 and len(answers) == 1
     for (name, points, status, message), test in zip(rows, graders):
         assert test["name"] in name and test["tags"][0] in name
         assert points == f"{test['score']:g} / {test['max_score']:g}"
@@ -193,7 +193,7 @@ def test_hostile_notebook_does_not_run(graded, mallory):
     assert mallory.js("document.querySelectorAll('script, [onerror], iframe, object, embed').length") == 0
     assert mallory.js("document.querySelectorAll('body > header').length") == 1     # no fake score header
     assert mallory.js("document.querySelectorAll('#fb-total, .fb-total').length") == 1
-    assert mallory.js("document.getElementById('fb-total').textContent") == say("total", score=36, max_score=56)
+    assert mallory.js("document.getElementById('fb-total').textContent") == say("total", score=53, max_score=78)
     # the student sees what they wrote, as text
     text = mallory.js("document.getElementById('fb-notebook').innerText")
     assert "document.title='pwned-script'" in text and "document.title='pwned-print'" in text
@@ -216,12 +216,12 @@ def test_unreadable_notebook_says_so(graded, browser):
     page = browser.open(folder / "feedback.html")
     assert page.js("document.querySelector('.fb-no-notebook').textContent") == say("feedback_no_notebook")
     assert page.js("document.querySelectorAll('#fb-notebook .jp-Cell').length") == 0
-    assert page.js("document.getElementById('fb-total').textContent") == say("total", score=0, max_score=56)
+    assert page.js("document.getElementById('fb-total').textContent") == say("total", score=0, max_score=78)
     assert "fb-failed" in page.js("document.querySelector('body > header').className")
 
 
 def test_page_chrome_follows_the_course_language(graded, course):
     html = feedback.page(graded[0] / "bob" / AID, replace(course, language="en"))
     assert '<html lang="en">' in html
-    assert ">total 36 / 56<" in html and "總分 36 / 56" not in html
+    assert ">total 53 / 78<" in html and "總分 53 / 78" not in html
     assert ">student<" in html and "學生" not in html.split('id="fb-graders"')[0]

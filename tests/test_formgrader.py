@@ -20,6 +20,7 @@ import pytest
 
 from autograder import feedback, gradebook  # feedback: its page's words are in its own catalogue entries
 from autograder.messages import say
+from autograder.release import ANSWER
 from browser import CHROMIUM, Browser
 from conftest import ROOT, load_results, run_course
 from test_nbgrader import jupyter
@@ -29,6 +30,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("course_language")]   # 
 AID = "01-rnn-foundations"
 NOTEBOOK = "rnn-foundations"
 QUESTION = "why_shared"
+UNANSWERED = "grad_h0"          # 01's other written question, left as released: graded 0 at once
 ALICE_ANSWER = "共享權重讓同一組參數處理任何長度的序列，參數個數與 $T$ 無關；每個時間步的梯度都加到同一組參數上。"
 ATTACK = """我的答案 <script>document.title='pwned-script'; alert('pwned-script')</script>
 
@@ -53,10 +55,13 @@ TA_COMMENT = "第一點說得好；少了「同一個模式在任何位置都用
 
 
 def submission(folder: Path, student: str, answer: str) -> Path:
-    """The solution notebook with ``answer`` in the written answer cell, as ``student`` hands it in."""
+    """The solution notebook with ``answer`` in the written answer cell (and the other one left as
+    released), as ``student`` hands it in."""
     nb = nbformat.read(ROOT / "solutions" / AID / f"{NOTEBOOK}.ipynb", as_version=4)
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == QUESTION)
     cell.source = answer
+    other = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == UNANSWERED)
+    other.source = ANSWER
     path = folder / "submitted" / student / AID / f"{NOTEBOOK}.ipynb"
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
@@ -159,12 +164,12 @@ def wait_for(check, what: str, timeout: float = 30):
 
 def test_before_a_ta_looks_the_written_answer_is_pending_everywhere(course_dir, course):
     row = rows(course_dir)["alice"]
-    assert (row["status"], row[f"written.{QUESTION}"]) == ("pending", "pending")
-    assert float(row["score"]) == float(row["auto_score"]) == 40 and float(row["max_score"]) == 46
+    assert (row["status"], row[f"written.{QUESTION}"], row[f"written.{UNANSWERED}"]) == ("pending", "pending", "0")
+    assert float(row["score"]) == float(row["auto_score"]) == 60 and float(row["max_score"]) == 71
     data = load_results(course_dir / "graded", "alice", AID)
     test = written_test(data)
     assert "score" not in test and "status" not in test and test["max_score"] == 6    # Gradescope: no score yet
-    assert data["score"] == 40
+    assert data["score"] == 60
     assert say("written_total_pending", points=6) in data["output"]
     page = (course_dir / "graded" / "alice" / AID / "feedback.html").read_text("utf-8")
     assert feedback.PAGE and say("written_total_pending", points=6) in page and say("feedback_pending") in page
@@ -213,18 +218,20 @@ def test_a_tas_grade_survives_a_regrade_and_counts_in_every_total(course_dir, se
     with opened(db) as gb:
         graded = gb.find_grade(QUESTION, NOTEBOOK, AID, "alice")
         assert graded.manual_score == 5 and not graded.needs_manual_grade
-        assert gb.find_submission_notebook(NOTEBOOK, AID, "alice").score == 45
+        assert gb.find_submission_notebook(NOTEBOOK, AID, "alice").score == 65
     row = rows(course_dir)["alice"]
-    assert (row["status"], row[f"written.{QUESTION}"], row["score"], row["written_score"]) == ("graded", "5", "45", "5")
+    assert (row["status"], row[f"written.{QUESTION}"], row["score"], row["written_score"]) == ("graded", "5", "65", "5")
     assert rows(course_dir)["mallory"]["status"] == "pending"
     data = load_results(course_dir / "graded", "alice", AID)
     test = written_test(data)
-    assert (data["score"], test["score"], test["max_score"]) == (45, 5, 6) and TA_COMMENT in test["output"]
+    assert (data["score"], test["score"], test["max_score"]) == (65, 5, 6) and TA_COMMENT in test["output"]
     assert say("written_total_pending", points=6) not in data["output"]
     feedback = browser.open(course_dir / "graded" / "alice" / AID / "feedback.html")
-    assert feedback.js("document.getElementById('fb-total').textContent") == say("total", score=45, max_score=46)
+    assert feedback.js("document.getElementById('fb-total').textContent") == say("total", score=65, max_score=71)
     assert feedback.js("document.getElementById('fb-pending')") is None
-    answer = feedback.js("[...document.querySelectorAll('#fb-written tbody tr')].map(r => r.innerText)")
+    answers = feedback.js("[...document.querySelectorAll('#fb-written tbody tr')].map(r => r.innerText)")
+    assert len(answers) == 2 and "0 / 5" in answers[0] and UNANSWERED in answers[0]      # grad_h0, left as released
+    answer = [a for a in answers if QUESTION in a]
     assert len(answer) == 1 and "5 / 6" in answer[0] and TA_COMMENT in answer[0]
 
 
