@@ -76,13 +76,7 @@ def test_terms():
 def test_intro_points_table_matches_the_graders():
     """The intro's per-blank table is what the hidden graders' points markers add up to, and the totals agree
     with course.toml."""
-    graders = ROOT / "autograder" / "graders" / AID
-    points: dict[str, int] = {}
-    for path in graders.glob("test_*.py"):
-        source = path.read_text("utf-8")
-        blank = re.search(r'^BLANK = "(\w+)"', source, flags=re.M).group(1)
-        points[blank] = points.get(blank, 0) + sum(
-            int(n) for n in re.findall(r"@pytest\.mark\.points\((\d+), blank=BLANK\)", source))
+    points = grader_points()
     intro = text(cells(SOURCE)["intro"])
     table = {name: int(n) for name, n in re.findall(r"^\| \d \| `(\w+)` \| (\d+) \|$", intro, flags=re.M)}
     assert table == points

@@ -200,12 +200,26 @@ def train_reference(state: dict, x: torch.Tensor, y: torch.Tensor, n_epochs: int
     return losses, model.state_dict()
 
 
+MARGIN = 1e-3      # greedy choices whose top two scores are closer than this are not asked (round-off could decide)
+
+
 def greedy(model: Reference, poem: Poem, context: str) -> tuple[str, float]:
     """The reference's next character after ``context`` and its margin over the runner-up."""
     with torch.no_grad():
         out, _ = model(poem.onehot(poem.encode(context)))
     top = torch.topk(out[-1].double(), 2)
     return poem.int2char[int(top.indices[0])], float(top.values[0] - top.values[1])
+
+
+def greedy_completion(model: Reference, poem: Poem, start: str, out_len: int) -> tuple[str, bool]:
+    """The greedy completion of ``start`` to ``out_len`` characters that feeds the whole prefix each time
+    (the book's sample), and whether every choice in it was decisive (by MARGIN)."""
+    text, decisive = start, True
+    while len(text) < out_len:
+        char, margin = greedy(model, poem, text)
+        decisive = decisive and margin >= MARGIN
+        text += char
+    return text, decisive
 
 
 # ------------------------------------------------------------------------------------ student side

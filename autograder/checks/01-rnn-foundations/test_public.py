@@ -131,13 +131,16 @@ def test_jordan_forward(nb):
     compare("ys", ys, torch.stack(expected_ys))
 
 
+def bptt_case(seed):
+    """x (T, N, D), h0 (N, H) and targets (T, N, O) for the BPTT checks, from their own generator."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(T, N, D, generator=g), torch.randn(N, H, generator=g), torch.randn(T, N, O, generator=g)
+
+
 @pytest.mark.points(1, blank="bptt_grad_U")
 def test_bptt_grad_U(nb):
     """bptt_grad_U 在關閉 autograd 時等於 autograd 的 dL/dU_h（T = 5 與 T = 1）/ with autograd off, equals autograd's dL/dU_h"""
-    params = random_params(7)
-    g = torch.Generator().manual_seed(17)
-    x, h0, targets = (torch.randn(T, N, D, generator=g), torch.randn(N, H, generator=g),
-                      torch.randn(T, N, O, generator=g))
+    params, (x, h0, targets) = random_params(7), bptt_case(17)
     for steps in (T, 1):
         rnn, fc = torch_elman(params)
         out, _ = rnn(x[:steps], h0.unsqueeze(0))
@@ -228,10 +231,7 @@ def autograd_refused(exc, name):
 @pytest.mark.points(1, blank="bptt_grads")
 def test_bptt_grads(nb):
     """bptt_grads 在關閉 autograd 時，六個鍵都等於 autograd 的梯度（T = 5 與 T = 1）/ with autograd off, all six gradients equal autograd's"""
-    params = random_params(8)
-    g = torch.Generator().manual_seed(18)
-    x, h0, targets = (torch.randn(T, N, D, generator=g), torch.randn(N, H, generator=g),
-                      torch.randn(T, N, O, generator=g))
+    params, (x, h0, targets) = random_params(8), bptt_case(18)
     for steps in (T, 1):
         expected = autograd_grads(params, x[:steps], h0, targets[:steps])
         with nb.without_autograd(), nb.overriding(**FORWARD):
@@ -303,10 +303,7 @@ def fixed_grads(name: str, grads: dict) -> str:
 @pytest.mark.points(1, blank="find_wrong_grads")
 def test_find_wrong_grads(nb):
     """find_wrong_grads 找出錯的鍵並排序（全對時回傳 []）/ finds the wrong keys, sorted ([] when all are right)"""
-    params = random_params(9)
-    g = torch.Generator().manual_seed(19)
-    x, h0, targets = (torch.randn(T, N, D, generator=g), torch.randn(N, H, generator=g),
-                      torch.randn(T, N, O, generator=g))
+    params, (x, h0, targets) = random_params(9), bptt_case(19)
     exact = autograd_grads(params, x, h0, targets, torch.float64)
     cases = [("all right", {}, []),
              ("W_h off by 1%, U_h transposed", {"W_h": 1.01 * exact["W_h"], "U_h": exact["U_h"].T}, ["U_h", "W_h"]),

@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.graders.char_rnn import (GENERATE_CALLS, RECORDER, TEXT, expect_text, generate_reference, greedy,
-                                         hidden_model, reference_from, state_of)
+from autograder.graders.char_rnn import (GENERATE_CALLS, RECORDER, TEXT, expect_text, generate_reference,
+                                         greedy_completion, hidden_model, reference_from, state_of)
 from autograder.messages import msg
 from autograder.submission import keep
 from autograder.toolkit import check, fail
 
 BLANK = "generate"
-MARGIN = 1e-3      # greedy completions whose top two scores come closer than this are not asked
 
 
 def generated(nb, model, out_len, start, **kwargs) -> str:
@@ -26,16 +25,6 @@ def generated(nb, model, out_len, start, **kwargs) -> str:
     shown = ", ".join([str(out_len), repr(start)] + [f"{k}=..." if k == "generator" else f"{k}={v!r}"
                                                       for k, v in kwargs.items()])
     return expect_text(text, f"generate(model, {shown})")
-
-
-def refeeding(reference, poem, start, out_len):
-    """The greedy completion that feeds the whole prefix each time (sample's), and whether it is decisive."""
-    text, decisive = start, True
-    while len(text) < out_len:
-        char, margin = greedy(reference, poem, text)
-        decisive = decisive and margin >= MARGIN
-        text += char
-    return text, decisive
 
 
 @pytest.mark.points(2, blank=BLANK)
@@ -48,7 +37,7 @@ def test_greedy_equals_refeeding(nb, poem):
     for case in range(12):
         start = ''.join(rng.choice(chars, size=int(rng.integers(1, 4))))
         out_len = len(start) + int(rng.integers(1, 6))
-        expected, decisive = refeeding(reference, poem, start, out_len)
+        expected, decisive = greedy_completion(reference, poem, start, out_len)
         if not decisive:
             continue
         # the temperature by its default, or given as 0.0 or 0
@@ -70,7 +59,7 @@ def test_greedy_trained(nb, poem, book_trained, retry_seeds):
     reference = reference_from(state_of(model))
     asked = 0
     for phrase in TEXT:
-        expected, decisive = refeeding(reference, poem, phrase[0], 7)
+        expected, decisive = greedy_completion(reference, poem, phrase[0], 7)
         if decisive:
             got = generated(nb, model, 7, phrase[0], temperature=0.0)
             check(got == expected, "generate_greedy", out_len=7, start=phrase[0], expected=expected, got=got)

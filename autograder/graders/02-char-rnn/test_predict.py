@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 
-from autograder.graders.char_rnn import book_model, expect_text, greedy
+from autograder.graders.char_rnn import MARGIN, book_model, expect_text, greedy
 from autograder.toolkit import check, fail, kind_of
 
 BLANK = "predict"
-MARGIN = 1e-3      # contexts whose top two scores are closer than this are not asked (round-off could decide)
 
 
 def contexts(poem, count, rng):

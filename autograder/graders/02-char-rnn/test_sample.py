@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.graders.char_rnn import TEXT, book_model, expect_text, greedy
+from autograder.graders.char_rnn import TEXT, book_model, expect_text, greedy_completion
 from autograder.messages import msg
 from autograder.toolkit import check, fail
 
@@ -40,11 +40,7 @@ def test_dui_jiu_dang_ge(nb, poem, book_trained, retry_seeds):
         model, reference = book_model(nb, poem.size, poem.size, 16, 1)
     except AssertionError:
         return                       # Model is judged elsewhere; nothing more can be asked here
-    text, decisive = '對', True
-    while len(text) < 4:
-        char, margin = greedy(reference, poem, text)
-        decisive = decisive and margin >= 1e-3
-        text += char
+    text, decisive = greedy_completion(reference, poem, '對', 4)
     if decisive:
         got = sampled(nb, model, 4, '對')
         check(got == text, "sample_untrained", out_len=4, start='對', expected=text, got=got)
@@ -77,11 +73,7 @@ def test_matches_greedy(nb, poem):
     for _ in range(12):
         start = ''.join(rng.choice(chars, size=int(rng.integers(1, 3))))
         out_len = len(start) + int(rng.integers(1, 5))
-        text, decisive = start, True
-        while len(text) < out_len:
-            char, margin = greedy(reference, poem, text)
-            decisive = decisive and margin >= 1e-3
-            text += char
+        text, decisive = greedy_completion(reference, poem, start, out_len)
         if not decisive:
             continue
         got = sampled(nb, model, out_len, start)
