@@ -13,6 +13,7 @@ reading one of its attributes, is a request to the worker.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import secrets
 import signal
@@ -26,6 +27,7 @@ from autograder import protocol, spawn
 from autograder.isolation import IsolationRefused, Policy
 from autograder.limits import Limits
 
+GRACE = 5.0                 # seconds the judge waits past a limit the worker's own alarm enforces, then kills
 OUTPUT_KEEP = 64 * 1024     # bytes of the worker's stdout/stderr kept (the tail), whatever it prints
 
 
@@ -287,10 +289,12 @@ class Submission:
                      "cell_timeout": self.limits.cell_seconds, "seed": self.seed, "token": token,
                      "figures": self.figures})
         deadline = time.monotonic() + self.limits.notebook_seconds
-        current = None
+        current, cell_deadline = None, math.inf
         while True:
             try:
-                header, buffers = worker.receive(deadline)
+                # the worker's alarm stops a cell at cell_seconds; one that ignores it is killed a little
+                # later, not at the end of the notebook's time
+                header, buffers = worker.receive(min(deadline, cell_deadline))
                 event = header.get("event")
                 if event not in ("cell", "ready") or (event == "cell" and type(header.get("index")) is not int) \
                         or (event == "ready" and header.get("token") != token):
@@ -307,7 +311,10 @@ class Submission:
                 break
             index = header["index"]
             if header.get("status") == "start":
+                # (its figures, when kept, are drawn afterwards under an alarm of their own)
+                cell_time = self.limits.cell_seconds * (2 if self.figures else 1)
                 current = index
+                cell_deadline = time.monotonic() + cell_time + GRACE if cell_time > 0 else math.inf
                 continue
             error = header.get("error")
             status = "ok"
@@ -316,7 +323,7 @@ class Submission:
                 status = "timeout" if error.get("timeout") else "error"
             runs[index] = CellRun(index, status, error, _text(header.get("stdout")), _text(header.get("stderr")),
                                   [b for b in buffers if b.startswith(PNG)][:MAX_FIGURES])
-            current = None
+            current, cell_deadline = None, math.inf
         self.runs = sorted(runs.values(), key=lambda r: r.index)
 
     def _retire(self) -> None:
@@ -354,7 +361,7 @@ class Submission:
         header = dict(header, timeout=limit)
         worker.send(header, buffers)
         # the worker's own alarm fires at `limit`; the judge waits a little longer, then kills
-        reply, reply_buffers = worker.receive(time.monotonic() + limit + 5)
+        reply, reply_buffers = worker.receive(time.monotonic() + limit + GRACE)
         if reply.get("ok") is True:
             generation = self.generation
             return protocol.decode(reply.get("value"), reply_buffers,
