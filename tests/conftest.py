@@ -31,6 +31,44 @@ def load_results(folder: Path, student: str, aid: str = AID) -> dict:
     return json.loads((folder / student / aid / "results.json").read_text("utf-8"))
 
 
+# ------------------------------------------------------------------ test_install.py's pip runs, in the background
+# They take 2½ minutes and leave a core idle (pip's resolver is one process), as do most of the tests
+# between the attack corpus and the end. So test_install.py runs last, and its pip runs start as soon as
+# the attack corpus is graded (that grading, like `course validate`, keeps both cores busy), overlapping
+# every test in between.
+PIP_TESTS = "test_install.py"
+_pip_runs = {"wanted": False, "started": None}
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.path.name == PIP_TESTS)            # stable: the rest keep their order
+    _pip_runs["wanted"] = any("installs" in getattr(item, "fixturenames", ()) for item in items)
+
+
+def pip_runs_started():
+    if _pip_runs["started"] is None:
+        import installs
+
+        _pip_runs["started"] = installs.Started()
+    return _pip_runs["started"]
+
+
+def pytest_runtest_setup(item):
+    if _pip_runs["wanted"] and item.path.name != "test_attacks.py":
+        pip_runs_started()
+
+
+def pytest_sessionfinish(session):
+    if _pip_runs["started"] is not None:
+        _pip_runs["started"].close()
+
+
+@pytest.fixture(scope="session")
+def pip_runs():
+    """test_install.py's pip runs (tests/installs.py), started already or now."""
+    return pip_runs_started()
+
+
 @pytest.fixture(scope="session")
 def course():
     from autograder import course as courses
@@ -61,34 +99,35 @@ def example_grades(tmp_path_factory):
     return proc, out
 
 
-def course_in(language: str, root: Path):
-    """A copy of the course whose course.toml asks for ``language``: its notebooks and attack corpus, the
-    engine and graders being this checkout's."""
+def course_in(language: str, root: Path, corpus: bool = True):
+    """A copy of the course whose course.toml asks for ``language``: its notebooks and (with ``corpus``)
+    its attack corpus, the engine and graders being this checkout's."""
     from autograder.course import load
 
     text = (ROOT / "course.toml").read_text("utf-8")
     assert 'language = "zh-Hant"' in text
     root.mkdir(parents=True)
     (root / "course.toml").write_text(text.replace('language = "zh-Hant"', f'language = "{language}"'), "utf-8")
-    for area in ("source", "release", "tests/attacks"):
+    for area in ("source", "release", *(["tests/attacks"] if corpus else [])):
         shutil.copytree(ROOT / area, root / area)
     return load(root)
 
 
 @pytest.fixture(scope="session")
 def validation(tmp_path_factory):
-    """`course validate` over every assignment, once, keeping its grades (the environment carries a secret
-    it must not leak). Returns the process and the folder of its results.
+    """`course validate` over every assignment, once, keeping its grades. Returns the process and the
+    folder of its results.
 
     It validates the course in English: the same run then shows that no Chinese reaches an English
     course's students (tests/test_messages.py), at no second grading of every mutant. The course's own
     language is the example class's (``example_grades``), and every catalogue entry is formatted in every
-    language by test_messages.py."""
-    course = course_in("en", tmp_path_factory.mktemp("english") / "course")
+    language by test_messages.py.
+
+    The copy has no attack corpus: tests/test_attacks.py grades the whole corpus in every environment the
+    isolation policy names, and tests/test_validate.py runs validate's own attack check on a few."""
+    course = course_in("en", tmp_path_factory.mktemp("english") / "course", corpus=False)
     out = tmp_path_factory.mktemp("validated")
-    # the corpus's file-system attacks walk a folder of the test's own, never the machine
-    proc = run_course("--course", course.root, "validate", "--jobs", "2", "--out", out, "--attack-root",
-                      tmp_path_factory.mktemp("walked"), env={"SECRET_TOKEN": "hunter2", "GITHUB_TOKEN": "ghp_x"})
+    proc = run_course("--course", course.root, "validate", "--jobs", "2", "--out", out)
     return proc, out
 
 
