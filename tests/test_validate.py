@@ -3,11 +3,11 @@
 import pytest
 
 from autograder import validate
-from autograder.validate import Mutant, Variant
+from autograder.validate import Attack, Mutant, Variant
 
 from conftest import AID
 
-pytestmark = pytest.mark.slow          # validates every assignment: grades solutions, blanks, mutants, the corpus
+pytestmark = pytest.mark.slow          # validates every assignment: grades solutions, blanks, mutants, attacks
 
 
 def test_validate_passes_for_every_assignment(validation, course):
@@ -22,14 +22,25 @@ def test_validate_passes_for_every_assignment(validation, course):
             assert f"mutant {m.name}" in validation.stdout
 
 
-def test_every_attack_of_the_corpus_gets_its_expected_outcome(validation, course):
-    validation, _ = validation
-    attacks = validate.attacks(course, AID)
-    assert len(attacks) >= 25
-    lines = [line for line in validation.stdout.splitlines() if " attack " in line]
-    assert len(lines) == len(attacks)
-    failed = [line for line in lines if "FAIL" in line]
-    assert not failed, "\n".join(failed)
+def test_validate_grades_each_attack_against_its_honest_twin(course, monkeypatch, tmp_path):
+    """validate's own attack check, on three of the corpus's attacks and one planted to fail: an attack
+    that earns more than its honest twin. (tests/test_attacks.py grades the whole corpus as a class in
+    every environment the isolation policy names.)"""
+    corpus = {a.name: a for a in validate.attacks(course, AID)}
+    chosen = [corpus[name] for name in ("monkeypatch-comparisons", "os-exit-in-graded-function", "read-graders-from-disk")]
+    planted = Attack("planted", "the solution, whose twin breaks sample: it earns more than its twin", [],
+                     honest=[("sample", "    model.eval()\n", "    raise RuntimeError('broken')\n")])
+    monkeypatch.setattr(validate, "catalogue", lambda aid: ([], []))
+    monkeypatch.setattr(validate, "attacks", lambda course, aid: [*chosen, planted])
+    walked = tmp_path / "walked"                 # the file-system attacks walk this folder, not the machine
+    walked.mkdir()
+    report, = validate.validate_all(course, [course.assignment(AID)], jobs=2, attack_root=str(walked))
+    checks = {c.what: c for c in report.checks}
+    for attack in chosen:
+        assert checks[f"attack {attack.name}"].ok, checks[f"attack {attack.name}"].detail
+    failed = checks["attack planted"]
+    assert not failed.ok and "test_sample.py::" in failed.detail and "(honest: failed)" in failed.detail, failed.detail
+    assert checks["solution"].ok and checks["blank"].ok and not report.ok
 
 
 def test_validate_catches_a_mutant_that_is_not_caught_and_a_variant_that_is_wrong(course, monkeypatch):
