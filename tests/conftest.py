@@ -32,10 +32,10 @@ def load_results(folder: Path, student: str, aid: str = AID) -> dict:
 
 
 # ------------------------------------------------------------------ test_install.py's pip runs, in the background
-# They take 2½ minutes and leave a core idle (pip's resolver is one process), as do most of the tests
-# between the attack corpus and the end. So test_install.py runs last, and its pip runs start as soon as
-# the attack corpus is graded (that grading, like `course validate`, keeps both cores busy), overlapping
-# every test in between.
+# They take 4½ minutes of CPU, and most tests between the attack corpus and the end leave a core idle.
+# So test_install.py runs last, and its pip runs start (niced, tests/installs.py) as soon as the attack
+# corpus is graded (that grading keeps both cores busy and has short time limits), overlapping every
+# test in between.
 PIP_TESTS = "test_install.py"
 _pip_runs = {"wanted": False, "started": None}
 
