@@ -32,16 +32,21 @@ def load_results(folder: Path, student: str, aid: str = AID) -> dict:
 
 
 # ------------------------------------------------------------------ test_install.py's pip runs, in the background
-# They take 4½ minutes of CPU, and most tests between the attack corpus and the end leave a core idle.
-# So test_install.py runs last, and its pip runs start (niced, tests/installs.py) as soon as the attack
-# corpus is graded (that grading keeps both cores busy and has short time limits), overlapping every
-# test in between.
+# They take 4½ minutes of CPU, and most tests leave a core idle, but not the gradings of the attack corpus
+# and of `course validate`, which keep both cores busy (and the corpus's time limits are short). So those
+# run first, test_install.py last, and its pip runs start (tests/installs.py) as soon as the first two are
+# done, overlapping every test in between.
 PIP_TESTS = "test_install.py"
 _pip_runs = {"wanted": False, "started": None}
 
 
+def busy(item) -> bool:
+    """Whether a test grades the attack corpus or needs `course validate`'s grades."""
+    return item.path.name == "test_attacks.py" or "validation" in getattr(item, "fixturenames", ())
+
+
 def pytest_collection_modifyitems(config, items):
-    items.sort(key=lambda item: item.path.name == PIP_TESTS)            # stable: the rest keep their order
+    items.sort(key=lambda item: (item.path.name == PIP_TESTS, not busy(item)))     # stable: else in their order
     _pip_runs["wanted"] = any("installs" in getattr(item, "fixturenames", ()) for item in items)
 
 
@@ -54,7 +59,7 @@ def pip_runs_started():
 
 
 def pytest_runtest_setup(item):
-    if _pip_runs["wanted"] and item.path.name != "test_attacks.py":
+    if _pip_runs["wanted"] and not busy(item):
         pip_runs_started()
 
 
