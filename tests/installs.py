@@ -188,3 +188,16 @@ class Started:
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class NotStarted:
+    """What starting the pip runs raised, raised again where their outcomes are read."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def outcomes(self) -> dict:
+        raise self.error
+
+    def close(self) -> None:
+        pass

@@ -33,7 +33,8 @@ from installs import BELOW, FLOOR, FLOOR_TEXT, interpreter, lower_bounds
 @pytest.fixture(scope="module")
 def installs(pip_runs):
     """The pip runs' outcomes (conftest.py started them in the background: tests/installs.py)."""
-    return {"done": pip_runs.outcomes(), "debian": pip_runs.debian, "below": pip_runs.below,
+    done = pip_runs.outcomes()
+    return {"done": done, "debian": pip_runs.debian, "below": pip_runs.below,
             "students": pip_runs.students, "torch": pip_runs.torch}
 
 
