@@ -47,7 +47,11 @@ def busy(item) -> bool:
 
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: (item.path.name == PIP_TESTS, not busy(item)))     # stable: else in their order
-    _pip_runs["wanted"] = any("installs" in getattr(item, "fixturenames", ()) for item in items)
+
+
+def pytest_collection_finish(session):
+    # the tests that will run (-m "not slow" has deselected test_install's by now): none needs them, none start
+    _pip_runs["wanted"] = any("installs" in getattr(item, "fixturenames", ()) for item in session.items)
 
 
 def pip_runs_started():
