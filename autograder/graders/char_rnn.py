@@ -222,6 +222,25 @@ def greedy_completion(model: Reference, poem: Poem, start: str, out_len: int) ->
     return text, decisive
 
 
+def random_completions(model: Reference, poem: Poem, seed: int, start_max: int, extra_max: int,
+                       tries: int = 12, least: int = 6) -> list[tuple[int, str, int, str]]:
+    """(try, start, out_len, expected): ``tries`` random starts of 1 to ``start_max - 1`` characters, to be
+    completed by 1 to ``extra_max - 1`` more, with ``model``'s greedy completion where it is decisive (at
+    least ``least`` of them, or the grader itself is broken)."""
+    rng = np.random.default_rng(seed)
+    chars = list(poem.char2int)
+    cases = []
+    for n in range(tries):
+        start = ''.join(rng.choice(chars, size=int(rng.integers(1, start_max))))
+        out_len = len(start) + int(rng.integers(1, extra_max))
+        expected, decisive = greedy_completion(model, poem, start, out_len)
+        if decisive:
+            cases.append((n, start, out_len, expected))
+    if len(cases) < least:
+        raise RuntimeError(f"only {len(cases)} completions were decisive")
+    return cases
+
+
 # ------------------------------------------------------------------------------------ student side
 
 def on_device(nb, value) -> Handle:

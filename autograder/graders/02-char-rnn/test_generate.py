@@ -6,12 +6,12 @@ references of what it may call (GetDummies, predict, sample_next) in place of th
 Model or sample_next costs their own points only.
 """
 
-import numpy as np
 import pytest
 import torch
 
 from autograder.graders.char_rnn import (GENERATE_CALLS, RECORDER, TEXT, expect_text, generate_reference,
-                                         greedy_completion, hidden_model, reference_from, state_of)
+                                         greedy_completion, hidden_model, random_completions, reference_from,
+                                         state_of)
 from autograder.messages import msg
 from autograder.submission import keep
 from autograder.toolkit import check, fail
@@ -31,22 +31,11 @@ def generated(nb, model, out_len, start, **kwargs) -> str:
 def test_greedy_equals_refeeding(nb, poem):
     """溫度 0：與每次重送整段前文的貪婪解碼相同（隨機權重）/ temperature 0: equals greedy decoding that re-feeds the prefix (random weights)"""
     model, reference = hidden_model(nb, poem.size, poem.size, 16, 1)
-    rng = np.random.default_rng(17)
-    chars = list(poem.char2int)
-    asked = 0
-    for case in range(12):
-        start = ''.join(rng.choice(chars, size=int(rng.integers(1, 4))))
-        out_len = len(start) + int(rng.integers(1, 6))
-        expected, decisive = greedy_completion(reference, poem, start, out_len)
-        if not decisive:
-            continue
+    for case, start, out_len, expected in random_completions(reference, poem, 17, 4, 6):
         # the temperature by its default, or given as 0.0 or 0
         kwargs = [{}, {"temperature": 0.0}, {"temperature": 0}][case % 3]
         got = generated(nb, model, out_len, start, **kwargs)
         check(got == expected, "generate_greedy", out_len=out_len, start=start, expected=expected, got=got)
-        asked += 1
-    if asked < 6:
-        raise RuntimeError(f"only {asked} completions were decisive")
 
 
 @pytest.mark.points(1, blank=BLANK)

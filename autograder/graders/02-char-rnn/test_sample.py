@@ -1,9 +1,8 @@
 """sample(model, out_len, start='對') → the completed string, out_len characters, starting with start."""
 
-import numpy as np
 import pytest
 
-from autograder.graders.char_rnn import TEXT, book_model, expect_text, greedy_completion
+from autograder.graders.char_rnn import TEXT, book_model, expect_text, greedy_completion, random_completions
 from autograder.messages import msg
 from autograder.toolkit import check, fail
 
@@ -67,17 +66,6 @@ def test_start_length_determinism(nb, book_trained, retry_seeds):
 def test_matches_greedy(nb, poem):
     """隨機權重下與參考的貪婪補全一致（開頭保留、長度正確）/ equals the reference's greedy completion, random weights"""
     model, reference = book_model(nb, poem.size, poem.size, 16, 1)
-    rng = np.random.default_rng(7)
-    chars = list(poem.char2int)
-    asked = 0
-    for _ in range(12):
-        start = ''.join(rng.choice(chars, size=int(rng.integers(1, 3))))
-        out_len = len(start) + int(rng.integers(1, 5))
-        text, decisive = greedy_completion(reference, poem, start, out_len)
-        if not decisive:
-            continue
+    for _, start, out_len, text in random_completions(reference, poem, 7, 3, 5):
         got = sampled(nb, model, out_len, start)
         check(got == text, "sample_text", out_len=out_len, start=start, expected=text, got=got)
-        asked += 1
-    if asked < 6:
-        raise RuntimeError(f"only {asked} completions were decisive")
