@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 import sys
 # Bound now, as module globals: student code in the worker may replace the builtins (isinstance,
@@ -29,10 +30,16 @@ from typing import Any
 import numpy as np
 
 _ndarray, _generic, _np_asarray = np.ndarray, np.generic, np.asarray
+_np_frombuffer, _np_where, _np_cumsum, _np_uint8 = np.frombuffer, np.where, np.cumsum, np.uint8
+_json_loads = json.loads
 _TORCH: dict = {}                # torch's Tensor, Parameter and int16, bound once torch is loaded
 
-MAX_FRAME = 512 * 1024 * 1024   # a frame larger than this is refused, whoever sent it
-MAX_DEPTH = 32                  # nesting of lists, tuples and dicts
+MAX_FRAME = 64 * 1024 * 1024    # a frame larger than this is refused, whoever sent it
+MAX_BUFFERS = 1024              # raw buffers of one frame
+MAX_DEPTH = 32                  # nesting of lists, tuples and dicts in a value
+MAX_NESTING = 2 * MAX_DEPTH + 8   # of the JSON header: a value node is an object holding a list
+MAX_DIGITS = 20                 # of a bare JSON integer (an int value travels as a string, bounded apart)
+MAX_INT_DIGITS = 4300           # of an int value (Python's own limit for str → int)
 MAX_ITEMS = 1_000_000           # elements of all containers in one value
 
 # numpy dtypes that may cross: booleans, integers, floats, complex numbers, fixed-width unicode.
@@ -89,12 +96,21 @@ def read_frame(sock) -> tuple[dict, list[bytes]]:
 
 
 def parse_body(body: bytes) -> tuple[dict, list[bytes]]:
+    """A frame's body as (header, buffers); any bytes at all give that or :class:`ProtocolError`, nothing else.
+
+    Sizes, the nesting of the JSON header and the digits of its numbers are bounded *before* they are
+    parsed: a hostile worker's integer of a million digits or lists nested 100,000 deep cost a scan,
+    never a quadratic conversion or the judge's stack."""
     try:
         (head_len,) = struct.unpack_from(">I", body, 0)
         pos = 4 + head_len
-        header = json.loads(body[4:pos].decode("utf-8"))
+        if pos > len(body):
+            raise ProtocolError("header runs past the end of the frame")
+        header = loads(body[4:pos])
         (count,) = struct.unpack_from(">I", body, pos)
         pos += 4
+        if count > MAX_BUFFERS:
+            raise ProtocolError(f"{count} buffers in one frame (at most {MAX_BUFFERS})")
         buffers = []
         for _ in range(count):
             (size,) = struct.unpack_from(">Q", body, pos)
@@ -103,11 +119,47 @@ def parse_body(body: bytes) -> tuple[dict, list[bytes]]:
                 raise ProtocolError("buffer runs past the end of the frame")
             buffers.append(body[pos:pos + size])
             pos += size
-    except (struct.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except struct.error as exc:
         raise ProtocolError(f"malformed frame: {exc}") from None
-    if pos != len(body) or not isinstance(header, dict):
+    if pos != len(body) or type(header) is not dict:
         raise ProtocolError("malformed frame: trailing bytes or a header that is not an object")
     return header, buffers
+
+
+# a JSON string, escapes included: what is inside one is data, never structure
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def nesting(text: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest, found without parsing it (brackets outside
+    strings, counted by numpy: linear in the text, whatever it holds)."""
+    brackets = _JSON_STRING.sub(b"", text).translate(None, _NOT_BRACKET)
+    if not brackets:
+        return 0
+    codes = _np_frombuffer(brackets, dtype=_np_uint8)
+    steps = _np_where((codes == 0x5B) | (codes == 0x7B), 1, -1)          # [ and { open, ] and } close
+    return int(_np_cumsum(steps).max())
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise ProtocolError(f"a JSON integer of {len(text)} digits")
+    return int(text)
+
+
+def _no_constant(text: str):
+    raise ProtocolError(f"{text} is not JSON")
+
+
+def loads(head: bytes):
+    """The JSON header, bounded: nesting, integer digits, no NaN or infinities (they travel tagged)."""
+    if nesting(head) > MAX_NESTING:
+        raise ProtocolError(f"JSON nested deeper than {MAX_NESTING}")
+    try:
+        return _json_loads(head.decode("utf-8"), parse_int=_bounded_int, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:    # JSONDecodeError is a ValueError
+        raise ProtocolError(f"malformed header: {str(exc)[:200]}") from None
 
 
 # ---------------------------------------------------------------------------------------- values
@@ -119,12 +171,13 @@ def _float_tree(x: float) -> Any:
     return {"t": "float", "v": repr(x)}
 
 
-def encode(value: Any, buffers: list[bytes], handle_of=None, depth: int = 0) -> Any:
+def encode(value: Any, buffers: list[bytes], handle_of=None, depth: int = 0, by_handle: bool = False) -> Any:
     """Turn ``value`` into a JSON tree, appending raw buffers to ``buffers``.
 
     ``handle_of(obj) -> HandleRef`` is called for anything that is not plain data; without it,
     such a value is an error.  Exact types are tested, so a subclass with surprising behaviour is
-    never taken for the plain type it pretends to be.
+    never taken for the plain type it pretends to be. ``by_handle``: arrays and tensors go by handle
+    too (they stay where they are, for code that must change them in place).
     """
     if depth > MAX_DEPTH:
         raise ProtocolError("value nested too deeply")
@@ -136,11 +189,14 @@ def encode(value: Any, buffers: list[bytes], handle_of=None, depth: int = 0) -> 
     if t is float:
         return _float_tree(value)
     if t in (list, tuple):
-        return {"t": t.__name__, "v": [encode(v, buffers, handle_of, depth + 1) for v in value]}
+        return {"t": t.__name__, "v": [encode(v, buffers, handle_of, depth + 1, by_handle) for v in value]}
     if t is dict or (t.__module__ == "collections" and t.__name__ == "OrderedDict"):
-        items = [[encode(k, buffers, handle_of, depth + 1), encode(v, buffers, handle_of, depth + 1)]
+        items = [[encode(k, buffers, handle_of, depth + 1), encode(v, buffers, handle_of, depth + 1, by_handle)]
                  for k, v in value.items()]
         return {"t": "dict", "v": items}
+    if by_handle and handle_of is not None and (t is _ndarray or _is_tensor(value)):
+        ref = handle_of(value)
+        return {"t": "handle", "id": ref.id, "kind": ref.kind}
     if t is bytes:
         buffers.append(value)
         return {"t": "bytes", "b": len(buffers) - 1}
@@ -158,6 +214,29 @@ def encode(value: Any, buffers: list[bytes], handle_of=None, depth: int = 0) -> 
         ref = handle_of(value)
         return {"t": "handle", "id": ref.id, "kind": ref.kind}
     raise ProtocolError(f"{t.__name__} is not plain data")
+
+
+def is_tensor(value) -> bool:
+    """A torch tensor or parameter (exact types: a subclass is not plain data)."""
+    return _is_tensor(value)
+
+
+def tensors_in(value, found=None, depth: int = 0) -> list:
+    """The tensors in ``value`` (nested lists, tuples and dicts of exact types), in order: the same order
+    on both sides of the wire, where the judge and the worker each hold the value."""
+    found = [] if found is None else found
+    if depth > MAX_DEPTH:
+        return found
+    t = type(value)
+    if _is_tensor(value):
+        found.append(value)
+    elif t in (list, tuple):
+        for item in value:
+            tensors_in(item, found, depth + 1)
+    elif t is dict:
+        for item in value.values():
+            tensors_in(item, found, depth + 1)
+    return found
 
 
 def bind_torch() -> None:
@@ -194,11 +273,21 @@ class _Budget:
             raise ProtocolError("value has too many elements")
 
 
-def decode(tree: Any, buffers: list[bytes], make_handle=None, *, _depth: int = 0, _budget=None) -> Any:
-    """Rebuild a value from a JSON tree and raw buffers, trusting neither.
+def decode(tree: Any, buffers: list[bytes], make_handle=None) -> Any:
+    """Rebuild a value from a JSON tree and raw buffers, trusting neither: the value, or
+    :class:`ProtocolError` whatever the tree holds (nothing else escapes).
 
     ``make_handle(HandleRef)`` builds the judge-side proxy for a worker object.
     """
+    try:
+        return _decode(tree, buffers, make_handle)
+    except ProtocolError:
+        raise
+    except (Exception, RecursionError, MemoryError) as exc:      # numpy's or torch's refusal of a shape, ...
+        raise ProtocolError(f"malformed value: {type(exc).__name__}: {str(exc)[:200]}") from None
+
+
+def _decode(tree: Any, buffers: list[bytes], make_handle=None, *, _depth: int = 0, _budget=None) -> Any:
     budget = _budget or _Budget()
     budget.take()
     if _depth > MAX_DEPTH:
@@ -211,12 +300,12 @@ def decode(tree: Any, buffers: list[bytes], make_handle=None, *, _depth: int = 0
     if type(tree) is not dict or type(tree.get("t")) is not str:
         raise ProtocolError(f"unexpected node {type(tree).__name__}")
     tag = tree["t"]
-    rec = lambda v: decode(v, buffers, make_handle, _depth=_depth + 1, _budget=budget)  # noqa: E731
+    rec = lambda v: _decode(v, buffers, make_handle, _depth=_depth + 1, _budget=budget)  # noqa: E731
     if tag == "str":
         return _expect(tree, "v", str)
     if tag == "int":
         text = _expect(tree, "v", str)
-        if len(text) > 4300 or not text.lstrip("-").isdigit():
+        if len(text) > MAX_INT_DIGITS or not text.lstrip("-").isascii() or not text.lstrip("-").isdigit():
             raise ProtocolError("malformed int")
         return int(text)
     if tag == "float":
@@ -249,6 +338,8 @@ def decode(tree: Any, buffers: list[bytes], make_handle=None, *, _depth: int = 0
         return _decode_tensor(tree, buffers)
     if tag == "handle":
         ref = HandleRef(_expect(tree, "id", int), _expect(tree, "kind", str)[:200])
+        if not 0 < ref.id < 2**62:
+            raise ProtocolError("handle number out of range")
         if make_handle is None:
             return ref
         return make_handle(ref)
@@ -271,7 +362,7 @@ def _buffer(tree: dict, buffers: list[bytes]) -> bytes:
 
 def _shape(tree: dict) -> tuple[int, ...]:
     shape = _expect(tree, "shape", list)
-    if len(shape) > 32 or any(type(d) is not int or d < 0 for d in shape):
+    if len(shape) > 32 or any(type(d) is not int or not 0 <= d < 2**40 for d in shape):
         raise ProtocolError("malformed shape")
     return tuple(shape)
 
@@ -310,3 +401,159 @@ def _decode_tensor(tree: dict, buffers: list[bytes]):
     if name == "bfloat16":
         flat = flat.view(torch.bfloat16)
     return flat.reshape(shape).clone()
+
+
+# ---------------------------------------------------------------------------------------- messages
+# What the judge accepts from a worker, message by message, each field checked for its type and range.
+# A message that is not exactly one of these is a ProtocolError (the judge then kills the worker and
+# ends that submission's request or cell with a reason); a text is cut to its bound, never trusted.
+
+MAX_TYPE, MAX_MESSAGE, MAX_TRACEBACK = 200, 4000, 8000
+MAX_OUTPUT = 20_200                 # characters of a cell's stdout or stderr (the worker keeps 20,000 and a note)
+MAX_FIGURES = 4                     # figures of one cell
+MAX_FIGURE_BYTES = 1 << 20          # bytes of one figure
+PNG = b"\x89PNG\r\n\x1a\n"
+MAX_MEASURES = 40
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An exception of the worker's (the student's code, or the worker refusing a request), as text."""
+
+    type: str
+    message: str
+    traceback: str = ""
+    timeout: bool = False
+
+
+@dataclass(frozen=True)
+class CellStarted:
+    index: int
+
+
+@dataclass(frozen=True)
+class CellDone:
+    index: int
+    error: Failure | None
+    stdout: str
+    stderr: str
+    figures: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class Ready:
+    token: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A request's value: a tree for :func:`decode` and its buffers."""
+
+    value: Any
+    buffers: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class Callback:
+    """Student code called a stand-in of the judge's (:mod:`autograder.remote`) while serving a request:
+    stand-in ``stub``, its method ``method``, on ``inputs`` = [state, args, kwargs] (state: a module's
+    parameters and buffers, else empty); ``grad``: autograd will ask for the gradients of the inputs (a
+    :class:`Backward` of the same ``call`` follows, or never does); ``training``: a module's mode."""
+
+    stub: int
+    call: int
+    method: str
+    inputs: Any
+    buffers: tuple[bytes, ...]
+    grad: bool = False
+    training: bool | None = None
+
+
+@dataclass(frozen=True)
+class Backward:
+    """Autograd asks for the gradients of the inputs of callback ``call``, given those of its outputs."""
+
+    call: int
+    grads: Any
+    buffers: tuple[bytes, ...]
+
+
+def _field(header: dict, key: str, kind: type):
+    value = header.get(key)
+    if type(value) is not kind:
+        raise ProtocolError(f"{key!r} should be {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _count(header: dict, key: str, below: int) -> int:
+    value = _field(header, key, int)
+    if not 0 <= value < below:
+        raise ProtocolError(f"{key!r} out of range: {value}")
+    return value
+
+
+def failure(value) -> Failure:
+    if type(value) is not dict:
+        raise ProtocolError(f"an error that is {type(value).__name__}, not an object")
+    return Failure(_field(value, "type", str)[:MAX_TYPE], _field(value, "message", str)[:MAX_MESSAGE],
+                   _field(value, "traceback", str)[-MAX_TRACEBACK:], _field(value, "timeout", bool))
+
+
+def sandbox_report(header: dict) -> list[str]:
+    """The worker's first frame: the names of the measures it is under."""
+    if header.get("event") != "sandbox":
+        raise ProtocolError("no sandbox report")
+    measures = _field(header, "isolation", list)
+    if len(measures) > MAX_MEASURES or any(type(m) is not str or len(m) > 60 for m in measures):
+        raise ProtocolError("malformed sandbox report")
+    return list(measures)
+
+
+def notebook_event(header: dict, buffers: list[bytes], cells: int) -> CellStarted | CellDone | Ready:
+    """A message of a worker running a notebook of ``cells`` code cells."""
+    event = header.get("event")
+    if event == "ready":
+        return Ready(_field(header, "token", str))
+    if event != "cell":
+        raise ProtocolError(f"unexpected message while the notebook ran: {str(event)[:40]!r}")
+    index = _count(header, "index", cells)
+    status = header.get("status")
+    if status == "start":
+        return CellStarted(index)
+    if status not in ("ok", "error"):
+        raise ProtocolError("a cell's status should be start, ok or error")
+    error = header.get("error")
+    if (error is None) != (status == "ok"):
+        raise ProtocolError("a cell's error and its status disagree")
+    figures = _count(header, "figures", MAX_FIGURES + 1)
+    if figures != len(buffers) or any(len(b) > MAX_FIGURE_BYTES or not b.startswith(PNG) for b in buffers):
+        raise ProtocolError("a cell's figures are not what it says (at most 4 PNG images of 1 MiB)")
+    return CellDone(index, None if error is None else failure(error), _field(header, "stdout", str)[:MAX_OUTPUT],
+                    _field(header, "stderr", str)[:MAX_OUTPUT], tuple(buffers))
+
+
+METHOD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}\Z")
+
+
+def reply(header: dict, buffers: list[bytes]) -> Reply | Failure | Callback | Backward:
+    """A message of a worker serving a request: its answer, or a callback it makes first."""
+    ok = header.get("ok")
+    if ok is True:
+        if "value" not in header:
+            raise ProtocolError("a reply without a value")
+        return Reply(header["value"], tuple(buffers))
+    if ok is False:
+        return failure(header.get("error"))
+    event = header.get("event")
+    if event == "callback":
+        method = _field(header, "method", str)
+        if not METHOD.match(method):
+            raise ProtocolError("a callback's method is not a name")
+        training = header.get("training")
+        if training is not None and type(training) is not bool:
+            raise ProtocolError("a callback's training should be true, false or null")
+        return Callback(_count(header, "stub", 2**62), _count(header, "call", 2**62), method, header.get("inputs"),
+                        tuple(buffers), _field(header, "grad", bool), training)
+    if event == "backward":
+        return Backward(_count(header, "call", 2**62), header.get("grads"), tuple(buffers))
+    raise ProtocolError("a reply that is neither a value, an error nor a callback")
