@@ -63,7 +63,7 @@ def _forget_other_folders(folder: Path) -> None:
 def run_graders(folder: Path, submission: Submission, retry_seeds, untouched=frozenset(),
                 references=None) -> GradingPlugin:
     """Run every grader in ``folder`` against ``submission``; the plugin holds the outcomes and curves.
-    ``references``: blank → the reference code of the blanks it calls (``autograder.references.CALLS``)."""
+    ``references``: blank → the makers of the references of the blanks it calls (``autograder.references.CALLS``)."""
     _forget_other_folders(folder)
     plugin = GradingPlugin(submission, retry_seeds, untouched, references)
     log = io.StringIO()

@@ -51,12 +51,21 @@ class Notebook:
         self.submission.reseed(seed)
 
     def define(self, name: str, source: str):
-        """A handle to the object ``source`` defines in the worker (see Submission.define)."""
+        """A handle to the instrumentation ``source`` defines in the worker (see Submission.define)."""
         return self.submission.define(name, source)
 
-    def overriding(self, **sources):
-        """``with nb.overriding(lstm_cell=REFERENCE_CELL): nb.lstm_forward(...)``: see Submission.overriding."""
-        return self.submission.overriding(**sources)
+    def overriding(self, **references):
+        """``with nb.overriding(lstm_cell=references.lstm_cell): nb.lstm_forward(...)``: the blanks a call
+        reaches replaced by the judge's references, which run in the judge (see Submission.overriding)."""
+        return self.submission.overriding(**references)
+
+    def stub(self, fn, name: str = "reference", by_handle: bool = False):
+        """A handle to a stand-in of the judge's function ``fn``, to pass to student code (Submission.stub)."""
+        return self.submission.stub(fn, name, by_handle)
+
+    def remote_module(self, module, methods=(), name: str = ""):
+        """The judge's ``module`` standing in the worker, its code kept here (Submission.remote_module)."""
+        return self.submission.remote_module(module, methods, name)
 
     def without_autograd(self):
         """``with nb.without_autograd(): nb.bptt_grad_U(...)``: see Submission.without_autograd."""
@@ -129,7 +138,8 @@ class GradingPlugin:
 
     def __init__(self, submission: Submission, retry_seeds=(0, 1, 2), untouched=frozenset(), references=None):
         self.submission = submission
-        # blank → {name of a blank it calls: reference code} (autograder.references), in force while its graders run
+        # blank → {name of a blank it calls: maker of its reference} (autograder.references.CALLS), in force
+        # while its graders run
         self.references = references or {}
         # named in "memory limit exceeded" (no submission: only the graders' names are collected)
         self.memory_bytes = submission.limits.memory_bytes if submission is not None else 0
@@ -201,7 +211,10 @@ class GradingPlugin:
         seed_judge(seed)
         self.submission.reseed(seed)
         record = self.outcomes.get(request.node.nodeid)
-        with self.submission.overriding(**self.references.get(record.blank if record else "", {})):
+        makers = self.references.get(record.blank if record else "", {})
+        # the references a grader registers answer only while it runs (Submission.scope)
+        with self.submission.scope(), \
+                self.submission.overriding(**{name: make(Notebook(self.submission)) for name, make in makers.items()}):
             yield
 
     # ------------------------------------------------------------------ outcomes

@@ -1,4 +1,4 @@
-"""The reference code put in the place of the blanks a blank calls, for its graders and its public checks.
+"""The references put in the place of the blanks a blank calls, for its graders and its public checks.
 
 Where blank B calls blank A (elman_forward calls elman_cell, sample calls predict), B is judged with A's
 reference in A's place (``Submission.overriding``; the plugin does it for every grader and public check
@@ -6,121 +6,129 @@ of B), so that one mistake costs one blank: a wrong elman_cell loses elman_cell'
 elman_forward's graders and ``course check`` judge elman_forward alone. The same rule for both keeps the
 hidden graders never laxer than the public checks.
 
-This code runs in the worker, where a notebook could read it; it is built from torch's own fused cells
-and from the book's printed code, nothing a student cannot read already.
+These are answers, so they run here, in the judge: the worker gets stand-ins that call back
+(:mod:`autograder.remote`), and no line of this module ever reaches a worker or a student's bundle. Each
+entry of :data:`CALLS` makes its reference for a submission (``make(nb)``): the book's ``predict`` reads
+the notebook's vocabulary and calls the worker's model; the temperature sampler draws from the worker's
+generator.
 """
 
-# torch.rnn_tanh_cell is h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh), here with b_hh = 0
-ELMAN_CELL = """
-def elman_cell(x_t, h_prev, params):
-    import torch
-    return torch.rnn_tanh_cell(x_t, h_prev, params["W_h"], params["U_h"], params["b_h"])
-"""
+from __future__ import annotations
 
-# the recurrence through y_{t-1}: U_h is (H, O), which torch's cells do not take
-JORDAN_CELL = """
-def jordan_cell(x_t, y_prev, params):
-    import torch
-    linear = torch.nn.functional.linear
-    h = torch.tanh(linear(x_t, params["W_h"], params["b_h"]) + linear(y_prev, params["U_h"]))
-    return h, torch.sigmoid(linear(h, params["W_y"], params["b_y"]))
-"""
+import itertools
 
-# torch's fused RNN over all time steps, then the output layer
-ELMAN_FORWARD = """
-def elman_forward(x, h0, params):
-    import torch
-    weights = [params["W_h"], params["U_h"], params["b_h"], torch.zeros_like(params["b_h"])]
-    hs, _ = torch.rnn_tanh(x, h0.unsqueeze(0), weights, True, 1, 0.0, False, False, False)
-    return hs, torch.nn.functional.linear(hs, params["W_y"], params["b_y"])
-"""
-
-# torch's own fused LSTM cell, chunks [i, f, g, o]
-LSTM_CELL = """
-def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
-    import torch
-    return tuple(torch.lstm_cell(x, (h_prev, c_prev), W_ih, W_hh, b_ih, b_hh))
-"""
-
-# the book's character RNN: nn.RNN(batch_first=True) and nn.Linear over every time step
-BOOK_MODEL = """
+import numpy as np
 import torch
 from torch import nn
 
 
-class Model(nn.Module):
-    def __init__(self, input_size, output_size, hidden_dim, n_layers):
-        super().__init__()
-        self.hidden_dim = hidden_dim
-        self.n_layers = n_layers
-        self.rnn = nn.RNN(input_size, hidden_dim, n_layers, batch_first=True)
-        self.fc = nn.Linear(hidden_dim, output_size)
-
-    def init_hidden(self, batch_size):
-        weight = next(self.parameters())
-        return torch.zeros(self.n_layers, batch_size, self.hidden_dim, device=weight.device)
-
-    def forward(self, x):
-        hidden = self.init_hidden(x.size(0))
-        out, hidden = self.rnn(x, hidden)
-        out = out.contiguous().view(-1, self.hidden_dim)
-        return self.fc(out), hidden
-"""
-
-# the book's GetDummies, BOOK_PREDICT its predict and BOOK_TRAIN its train (Adam, full batch)
-BOOK_GETDUMMIES = """
-import numpy as np
+# torch.rnn_tanh_cell is h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh), here with b_hh = 0
+def elman_cell(x_t, h_prev, params):
+    return torch.rnn_tanh_cell(x_t, h_prev, params["W_h"], params["U_h"], params["b_h"])
 
 
-def GetDummies(sequence, dict_size, seq_len, batch_size):
+# the recurrence through y_{t-1}: U_h is (H, O), which torch's cells do not take
+def jordan_cell(x_t, y_prev, params):
+    linear = nn.functional.linear
+    h = torch.tanh(linear(x_t, params["W_h"], params["b_h"]) + linear(y_prev, params["U_h"]))
+    return h, torch.sigmoid(linear(h, params["W_y"], params["b_y"]))
+
+
+# torch's fused RNN over all time steps, then the output layer
+def elman_forward(x, h0, params):
+    weights = [params["W_h"], params["U_h"], params["b_h"], torch.zeros_like(params["b_h"])]
+    hs, _ = torch.rnn_tanh(x, h0.unsqueeze(0), weights, True, 1, 0.0, False, False, False)
+    return hs, nn.functional.linear(hs, params["W_y"], params["b_y"])
+
+
+# torch's own fused LSTM cell, chunks [i, f, g, o]
+def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    return tuple(torch.lstm_cell(x, (h_prev, c_prev), W_ih, W_hh, b_ih, b_hh))
+
+
+def numerical_grad(nb):
+    """The central difference, on the worker's θ in place (``f`` reads it there): by handle."""
+    from autograder.callbacks import Function
+
+    def numerical_grad(f, theta, eps=1e-6):
+        values = theta.clone()                  # (a copy, here, of the worker's θ)
+        grad = torch.zeros(values.shape, dtype=torch.float64)
+        for index in itertools.product(*[range(n) for n in values.shape]):
+            old = float(values[index])
+            theta[index] = old + eps
+            plus = float(f())
+            theta[index] = old - eps
+            minus = float(f())
+            theta[index] = old
+            grad[index] = (plus - minus) / (2 * eps)
+        return grad
+
+    return Function(numerical_grad, "numerical_grad", by_handle=True)
+
+
+# the book's GetDummies
+def getdummies(sequence, dict_size, seq_len, batch_size):
     features = np.zeros((batch_size, seq_len, dict_size), dtype=np.float32)
     for i in range(batch_size):
         for u in range(seq_len):
             features[i, u, sequence[i][u]] = 1
     return features
-"""
-
-BOOK_PREDICT = """
-import numpy as np
-import torch
-from torch import nn
 
 
-def predict(model, character):
-    character = np.array([[Char2int[c] for c in character]])
-    character = GetDummies(character, Dict_size, character.shape[1], 1)
-    character = torch.from_numpy(character).to(device)
-    with torch.no_grad():
-        out, hidden = model(character)
-    prob = nn.functional.softmax(out[-1], dim=0)
-    return Int2char[torch.max(prob, dim=0)[1].item()], hidden
-"""
+def predict(nb):
+    """The book's predict, on the notebook's vocabulary and device, calling the worker's model (the one
+    student code passes) without autograd."""
+    from autograder.submission import keep
 
-BOOK_TRAIN = """
-import torch
-from torch import nn
+    def predict(model, character):
+        char2int, int2char = nb.Char2int, nb.Int2char
+        codes = np.array([[char2int[c] for c in character]])
+        x = keep(nb.torch.as_tensor, getdummies(codes, nb.Dict_size, codes.shape[1], 1), device=nb.device)
+        with nb.without_autograd():
+            out, hidden = model(x)
+        prob = nn.functional.softmax(torch.as_tensor(out)[-1], dim=0)
+        return int2char[torch.max(prob, dim=0)[1].item()], hidden
+
+    return predict
 
 
-def train(net, Input, Target, n_epochs=100, lr=0.01):
-    criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    losses = []
-    for epoch in range(n_epochs):
-        optimizer.zero_grad()
-        output, hidden = net(Input)
-        loss = criterion(output, Target.view(-1).long())
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
-"""
+def sample_next(nb):
+    """A temperature sampler: the argmax at T = 0; else one draw from softmax(logits / T), made in the worker
+    from the generator student code passes (None: the worker's global one)."""
 
-# assignment → blank → the blanks it calls, each with its reference
+    def sample_next(logits, temperature, generator=None):
+        logits = torch.as_tensor(logits).cpu()
+        if temperature == 0:
+            return int(torch.argmax(logits))
+        probabilities = torch.softmax(logits / temperature, dim=-1)
+        return int(nb.torch.multinomial(probabilities, 1, generator=generator))
+
+    return sample_next
+
+
+def same(reference):
+    """A reference that needs nothing of the submission."""
+    return lambda nb: reference
+
+
+# assignment → blank → the blanks it calls, each with the maker of its reference
 CALLS = {
-    "01-rnn-foundations": {"elman_forward": {"elman_cell": ELMAN_CELL},
-                           "jordan_forward": {"jordan_cell": JORDAN_CELL},
-                           "bptt_grad_U": {"elman_forward": ELMAN_FORWARD, "elman_cell": ELMAN_CELL}},
-    "02-char-rnn": {"predict": {"GetDummies": BOOK_GETDUMMIES},
-                    "sample": {"GetDummies": BOOK_GETDUMMIES, "predict": BOOK_PREDICT}},
-    "03-lstm": {"lstm_forward": {"lstm_cell": LSTM_CELL}},
+    "01-rnn-foundations": {"elman_forward": {"elman_cell": same(elman_cell)},
+                           "jordan_forward": {"jordan_cell": same(jordan_cell)},
+                           "bptt_grad_U": {"elman_forward": same(elman_forward), "elman_cell": same(elman_cell)}},
+    "02-char-rnn": {"predict": {"GetDummies": same(getdummies)},
+                    "sample": {"GetDummies": same(getdummies), "predict": predict}},
+    "03-lstm": {"lstm_forward": {"lstm_cell": same(lstm_cell)}},
 }
+# what generate may call, in the place of the notebook's while generate is graded (one mistake, one deduction)
+GENERATE_CALLS = {"GetDummies": same(getdummies), "predict": predict, "sample_next": sample_next}
+# what bptt_grads and find_wrong_grads may call
+FORWARD_CALLS = {"elman_forward": same(elman_forward), "elman_cell": same(elman_cell)}
+FIND_WRONG_GRADS_CALLS = {**FORWARD_CALLS, "numerical_grad": numerical_grad}
+
+
+def made(makers: dict, nb) -> dict:
+    """The references of ``makers`` (name → maker), made for the submission ``nb`` stands for."""
+    return {name: make(nb) for name, make in makers.items()}
+
+

@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from autograder import protocol, spawn
+from autograder import callbacks, protocol, spawn
 from autograder.isolation import IsolationRefused, Policy
 from autograder.limits import Limits
 
@@ -34,11 +34,9 @@ OUTPUT_KEEP = 64 * 1024     # bytes of the worker's stdout/stderr kept (the tail
 class StudentError(Exception):
     """The student's code raised an exception while the worker served a request."""
 
-    def __init__(self, info: dict):
-        self.type = str(info.get("type", "Exception"))[:200]
-        self.message = str(info.get("message", ""))[:4000]
-        self.traceback = str(info.get("traceback", ""))[:8000]
-        self.timeout = bool(info.get("timeout", False))
+    def __init__(self, failure: protocol.Failure):
+        self.type, self.message, self.traceback, self.timeout = \
+            failure.type, failure.message, failure.traceback, failure.timeout
         super().__init__(f"{self.type}: {self.message}")
 
     @property
@@ -106,10 +104,11 @@ class WorkerProcess:
         self.output = OutputTail(output)
         # the worker's first frame, sent before student code runs: the measures it is under
         header, _ = self.receive(time.monotonic() + 60)
-        if header.get("event") != "sandbox" or not isinstance(header.get("isolation"), list):
+        try:
+            self.isolation = protocol.sandbox_report(header)
+        except protocol.ProtocolError as exc:
             self.kill()
-            raise WorkerLost("protocol", "no sandbox report")
-        self.isolation = [str(x)[:60] for x in header["isolation"]][:40]
+            raise WorkerLost("protocol", str(exc)) from None
         try:                          # no student code reaches a worker that is not isolated enough
             self.isolated = policy.admit(self.isolation)
         except IsolationRefused:
@@ -243,7 +242,7 @@ class Submission:
     generation: int = 0
     call_timeout: float | None = None
     may_change: tuple = ()           # handles a call may change (see ``changing``)
-    overrides: dict = field(default_factory=dict)   # the judge's reference code for blanks (see ``overriding``)
+    overrides: dict = field(default_factory=dict)   # name → [number, by handle] of a reference in its place
     autograd: bool = True            # False: calls run with autograd fenced off (see ``without_autograd``)
     hide: tuple = ()                 # paths the worker must not see
     figures: bool = False            # keep each cell's matplotlib figures (for feedback pages)
@@ -256,6 +255,9 @@ class Submission:
     _skipped: dict = field(default_factory=dict)   # cell index -> why it killed the worker
     _outputs: list[str] = field(default_factory=list)
     _names: dict = field(default_factory=dict)     # this worker's: name or (module id, attribute) -> value
+    _references: dict = field(default_factory=dict)  # number -> the judge's reference a stand-in calls back
+    _numbers: int = 0                                # references registered so far
+    _graphs: dict = field(default_factory=dict)      # callback number -> its forward pass (callbacks.Graph)
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> None:
@@ -290,16 +292,19 @@ class Submission:
                      "figures": self.figures})
         deadline = time.monotonic() + self.limits.notebook_seconds
         current, cell_deadline = None, math.inf
+        kept = Kept()
         while True:
             try:
                 # the worker's alarm stops a cell at cell_seconds; one that ignores it is killed a little
                 # later, not at the end of the notebook's time
                 header, buffers = worker.receive(min(deadline, cell_deadline))
-                event = header.get("event")
-                if event not in ("cell", "ready") or (event == "cell" and type(header.get("index")) is not int) \
-                        or (event == "ready" and header.get("token") != token):
+                try:
+                    event = protocol.notebook_event(header, buffers, len(self.cells))
+                    if isinstance(event, protocol.Ready) and event.token != token:
+                        raise protocol.ProtocolError("a ready message with the wrong token")
+                except protocol.ProtocolError as exc:
                     worker.kill()
-                    raise WorkerLost("protocol", "unexpected message while the notebook ran")
+                    raise WorkerLost("protocol", str(exc)) from None
             except WorkerLost as lost:
                 if current is None:
                     raise
@@ -307,22 +312,18 @@ class Submission:
                 self._skipped[current] = str(lost)
                 self.runs = sorted(runs.values(), key=lambda r: r.index)
                 raise
-            if event == "ready":
+            if isinstance(event, protocol.Ready):
                 break
-            index = header["index"]
-            if header.get("status") == "start":
+            if isinstance(event, protocol.CellStarted):
                 # (its figures, when kept, are drawn afterwards under an alarm of their own)
                 cell_time = self.limits.cell_seconds * (2 if self.figures else 1)
-                current = index
+                current = event.index
                 cell_deadline = time.monotonic() + cell_time + GRACE if cell_time > 0 else math.inf
                 continue
-            error = header.get("error")
-            status = "ok"
-            if error is not None:
-                error = _clean_error(error)
-                status = "timeout" if error.get("timeout") else "error"
-            runs[index] = CellRun(index, status, error, _text(header.get("stdout")), _text(header.get("stderr")),
-                                  [b for b in buffers if b.startswith(PNG)][:MAX_FIGURES])
+            error = None if event.error is None else _error_dict(event.error)
+            status = "ok" if error is None else "timeout" if error["timeout"] else "error"
+            runs[event.index] = CellRun(event.index, status, error, kept.text(event.stdout), kept.text(event.stderr),
+                                        kept.figures(event.figures))
             current, cell_deadline = None, math.inf
         self.runs = sorted(runs.values(), key=lambda r: r.index)
 
@@ -356,20 +357,68 @@ class Submission:
 
     # ------------------------------------------------------------------ requests
     def request(self, header: dict, buffers=(), timeout: float | None = None):
+        """Send a request and wait for its value. While it waits, the worker may call the judge's references
+        (stand-ins, :mod:`autograder.remote`): each callback is answered here, and may itself make requests."""
         worker = self.ensure()
         limit = timeout or self.call_timeout or self.limits.call_seconds
-        header = dict(header, timeout=limit)
-        worker.send(header, buffers)
+        worker.send(dict(header, timeout=limit), buffers)
         # the worker's own alarm fires at `limit`; the judge waits a little longer, then kills
-        reply, reply_buffers = worker.receive(time.monotonic() + limit + GRACE)
-        if reply.get("ok") is True:
-            generation = self.generation
-            return protocol.decode(reply.get("value"), reply_buffers,
-                                   lambda ref: Handle(self, ref, generation))
-        if reply.get("ok") is False and isinstance(reply.get("error"), dict):
-            raise StudentError(_clean_error(reply["error"]))
-        worker.kill()
-        raise WorkerLost("protocol", "malformed reply")
+        deadline = time.monotonic() + limit + GRACE
+        generation = self.generation
+        while True:
+            raw, raw_buffers = worker.receive(deadline)
+            try:
+                message = protocol.reply(raw, raw_buffers)
+                if isinstance(message, protocol.Reply):
+                    return protocol.decode(message.value, message.buffers, lambda ref: Handle(self, ref, generation))
+            except protocol.ProtocolError as exc:
+                worker.kill()
+                raise WorkerLost("protocol", str(exc)) from None
+            if isinstance(message, protocol.Failure):
+                raise StudentError(message)
+            self._answer(worker, message)
+
+    def _answer(self, worker: WorkerProcess, message) -> None:
+        """Answer a callback (or a backward pass) of a stand-in, computing with the judge's reference."""
+        generation = self.generation
+        try:
+            if isinstance(message, protocol.Backward):
+                value = self._backward(message)
+            else:
+                reference = self._references.get(message.stub)
+                if reference is None:
+                    raise LookupError("this reference belonged to another grader: it answers no more")
+                inputs = protocol.decode(message.inputs, message.buffers, lambda ref: Handle(self, ref, generation))
+                if type(inputs) is not list or len(inputs) != 3 or type(inputs[0]) is not dict \
+                        or type(inputs[1]) is not list or type(inputs[2]) is not dict:
+                    raise protocol.ProtocolError("a callback's inputs are not [state, args, kwargs]")
+                if message.grad:
+                    value, graph = callbacks.forward(reference, message.method, inputs, message.training)
+                    self._graphs[message.call] = graph
+                    while len(self._graphs) > MAX_GRAPHS:          # never asked for: forgotten, oldest first
+                        self._graphs.pop(next(iter(self._graphs)))
+                else:
+                    value = reference.invoke(message.method, *inputs, training=message.training)
+            out: list[bytes] = []
+            reply = {"op": "return", "call": message.call, "value": protocol.encode(value, out, _ref_of)}
+        except protocol.ProtocolError as exc:
+            worker.kill()
+            raise WorkerLost("protocol", str(exc)) from None
+        except WorkerLost:
+            raise
+        except StudentError as exc:          # the worker's objects, called by the reference, refused
+            out, reply = [], {"op": "raise", "call": message.call, "error": _error_dict(exc)}
+        except Exception as exc:             # the reference refused what it was given (a wrong shape, ...)
+            failure = protocol.Failure(type(exc).__name__, str(exc)[:protocol.MAX_MESSAGE])
+            out, reply = [], {"op": "raise", "call": message.call, "error": _error_dict(failure)}
+        worker.send(reply, out)
+
+    def _backward(self, message: protocol.Backward) -> list:
+        graph = self._graphs.pop(message.call, None)
+        if graph is None:
+            raise LookupError("no forward pass of this call to go back through")
+        grads = protocol.decode(message.grads, message.buffers)
+        return graph.backward(grads)
 
     def reseed(self, seed: int) -> None:
         self.request({"op": "seed", "seed": int(seed)})
@@ -387,8 +436,45 @@ class Submission:
 
     def define(self, name: str, source: str) -> "Handle":
         """The object ``name`` that the judge's ``source`` defines, made in the worker, beside the notebook's
-        globals (which it sees and leaves alone): the reference Model the graders of train use."""
+        globals (which it sees and leaves alone): instrumentation such as a recorder of calls, never the
+        answer to a blank (that is a reference: :meth:`stub`, :meth:`remote_module`)."""
         return self.request({"op": "define", "name": name, "source": source, "keep": True})
+
+    # ------------------------------------------------------------------ the judge's references
+    def register(self, reference) -> int:
+        """A number for ``reference`` (a :mod:`autograder.callbacks` Function or Module), which a stand-in in
+        the worker calls back; it answers until the :meth:`scope` it was registered in ends."""
+        self._numbers += 1
+        self._references[self._numbers] = reference
+        return self._numbers
+
+    @contextlib.contextmanager
+    def scope(self):
+        """References registered inside the block answer only inside it (a grader's): a stand-in a notebook
+        keeps for later calls a number the judge no longer knows."""
+        before = set(self._references)
+        try:
+            yield
+        finally:
+            for number in set(self._references) - before:
+                del self._references[number]
+            self._graphs.clear()
+
+    def stub(self, fn, name: str = "reference", by_handle: bool = False) -> "Handle":
+        """A handle to a stand-in in the worker of the judge's function ``fn``, to pass to student code (a
+        ``grads_fn`` for ``find_wrong_grads``). ``by_handle``: ``fn`` gets the worker's tensors as handles."""
+        number = self.register(callbacks.Function(fn, name, by_handle))
+        return self.request({"op": "stub", "id": number, "name": name, "by_handle": by_handle})
+
+    def remote_module(self, module, methods=(), name: str = "") -> "Handle":
+        """A handle to a module in the worker whose parameters and buffers are copies of ``module``'s and
+        whose ``forward`` (and ``methods``) the judge computes with ``module``'s code: the book's Model,
+        handed to the student's train, without its code in the worker."""
+        reference = callbacks.Module(module, tuple(methods), name)
+        number = self.register(reference)
+        buffers: list[bytes] = []
+        spec = protocol.encode(reference.spec(), buffers)
+        return self.request({"op": "remote_module", "id": number, "spec": spec}, buffers)
 
     def module_attribute(self, module: "Handle", name: str):
         """``module.name`` for a module of the worker (``torch.as_tensor``), asked for once per worker."""
@@ -417,11 +503,17 @@ class Submission:
         they were: the worker compares them before and after (:mod:`autograder.guard`)."""
         return self._setting("may_change", self.may_change + handles)
 
-    def overriding(self, **sources: str):
-        """Calls inside the block run with these globals of the notebook replaced by the judge's code
-        (``lstm_cell="def lstm_cell(...): ..."``): blank B judged with the reference of the blank A it
-        calls, so that each mistake costs the blank that made it (:mod:`autograder.references`)."""
-        return self._setting("overrides", {**self.overrides, **sources})
+    @contextlib.contextmanager
+    def overriding(self, **references):
+        """Calls inside the block run with these globals of the notebook replaced by stand-ins of the judge's
+        references (``lstm_cell=fn`` for a function of the judge's, or a :mod:`autograder.callbacks`
+        Function): blank B judged with the reference of the blank A it calls, so that each mistake costs the
+        blank that made it (:mod:`autograder.references`). The references run in the judge."""
+        functions = {name: ref if isinstance(ref, callbacks.Function) else callbacks.Function(ref, name)
+                     for name, ref in references.items()}
+        numbers = {name: [self.register(function), function.by_handle] for name, function in functions.items()}
+        with self._setting("overrides", {**self.overrides, **numbers}):
+            yield
 
     def without_autograd(self):
         """Calls inside the block run with autograd off and kept off (:mod:`autograder.fence`): a gradient
@@ -432,24 +524,41 @@ class Submission:
         return [r for r in self.runs if r.status != "ok"]
 
 
-PNG = b"\x89PNG\r\n\x1a\n"
-MAX_FIGURES = 4
-MAX_CELL_OUTPUT = 20000
+MAX_GRAPHS = 64                     # forward passes kept for a backward pass autograd may ask for
+MAX_OUTPUT = 1_000_000              # characters of all cells' stdout and stderr a submission keeps
+MAX_FIGURES = 24                    # figures a submission keeps
+MAX_FIGURE_BYTES = 8 << 20          # and their bytes
 
 
-def _text(value) -> str:
-    """A cell's captured output as the worker claims it: a string, cut to size whatever it sent."""
-    return value[:MAX_CELL_OUTPUT + 200] if isinstance(value, str) else ""
+class Kept:
+    """What one run of a notebook keeps of its cells' output: each cell's is bounded by the protocol, and
+    all of them together here, so that a notebook of a thousand printing cells stays a page."""
+
+    def __init__(self):
+        self.characters = self.count = self.bytes = 0
+
+    def text(self, text: str) -> str:
+        room = MAX_OUTPUT - self.characters
+        if len(text) > room:
+            text = text[:max(room, 0)] + f"\n… [{len(text) - max(room, 0)} 個字元已省略 / characters cut: the " \
+                                          f"notebook printed more than {MAX_OUTPUT}]\n"
+        self.characters += len(text)
+        return text
+
+    def figures(self, figures) -> list[bytes]:
+        kept = []
+        for figure in figures:
+            if self.count < MAX_FIGURES and self.bytes + len(figure) <= MAX_FIGURE_BYTES:
+                kept.append(figure)
+                self.count += 1
+                self.bytes += len(figure)
+        return kept
 
 
-def _clean_error(info: dict) -> dict:
-    """Keep only the plain string fields of an error the worker described."""
-    return {
-        "type": str(info.get("type", ""))[:200],
-        "message": str(info.get("message", ""))[:4000],
-        "traceback": str(info.get("traceback", ""))[:8000],
-        "timeout": info.get("timeout") is True,
-    }
+def _error_dict(failure) -> dict:
+    """A failure (or a StudentError) as the dict a CellRun and a reply to the worker carry."""
+    return {"type": failure.type, "message": failure.message, "traceback": failure.traceback,
+            "timeout": failure.timeout}
 
 
 class Handle:
@@ -482,6 +591,13 @@ class Handle:
         buffers: list[bytes] = []
         header = {"op": "getitem", "target": self._target(), "key": protocol.encode(key, buffers, _ref_of)}
         return self._submission.request(header, buffers)
+
+    def __setitem__(self, key, value):
+        """``target[key] = value`` in the worker (a reference that nudges the worker's θ in place)."""
+        buffers: list[bytes] = []
+        header = {"op": "setitem", "target": self._target(), "key": protocol.encode(key, buffers, _ref_of),
+                  "value": protocol.encode(value, buffers, _ref_of)}
+        self._submission.request(header, buffers)
 
     def __setattr__(self, name, value):
         raise AttributeError("handles are read-only; call a method of the object instead")

@@ -24,12 +24,13 @@ import random
 import signal
 import socket
 import sys
+import time
 import traceback
 import warnings
 
 import numpy as np
 
-from autograder import fence, guard, protocol
+from autograder import fence, guard, protocol, remote
 
 MAX_MESSAGE = 4000        # characters of an exception message sent back
 MAX_TRACEBACK = 8000      # characters of a traceback sent back
@@ -150,7 +151,9 @@ class Worker:
         self.namespace["display"] = lambda *objs, **kwargs: None
         self.shell = Shell(self.namespace)
         self.builtins = dict(builtins.__dict__)     # as they were before any student code
-        self.compiled: dict[tuple, object] = {}     # (name, source) of a reference -> its code
+        self.compiled: dict[tuple, object] = {}     # (name, source) of the judge's instrumentation -> its code
+        self.stubs: dict[int, object] = {}          # number -> the stand-in of a judge's reference (remote)
+        self.calls = 0                              # callbacks made to the judge
 
     def restore_builtins(self) -> None:
         """Undo what student code did to the builtins (isinstance = lambda *a: True, ...).
@@ -197,32 +200,38 @@ class Worker:
                 header, buffers = protocol.read_frame(self.sock)
             except EOFError:
                 return
-            op = header.get("op")
-            if op == "bye":
+            if not self.serve_one(header, buffers):
                 return
-            if op == "run":
-                self.run(header)
-                continue
-            limit = float(header.get("timeout", 0) or 0)
-            try:
-                value = self.answer(op, header, buffers, limit)
-            except BaseException as exc:  # the student's exceptions, SystemExit included, become replies
-                _cancel_alarm()
-                self.restore_builtins()
-                try:
-                    self.reply_error(exc)
-                except protocol.ProtocolError as inner:
-                    self.reply_error(inner)
-                continue
+
+    def serve_one(self, header: dict, buffers: list) -> bool:
+        """Answer one request of the judge's (also while a stand-in waits for the judge: a reference may
+        call the worker's objects). False when told to stop."""
+        op = header.get("op")
+        if op == "bye":
+            return False
+        if op == "run":
+            self.run(header)
+            return True
+        limit = float(header.get("timeout", 0) or 0)
+        try:
+            value = self.answer(op, header, buffers, limit)
+        except BaseException as exc:  # the student's exceptions, SystemExit included, become replies
             self.restore_builtins()
-            if header.get("keep") is True:
-                value = self.handle_of(value)      # the judge asked for a handle, even to plain data
             try:
-                self.reply_value(value)
-            except (protocol.ProtocolError, RecursionError) as exc:
                 self.reply_error(exc)
-            except BaseException as exc:  # a student's object that breaks while being encoded
-                self.reply_error(exc)
+            except protocol.ProtocolError as inner:
+                self.reply_error(inner)
+            return True
+        self.restore_builtins()
+        if header.get("keep") is True:
+            value = self.handle_of(value)      # the judge asked for a handle, even to plain data
+        try:
+            self.reply_value(value)
+        except (protocol.ProtocolError, RecursionError) as exc:
+            self.reply_error(exc)
+        except BaseException as exc:  # a student's object that breaks while being encoded
+            self.reply_error(exc)
+        return True
 
     def answer(self, op, header, buffers, limit):
         decode = lambda tree: protocol.decode(tree, buffers, self.resolve)  # noqa: E731
@@ -234,14 +243,24 @@ class Worker:
             if name not in self.namespace:
                 raise NameError(f"name '{name}' is not defined")
             return self.namespace[name]
-        if op == "define":                 # the judge's own object, made in the worker (a reference Model)
+        if op == "define":                 # the judge's instrumentation, made in the worker (never an answer)
             name = str(header["name"])
             return _with_alarm(limit, lambda: self.defined({name: header["source"]})[name])
+        if op == "stub":                   # the stand-in of a reference of the judge's
+            return self.stub(int(header["id"]), str(header["name"]), header.get("by_handle") is True)
+        if op == "remote_module":
+            number = int(header["id"])
+            self.stubs[number] = remote.remote_module(self, number, decode(header["spec"]))
+            return self.stubs[number]
         target = self.resolve(protocol.HandleRef(int(header["target"]), ""))
         if op == "getattr":
             return _with_alarm(limit, getattr, target, header["name"])
         if op == "getitem":
             return _with_alarm(limit, lambda: target[decode(header["key"])])
+        if op == "setitem":
+            def store():
+                target[decode(header["key"])] = decode(header["value"])
+            return _with_alarm(limit, store)
         if op == "call":
             args = decode(header["args"])
             kwargs = decode(header["kwargs"])
@@ -256,9 +275,59 @@ class Worker:
             return _with_alarm(limit, lambda: _describe_object(target))
         raise ValueError(f"unknown op {op!r}")
 
+    # ------------------------------------------------------------------ the judge's references, by callback
+    def stub(self, number: int, name: str, by_handle: bool = False) -> remote.Stub:
+        if number not in self.stubs:
+            self.stubs[number] = remote.Stub(self, number, name, by_handle)
+        return self.stubs[number]
+
+    def remote_call(self, number: int, method: str, args, kwargs, by_handle: bool = False, state=None,
+                    training=None):
+        """A stand-in called by student code: the judge computes, the worker waits (serving the judge's
+        requests meanwhile); where autograd records the call, the judge's backward pass is attached."""
+        inputs = [state if state is not None else {}, list(args), dict(kwargs)]
+        device = remote.device_of(inputs)
+        tensors = [] if by_handle else protocol.tensors_in(inputs)
+        grad = remote.torch_grad_wanted(tensors)
+        self.calls += 1
+        call = self.calls
+        buffers: list[bytes] = []
+        tree = protocol.encode(inputs, buffers, self.handle_of, by_handle=by_handle)
+        self.send({"event": "callback", "stub": number, "call": call, "method": method, "inputs": tree,
+                   "grad": grad, "training": training}, buffers)
+        value = remote.moved(self.answer_of(call), device)
+        outputs = protocol.tensors_in(value) if grad else []
+        if not outputs:
+            return value
+        return remote.replaced(value, remote.attach(self, call, tensors, outputs))[0]
+
+    def backward(self, call: int, grads: list):
+        """The gradients of callback ``call``'s inputs, from the judge, given those of its outputs."""
+        buffers: list[bytes] = []
+        self.send({"event": "backward", "call": call, "grads": protocol.encode(grads, buffers)}, buffers)
+        return self.answer_of(call)
+
+    def answer_of(self, call: int):
+        """Wait for the judge's answer to callback ``call``, serving its requests until it comes."""
+        while True:
+            try:
+                header, buffers = protocol.read_frame(self.sock)
+            except EOFError:
+                _flush()
+                os._exit(0)                   # the judge has gone: so does this worker
+            op = header.get("op")
+            if op in ("return", "raise") and header.get("call") == call:
+                if op == "raise":
+                    raise remote.exception(protocol.failure(header.get("error")))
+                return protocol.decode(header.get("value"), buffers, self.resolve)
+            if not self.serve_one(header, buffers):
+                _flush()
+                os._exit(0)
+
     def defined(self, sources: dict) -> dict:
-        """The judge's code (name → source defining that name) run in a copy of the notebook's globals,
-        which it sees (the notebook's imports) and leaves as they were."""
+        """The judge's instrumentation (name → source defining that name: a recorder, a loop of calls; never
+        the answer to a blank, see :mod:`autograder.remote`) run in a copy of the notebook's globals, which it
+        sees (the notebook's imports) and leaves as they were."""
         scope = dict(self.namespace)
         for name, source in sources.items():
             key = (name, str(source))
@@ -268,19 +337,20 @@ class Worker:
         return scope
 
     @contextlib.contextmanager
-    def overridden(self, sources: dict):
-        """The notebook's globals ``sources`` names, replaced for one call by the judge's reference code.
+    def overridden(self, stubs: dict):
+        """The notebook's globals ``stubs`` names (name → [a stand-in's number, by handle]), replaced for one call by the
+        stand-ins of the judge's references.
 
         Where blank B calls blank A (lstm_forward calls lstm_cell), B is graded with the reference A in
-        A's place, so that a wrong A costs A's points only. Each source defines its name in a copy of
-        the notebook's globals (it sees the notebook's imports); the originals are put back afterwards.
+        A's place, so that a wrong A costs A's points only; the reference runs in the judge
+        (:mod:`autograder.remote`). The originals are put back afterwards.
         """
-        if not sources:
+        if not stubs:
             yield
             return
-        scope = self.defined(sources)
-        saved = {name: self.namespace.get(name, _MISSING) for name in sources}
-        self.namespace.update({name: scope[name] for name in sources})
+        saved = {name: self.namespace.get(name, _MISSING) for name in stubs}
+        self.namespace.update({name: self.stub(int(number), str(name), by_handle is True)
+                               for name, (number, by_handle) in stubs.items()})
         try:
             yield
         finally:
@@ -331,13 +401,26 @@ _MISSING = object()
 
 
 def _with_alarm(limit: float, fn, *args, **kwargs):
-    if limit > 0:
+    """``fn(*args, **kwargs)``, stopped by :class:`Timeout` after ``limit`` seconds (0: no limit of its own).
+
+    Alarms nest: a request served while a stand-in waits for the judge runs inside the request that called
+    the stand-in; it gets at most what is left of the outer alarm, which is set again, less the time spent,
+    when it ends."""
+    outer = signal.getitimer(signal.ITIMER_REAL)[0]        # seconds left of an enclosing alarm, 0.0 if none
+    started = _monotonic()
+    if limit > 0 or outer:
         signal.signal(signal.SIGALRM, _on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, limit)
+        signal.setitimer(signal.ITIMER_REAL, min(limit, outer) if limit > 0 and outer else limit or outer)
     try:
         return fn(*args, **kwargs)
     finally:
-        _cancel_alarm()
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (_monotonic() - started), 1e-3))
+        else:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+_monotonic = time.monotonic
 
 
 def _cancel_alarm():

@@ -14,6 +14,7 @@ from autograder.course import GraderSetupError
 from autograder.limits import Limits
 from autograder.messages import Message, msg
 from autograder.plugin import describe_exception
+from autograder.protocol import Failure
 from autograder.submission import StudentError, WorkerLost
 from autograder.toolkit import Fail, expect_values, first_match, size_ids
 
@@ -74,26 +75,31 @@ class FakeSubmission:
     def lookup(self, name):
         self.seen.setdefault(name, dict(self.active))
         if name not in self.globals:
-            raise StudentError({"type": "NameError", "message": f"name '{name}' is not defined"})
+            raise StudentError(Failure("NameError", f"name '{name}' is not defined"))
         return self.globals[name]
 
     def reseed(self, seed):
         self.seeds.append(seed)
 
     @contextlib.contextmanager
-    def overriding(self, **sources):
-        previous, self.active = self.active, sources
+    def overriding(self, **references):
+        previous, self.active = self.active, references
         try:
             yield
         finally:
             self.active = previous
+
+    @contextlib.contextmanager
+    def scope(self):
+        self.scopes = getattr(self, "scopes", 0) + 1
+        yield
 
     def time_limit(self, seconds):
         raise NotImplementedError
 
 
 def not_implemented(*args):
-    raise StudentError({"type": "NotImplementedError", "message": "add：請完成這個函式"})
+    raise StudentError(Failure("NotImplementedError", "add：請完成這個函式"))
 
 
 @pytest.fixture
@@ -139,12 +145,17 @@ def test_a_graders_own_bug_is_flagged_and_the_students_failures_are_not(graders)
     assert not outcomes["test_callable[neg]"].grader_error and "neg" in outcomes["test_callable[neg]"].output
 
 
+def REFERENCE_ADD(a, b):
+    return a + b
+
+
 def test_a_blanks_graders_run_with_the_references_of_what_it_calls(graders):
     _, submission = grade(graders, {"add": lambda a, b: a + b, "neg": lambda a: -a},
-                          references={"neg": {"add": "def add(a, b):\n    return a + b\n"}})
+                          references={"neg": {"add": lambda nb: REFERENCE_ADD}})
     assert submission.seen["add"] == {}                          # add's own graders: nothing replaced
-    assert submission.seen["neg"] == {"add": "def add(a, b):\n    return a + b\n"}
+    assert submission.seen["neg"] == {"add": REFERENCE_ADD}      # made for this submission, by its maker
     assert submission.active == {}                               # and nothing left in force afterwards
+    assert submission.scopes == 8                                # each grader in a scope of its own
 
 
 def test_a_stub_says_not_implemented_once(graders):
@@ -171,10 +182,10 @@ def test_a_grader_without_points_is_a_setup_error(tmp_path, graders):
 @pytest.mark.parametrize("exc, says, broke", [
     (Fail(msg("expected_got", what="x", expected=1, got=2)), "x: expected 1, got 2", False),
     (AssertionError("plain"), "plain", False),
-    (StudentError({"type": "NotImplementedError", "message": ""}), "not implemented", False),
-    (StudentError({"type": "NameError", "message": "name 'GetDummies' is not defined"}), "GetDummies", False),
-    (StudentError({"type": "MemoryError", "message": ""}), "2 GiB", False),
-    (StudentError({"type": "ValueError", "message": "bad", "traceback": "  File x"}), "ValueError: bad", False),
+    (StudentError(Failure("NotImplementedError", "")), "not implemented", False),
+    (StudentError(Failure("NameError", "name 'GetDummies' is not defined")), "GetDummies", False),
+    (StudentError(Failure("MemoryError", "")), "2 GiB", False),
+    (StudentError(Failure("ValueError", "bad", "  File x")), "ValueError: bad", False),
     (WorkerLost("timeout"), "time", False),
     (WorkerLost("died", "signal 9"), "signal 9", False),
     (KeyError("oops"), "KeyError", True),

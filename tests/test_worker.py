@@ -139,7 +139,8 @@ def test_workers_never_contain_the_graders(run):
     sub = run("import sys\nmods = sorted(m for m in sys.modules if m.startswith('autograder'))")
     assert all(m in ("autograder", "autograder.protocol", "autograder.worker", "autograder.limits",
                      "autograder.forkserver", "autograder.sandbox", "autograder.dynamo", "autograder.landlock",
-                     "autograder.seccomp", "autograder.guard", "autograder.fence") for m in sub.lookup("mods"))
+                     "autograder.seccomp", "autograder.guard", "autograder.fence", "autograder.remote")
+               for m in sub.lookup("mods"))
 
 
 def test_magics_are_neutralised(run):
@@ -276,7 +277,7 @@ def test_what_the_grader_lets_a_call_change_it_may_change(run):
 
 def test_a_blank_runs_with_the_reference_of_what_it_calls_and_the_notebook_keeps_its_own(run):
     sub = run("def cell(x):\n    return x + 1000\n", "def forward(xs):\n    return [cell(x) for x in xs]\n")
-    with sub.overriding(cell="def cell(x):\n    return x * 2\n"):
+    with sub.overriding(cell=lambda x: x * 2):
         assert sub.lookup("forward")([1, 2]) == [2, 4]
     assert sub.lookup("forward")([1, 2]) == [1001, 1002] and sub.lookup("cell")(1) == 1001
     made = sub.define("Double", "class Double:\n    def __call__(self, x):\n        return 2 * x\n")

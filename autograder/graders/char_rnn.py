@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from autograder import references
 from autograder.messages import msg, register
-from autograder.references import BOOK_GETDUMMIES, BOOK_MODEL, BOOK_PREDICT
 from autograder.submission import Handle, keep
 from autograder.toolkit import check, fail, kind_of, to_array
 
@@ -60,12 +60,17 @@ class Poem:
 
 class Reference(nn.Module):
     """The contract's model: nn.RNN(batch_first=True), then nn.Linear on every time step; from a zero
-    state, or from the ``hidden`` it is given."""
+    state, or from the ``hidden`` it is given. With the book's ``hidden_dim``, ``n_layers`` and
+    ``init_hidden``: in the worker it stands for the book's Model (:func:`book_model`)."""
 
     def __init__(self, input_size, output_size, hidden_dim, n_layers):
         super().__init__()
+        self.hidden_dim, self.n_layers = hidden_dim, n_layers
         self.rnn = nn.RNN(input_size, hidden_dim, n_layers, batch_first=True)
         self.fc = nn.Linear(hidden_dim, output_size)
+
+    def init_hidden(self, batch_size):
+        return torch.zeros(self.n_layers, batch_size, self.hidden_dim)
 
     def forward(self, x, hidden=None):                      # x: (N, T, D), hidden: (L, N, H) or None
         if hidden is None:
@@ -281,9 +286,15 @@ def forward(nb, model: Handle, x: torch.Tensor, what: str = "Model.forward", hid
             torch.from_numpy(to_array(hidden, f"{what}: hidden")).float())
 
 
-def book_model(nb, *args) -> tuple[Handle, Reference]:
-    """The book's ``Model(*args)`` in the worker, on the submission's device, and its judge-side twin."""
-    model = to_device(nb, nb.define("Model", BOOK_MODEL)(*args))     # so a wrong Model costs Model's points only
+def book_model(nb, *args, state: dict | None = None) -> tuple[Handle, Reference]:
+    """The book's ``Model(*args)`` standing in the worker, on the submission's device (its code stays in the
+    judge: a stand-in, see :mod:`autograder.remote`), and its judge-side twin; with ``state``, these weights.
+    The contract's ``forward(x, hidden=None)`` too: the Model of generate's and perplexity's graders. So a
+    wrong Model costs Model's points only."""
+    reference = Reference(*args)
+    if state is not None:
+        reference.load_state_dict(state)
+    model = to_device(nb, nb.remote_module(reference, methods=("init_hidden",), name="Model"))
     return model, reference_from(state_of(model))
 
 
@@ -421,32 +432,9 @@ register({
                  "torch.no_grad(), without backward()"),
 })
 
-# The contract's Model with the hidden argument of blank 2, made in the worker for the graders of
-# generate and perplexity (so that a wrong Model costs Model's points only): the book's Model, whose
-# forward starts from ``hidden`` when it is given.
-HIDDEN_MODEL = BOOK_MODEL.replace(
-    '''    def forward(self, x):
-        hidden = self.init_hidden(x.size(0))
-''', '''    def forward(self, x, hidden=None):
-        if hidden is None:
-            hidden = self.init_hidden(x.size(0))
-''')
-assert HIDDEN_MODEL != BOOK_MODEL
+# generate's graders put the judge's references of what it calls in place of the notebook's
+GENERATE_CALLS = references.GENERATE_CALLS
 
-# blank 6 as its contract says it; generate's graders put it in the place of the notebook's
-SAMPLE_NEXT = """
-import torch
-
-
-def sample_next(logits, temperature, generator=None):
-    logits = logits.cpu()
-    if temperature == 0:
-        return int(torch.argmax(logits))
-    return int(torch.multinomial(torch.softmax(logits / temperature, dim=-1), 1, generator=generator))
-"""
-
-# what generate may call, in the place of the notebook's while generate is graded (one mistake, one deduction)
-GENERATE_CALLS = {"GetDummies": BOOK_GETDUMMIES, "predict": BOOK_PREDICT, "sample_next": SAMPLE_NEXT}
 
 # A model that records how it is called: (shape of x, what hidden was) for each call, where hidden is
 # "none", "zero" (zeros), "returned" (equal to what the previous call returned) or "other".
@@ -493,14 +481,13 @@ def sample_next_draws(logits, temperatures, rounds, seed):
 """
 
 
-def judge_side(source: str, name: str):
-    """The object ``source`` defines, made here in the judge (the same text the worker gets)."""
-    scope: dict = {}
-    exec(compile(source, f"<reference {name}>", "exec"), scope)
-    return scope[name]
-
-
-sample_next_reference = judge_side(SAMPLE_NEXT, "sample_next")
+def sample_next_reference(logits, temperature, generator=None):
+    """The contract's sample_next, here in the judge (on the judge's generator): the argmax at T = 0, else
+    one draw from softmax(logits / T)."""
+    logits = logits.cpu()
+    if temperature == 0:
+        return int(torch.argmax(logits))
+    return int(torch.multinomial(torch.softmax(logits / temperature, dim=-1), 1, generator=generator))
 
 
 def draws_reference(logits: torch.Tensor, temperatures, rounds: int, seed: int, draw=None) -> list[int]:
@@ -510,11 +497,7 @@ def draws_reference(logits: torch.Tensor, temperatures, rounds: int, seed: int, 
     return [draw(logits.clone(), t, generator) for _ in range(rounds) for t in temperatures]
 
 
-def hidden_model(nb, *args) -> tuple[Handle, Reference]:
-    """The contract's Model with the hidden argument, ``Model(*args)`` in the worker on the submission's
-    device, and its judge-side twin."""
-    model = to_device(nb, nb.define("Model", HIDDEN_MODEL)(*args))
-    return model, reference_from(state_of(model))
+hidden_model = book_model          # (the contract's Model takes hidden: one stand-in for both)
 
 
 def generate_reference(model: Reference, poem: Poem, out_len: int, start: str, temperature: float = 0.0,

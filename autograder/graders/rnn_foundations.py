@@ -555,25 +555,6 @@ def rf_numeric_run(theta0, c, a, b, eps, returns):
     return {"grad": grad, "shares": bool(shares), "theta": theta.clone(), "log": log}
 """
 
-# The reference numerical_grad, put in the place of the student's while find_wrong_grads is graded (so that a
-# wrong numerical_grad costs numerical_grad's points only). It runs in the worker: only while graded.
-NUMERICAL_GRAD = """
-def numerical_grad(f, theta, eps=1e-6):
-    import itertools
-    import torch
-    grad = torch.zeros(theta.shape, dtype=torch.float64)
-    for index in itertools.product(*[range(n) for n in theta.shape]):
-        old = theta[index].item()
-        theta[index] = old + eps
-        plus = float(f())
-        theta[index] = old - eps
-        minus = float(f())
-        theta[index] = old
-        grad[index] = (plus - minus) / (2 * eps)
-    return grad
-"""
-
-
 def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
     """||a − b|| / max(||a|| + ||b||, 1e-12), Frobenius norms over the whole tensors (the notebook's definition)."""
     a, b = a.double(), b.double()
@@ -583,34 +564,24 @@ def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
 INPUTS_CHANGED = "rf-grads-fn-inputs"     # what the graders' grads_fn raises when it is not given the problem's inputs
 
 
-def grads_source(name: str, grads: dict, inputs) -> str:
-    """Source defining ``name(x, h0, params, targets)``, a grads_fn that returns these float64 gradients. It
-    checks that it is called with (float64 copies of) ``inputs`` = (x, h0, params, targets), in that order,
-    and raises ValueError(INPUTS_CHANGED) otherwise: a grads_fn computes from what it is given."""
-    x, h0, p, targets = inputs
+def grads_function(grads: dict, inputs):
+    """A grads_fn(x, h0, params, targets) that returns these float64 gradients, run in the judge (a stand-in in
+    the worker: gradients are answers). It checks that it is called with (float64 copies of) ``inputs`` = (x,
+    h0, params, targets), in that order, and raises ValueError(INPUTS_CHANGED) otherwise: a grads_fn computes
+    from what it is given."""
+    want_x, want_h0, want_params, want_targets = inputs
 
-    def data(v):
-        return (v.double().flatten().tolist(), tuple(v.shape))
+    def same(value, expected) -> bool:
+        return (isinstance(value, torch.Tensor) and value.shape == expected.shape
+                and torch.equal(value.detach().double(), expected.detach().double()))
 
-    values = {k: data(v) for k, v in grads.items()}
-    given = [data(x), data(h0), {k: data(v) for k, v in p.items()}, data(targets)]
-    return f"""import torch
-_VALUES_{name} = {values!r}
-_INPUTS_{name} = {given!r}
+    def grads_fn(x, h0, params, targets):
+        if not (same(x, want_x) and same(h0, want_h0) and same(targets, want_targets) and isinstance(params, dict)
+                and all(k in params and same(params[k], v) for k, v in want_params.items())):
+            raise ValueError(INPUTS_CHANGED)
+        return {k: v.detach().double().clone() for k, v in grads.items()}
 
-
-def {name}(x, h0, params, targets):
-    def same(value, expected):
-        data, shape = expected
-        return (isinstance(value, torch.Tensor) and tuple(value.shape) == shape
-                and torch.equal(value.detach().double().flatten(), torch.tensor(data, dtype=torch.float64)))
-
-    want_x, want_h0, want_params, want_targets = _INPUTS_{name}
-    if not (same(x, want_x) and same(h0, want_h0) and same(targets, want_targets) and isinstance(params, dict)
-            and all(k in params and same(params[k], v) for k, v in want_params.items())):
-        raise ValueError({INPUTS_CHANGED!r})
-    return {{k: torch.tensor(v, dtype=torch.float64).reshape(s) for k, (v, s) in _VALUES_{name}.items()}}
-"""
+    return grads_fn
 
 
 def n_params_shared(D, H, O, T) -> int:
@@ -623,13 +594,12 @@ def n_params_unshared(D, H, O, T) -> int:
 
 # ------------------------------------------------------------------------------------------ the student
 
-def references_for(blank: str) -> dict:
+def references_for(blank: str, nb) -> dict:
     """The references put in the place of the blanks ``blank`` calls, where :mod:`autograder.references` does
     not list them (bptt_grads and find_wrong_grads may call elman_forward; find_wrong_grads numerical_grad)."""
-    from autograder.references import ELMAN_CELL, ELMAN_FORWARD
+    from autograder.references import FIND_WRONG_GRADS_CALLS, FORWARD_CALLS, made
 
-    forward = {"elman_forward": ELMAN_FORWARD, "elman_cell": ELMAN_CELL}
-    return {"bptt_grads": forward, "find_wrong_grads": {**forward, "numerical_grad": NUMERICAL_GRAD}}.get(blank, {})
+    return made({"bptt_grads": FORWARD_CALLS, "find_wrong_grads": FIND_WRONG_GRADS_CALLS}.get(blank, {}), nb)
 
 
 def call(nb, blank: str, *args):

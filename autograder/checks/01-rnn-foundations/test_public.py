@@ -196,11 +196,14 @@ def test_n_params_unshared(nb):
 
 
 # ------------------------------------------------------------------------------ bptt_grads and the gradient check
-try:        # the engine's references for the blanks these call (a student's bundle has none: it runs end to end)
-    from autograder.references import ELMAN_CELL, ELMAN_FORWARD
-    FORWARD = {"elman_forward": ELMAN_FORWARD, "elman_cell": ELMAN_CELL}
-except ImportError:
-    FORWARD = {}
+def forward_references(nb) -> dict:
+    """The engine's references for the blanks bptt_grads and find_wrong_grads call, run in the judge (a student's
+    bundle has none: there the check runs end to end)."""
+    try:
+        from autograder.references import FORWARD_CALLS, made
+    except ImportError:
+        return {}
+    return made(FORWARD_CALLS, nb)
 
 GRAD_KEYS = ["W_h", "U_h", "b_h", "W_y", "b_y", "h0"]
 
@@ -234,7 +237,7 @@ def test_bptt_grads(nb):
     params, (x, h0, targets) = random_params(8), bptt_case(18)
     for steps in (T, 1):
         expected = autograd_grads(params, x[:steps], h0, targets[:steps])
-        with nb.without_autograd(), nb.overriding(**FORWARD):
+        with nb.without_autograd(), nb.overriding(**forward_references(nb)):
             try:
                 got = nb.bptt_grads(x[:steps], h0, params, targets[:steps])
             except StudentError as exc:
@@ -285,19 +288,25 @@ def test_numerical_grad(nb):
                f"after {what} theta's values changed: write every entry's original value back")
 
 
-def exact_numerical_grad(values: dict) -> str:
-    """Source of a stand-in for numerical_grad: the exact gradient this check computed (autograd, float64) for the
-    theta of that many entries. The check judges find_wrong_grads alone with it (a wrong numerical_grad has a check
-    of its own), and f is not called: the hidden tests use a finite-difference reference, which evaluates it."""
-    table = {v.numel(): v.flatten().tolist() for v in values.values()}
-    return ("def numerical_grad(f, theta, eps=1e-6):\n    import torch\n"
-            f"    return torch.tensor({table!r}[theta.numel()], dtype=torch.float64).reshape(theta.shape)\n")
+def exact_numerical_grad(values: dict):
+    """A numerical_grad for the check: the exact gradient it computed (autograd, float64) for the theta of that
+    many entries, returned by the judge to the stand-in in the notebook's place. The check judges
+    find_wrong_grads alone with it (a wrong numerical_grad has a check of its own), and f is not called: the
+    hidden tests use a finite-difference reference, which evaluates it."""
+    table = {v.numel(): v.detach().double().clone() for v in values.values()}
+
+    def numerical_grad(f, theta, eps=1e-6):
+        return table[theta.numel()].reshape(theta.shape)
+
+    return numerical_grad
 
 
-def fixed_grads(name: str, grads: dict) -> str:
-    table = {k: (v.flatten().tolist(), list(v.shape)) for k, v in grads.items()}
-    return (f"def {name}(x, h0, params, targets):\n    import torch\n"
-            f"    return {{k: torch.tensor(v, dtype=torch.float64).reshape(s) for k, (v, s) in {table!r}.items()}}\n")
+def fixed_grads(grads: dict):
+    """A grads_fn that returns these gradients, whatever it is given (run in the judge, behind a stand-in)."""
+    def grads_fn(x, h0, params, targets):
+        return {k: v.detach().double().clone() for k, v in grads.items()}
+
+    return grads_fn
 
 
 @pytest.mark.points(1, blank="find_wrong_grads")
@@ -310,8 +319,8 @@ def test_find_wrong_grads(nb):
              ("b_h not summed over the batch, h0's sign flipped",
               {"b_h": exact["b_h"].expand(N, H) / N, "h0": -exact["h0"]}, ["b_h", "h0"])]
     for number, (label, changed, expected) in enumerate(cases):
-        grads_fn = nb.define(f"public_grads_{number}", fixed_grads(f"public_grads_{number}", {**exact, **changed}))
-        with nb.without_autograd(), nb.overriding(numerical_grad=exact_numerical_grad(exact), **FORWARD):
+        grads_fn = nb.stub(fixed_grads({**exact, **changed}), "grads_fn")
+        with nb.without_autograd(), nb.overriding(numerical_grad=exact_numerical_grad(exact), **forward_references(nb)):
             try:
                 got = nb.find_wrong_grads(grads_fn, x, h0, params, targets)
             except StudentError as exc:

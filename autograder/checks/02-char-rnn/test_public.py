@@ -42,15 +42,27 @@ def test_model_shapes(nb):
            f"with 2 layers hidden shape should be (2, 8, 12), got {got}")
 
 
-def book(nb, name: str):
-    """The book's ``Model`` or ``train`` made in the worker, as the hidden graders use it in the place of
-    the notebook's (one mistake, one deduction); a student's bundle has no references (they are answers),
-    and there the notebook's own is used: the check runs end to end, as the notebook's visible check."""
-    try:
-        from autograder import references
-    except ImportError:
-        return getattr(nb, name)
-    return nb.define(name, {"Model": references.BOOK_MODEL, "train": references.BOOK_TRAIN}[name])
+def book_model(nb, seed: int, state: dict | None = None):
+    """The book's Model(28, 28, 12, 1) on the notebook's device, its weights drawn from ``seed`` (or ``state``):
+    the hidden graders' stand-in in the place of the notebook's (one mistake, one deduction; its code stays in
+    the judge). A student's bundle has no graders (they are answers), and there the notebook's own Model is
+    used: the check runs end to end, as the notebook's visible check."""
+    nb.reseed(seed)
+    code = graders_code()
+    if code is None:
+        model = nb.Model(28, 28, 12, 1)
+        with nb.changing(model):                 # on CUDA, .to moves the parameters it holds
+            model = model.to(nb.device)
+            if state is not None:
+                model.load_state_dict(state)
+        return model
+    if state is None:
+        import torch
+
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed)
+            state = dict(code.Reference(28, 28, 12, 1).state_dict())
+    return code.book_model(nb, 28, 28, 12, 1, state=state)[0]
 
 
 def poem_codes(nb):
@@ -78,24 +90,30 @@ def book_model_trained_by(nb, train, seed, n_epochs=100, lr=0.01, **kwargs):
     """The book's Model(28, 28, 12, 1) in the worker, trained ``n_epochs`` at ``lr`` by ``train`` on the
     poem, from ``seed``; and what train returned."""
     inputs, targets = poem_tensors(nb)
-    nb.reseed(seed)
-    model = book(nb, "Model")(28, 28, 12, 1)
-    with nb.changing(model):                 # on CUDA, .to moves the parameters it holds
-        model = model.to(nb.device)
+    model = book_model(nb, seed)
     with nb.time_limit(120), nb.changing(model):
         return model, train(model, inputs, targets, n_epochs=n_epochs, lr=lr, **kwargs)
 
 
 @pytest.fixture(scope="session")
 def poem_trained(nb):
-    """The book's Model trained by the book's train, one per retry seed, built on demand and kept (as the
-    hidden graders' ``book_trained``): ``get(seed)``."""
-    cache = {}
+    """The book's Model trained by the book's train, one per retry seed, built on demand (as the hidden
+    graders' ``book_trained``: trained in the judge, its weights kept and a stand-in made for each check);
+    in a student's bundle, the notebook's Model trained by its train: ``get(seed)``."""
+    weights = {}
 
     def get(seed):
-        if seed not in cache:
-            cache[seed] = book_model_trained_by(nb, book(nb, "train"), seed)[0]
-        return cache[seed]
+        code = graders_code()
+        if code is None:
+            return book_model_trained_by(nb, nb.train, seed)[0]
+        if seed not in weights:
+            import torch
+
+            start = book_model(nb, seed).state_dict()
+            codes = poem_codes(nb)
+            x = torch.from_numpy(np.eye(28, dtype=np.float32)[codes[:, :-1]])
+            weights[seed] = code.reference_losses(start, x, torch.from_numpy(codes[:, 1:]), 100, 0.01)[1]
+        return book_model(nb, seed, weights[seed])
 
     return get
 
@@ -176,16 +194,16 @@ def graders_code():
 
 
 def hidden_model(nb):
-    """The contract's Model (forward(x, hidden=None)) in the worker, as generate's and perplexity's graders
-    use it; the notebook's own in a student's bundle."""
+    """The contract's Model (forward(x, hidden=None)), as generate's and perplexity's graders use it (a stand-in
+    of theirs); the notebook's own in a student's bundle."""
     code = graders_code()
-    return nb.define("Model", code.HIDDEN_MODEL) if code is not None else nb.Model
+    return (lambda *args: code.hidden_model(nb, *args)[0]) if code is not None else nb.Model
 
 
 def generate_calls(nb):
     """generate with the references of what it calls (GetDummies, predict, sample_next), as its graders."""
     code = graders_code()
-    return nb.overriding(**(code.GENERATE_CALLS if code is not None else {}))
+    return nb.overriding(**(code.references.made(code.GENERATE_CALLS, nb) if code is not None else {}))
 
 
 @pytest.mark.points(1, blank="Model")

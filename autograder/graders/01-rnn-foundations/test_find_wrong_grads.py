@@ -1,13 +1,11 @@
 """find_wrong_grads(grads_fn, x, h0, params, targets, tol=1e-6) → the sorted keys whose gradient disagrees with the
 numerical gradient of L (relative error ||a − n|| / max(||a|| + ||n||, 1e-12) > tol, or a shape that differs).
 
-Each grads_fn is the graders' own, made in the worker (:func:`rnn_foundations.grads_source`): gradients computed
-here, right or with known bugs, so the keys that must come back are known. The student's function runs with
+Each grads_fn is the graders' own, run in the judge behind a stand-in (:func:`rnn_foundations.grads_function`):
+gradients computed here, right or with known bugs, so the keys that must come back are known. The student's function runs with
 autograd off and with the references of numerical_grad, elman_forward and elman_cell in their place: a wrong
 blank 2 or 8 costs its own points, not these.
 """
-
-import zlib
 
 import pytest
 
@@ -52,13 +50,12 @@ def expect_found(nb, inputs, bugs: dict, label: str, wrong: list, tol=None):
     expected = sorted(k for k, e in errors.items() if e > (DEFAULT_TOL if tol is None else tol))
     if expected != wrong:                                # the grader's own case is not what it says: its error
         raise RuntimeError(f"grader case {label!r}: {expected} wrong, not {wrong} ({errors})")
-    name = f"rf_grads_fn_{zlib.crc32(label.encode()):08x}"
-    grads_fn = nb.define(name, ref.grads_source(name, grads, inputs))
+    grads_fn = nb.stub(ref.grads_function(grads, inputs), "grads_fn")
     T, N, D = x.shape
     what = (f"find_wrong_grads(grads_fn: {label}, x {T}×{N}×{D}, h0 {N}×{h0.shape[1]}"
             f"{' = 0' if not bool(h0.any()) else ''}, params, targets{'' if tol is None else f', tol={tol:g}'})")
     args = (grads_fn, x, h0, p, targets) + (() if tol is None else (tol,))
-    with nb.without_autograd(), nb.overriding(**ref.references_for(BLANK)):
+    with nb.without_autograd(), nb.overriding(**ref.references_for(BLANK, nb)):
         try:
             got = ref.call(nb, BLANK, *args)
         except StudentError as exc:

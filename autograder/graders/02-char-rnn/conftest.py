@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.graders.char_rnn import CHARS, TEXT, Poem, book_model, on_device
-from autograder.references import BOOK_TRAIN
-from autograder.submission import Handle, WorkerLost
+from autograder.graders.char_rnn import (CHARS, TEXT, Poem, Reference, book_model, on_device, reference_losses,
+                                         state_of)
+from autograder.submission import Handle
 
 
 @pytest.fixture(scope="session")
@@ -24,45 +24,43 @@ def poem(nb) -> Poem:
     return Poem(char2int, int2char, inputs, targets)
 
 
-def alive(handle: Handle) -> bool:
-    """Whether the worker that holds ``handle`` still runs (a call that killed it leaves handles stale)."""
-    try:
-        handle.training                 # any attribute: a stale handle raises before asking the worker
-    except WorkerLost:
-        return False
-    return True
-
-
-def training(nb, poem, train_of):
-    """Models trained by ``train_of()`` (a handle of the worker's: the student's train or the book's), one per
-    retry seed, built on demand and kept while their worker lives (a call that killed the worker leaves
-    them stale: they are built again, as a fresh grading would build them): ``get(seed)`` is the book's
-    Model(28, 28, 12, 1) after 100 epochs at lr 0.01, and ``get.losses[seed]`` what train returned for it."""
-    cache: dict[int, Handle] = {}
+def training(nb, poem, trains):
+    """Models trained on the poem, one per retry seed: ``get(seed)`` is the book's Model(28, 28, 12, 1), its
+    weights drawn from ``seed``, after 100 epochs at lr 0.01, standing in the worker (made again for each
+    grader: a stand-in answers only while its grader runs), and ``get.losses[seed]`` the losses of its
+    training; ``get.start[seed]`` and ``get.weights[seed]`` its weights before and after. ``trains(x, y, state)``
+    trains it: (losses, the weights after)."""
+    weights: dict[int, dict] = {}
 
     def get(seed: int) -> Handle:
-        if seed not in cache or not alive(cache[seed]):
+        if seed not in weights:
             nb.reseed(seed)
-            model = book_model(nb, poem.size, poem.size, 12, 1)[0]
-            x = on_device(nb, poem.onehot(poem.inputs))
-            y = on_device(nb, torch.from_numpy(poem.targets))
-            with nb.time_limit(120), nb.changing(model):
-                get.losses[seed] = train_of()(model, x, y, n_epochs=100, lr=0.01)
-            cache[seed] = model
-        return cache[seed]
+            with torch.random.fork_rng(devices=[]):           # the first weights from the seed alone
+                torch.default_generator.manual_seed(seed)
+                start = dict(Reference(poem.size, poem.size, 12, 1).state_dict())
+            x, y = poem.onehot(poem.inputs), torch.from_numpy(poem.targets)
+            get.start[seed] = start
+            get.losses[seed], weights[seed] = trains(x, y, start)
+        return book_model(nb, poem.size, poem.size, 12, 1, state=weights[seed])[0]
 
-    get.losses = {}
+    get.losses, get.start, get.weights = {}, {}, weights
     return get
 
 
 @pytest.fixture(scope="session")
 def trained(nb, poem):
     """The book's Model trained by the student's train (the train graders')."""
-    return training(nb, poem, lambda: nb.train)
+    def by_the_student(x, y, start):
+        model = book_model(nb, poem.size, poem.size, 12, 1, state=start)[0]
+        with nb.time_limit(120), nb.changing(model):
+            losses = nb.train(model, on_device(nb, x), on_device(nb, y), n_epochs=100, lr=0.01)
+        return losses, state_of(model)
+
+    return training(nb, poem, by_the_student)
 
 
 @pytest.fixture(scope="session")
 def book_trained(nb, poem):
-    """The book's Model trained by the book's train (the sample and generate graders': a wrong train costs
-    train's points only)."""
-    return training(nb, poem, lambda: nb.define("train", BOOK_TRAIN))
+    """The book's Model trained by the book's train, here in the judge (the sample and generate graders': a
+    wrong train costs train's points only)."""
+    return training(nb, poem, lambda x, y, start: reference_losses(start, x, y, 100, 0.01))

@@ -1,7 +1,7 @@
 """generate(model, out_len, start='對', temperature=0.0, generator=None) → str: the start fed once, then one
 character a model call with the returned hidden carried forward, each character chosen by sample_next.
 
-generate is graded with the contract's Model (forward(x, hidden=None), made in the worker) and with the
+generate is graded with the contract's Model (forward(x, hidden=None), a stand-in of the judge's) and with the
 references of what it may call (GetDummies, predict, sample_next) in place of the notebook's: a wrong
 Model or sample_next costs their own points only.
 """
@@ -13,6 +13,7 @@ from autograder.graders.char_rnn import (GENERATE_CALLS, RECORDER, TEXT, expect_
                                          greedy_completion, hidden_model, random_completions, reference_from,
                                          state_of)
 from autograder.messages import msg
+from autograder.references import made
 from autograder.submission import keep
 from autograder.toolkit import check, fail
 
@@ -20,7 +21,7 @@ BLANK = "generate"
 
 
 def generated(nb, model, out_len, start, **kwargs) -> str:
-    with nb.overriding(**GENERATE_CALLS):
+    with nb.overriding(**made(GENERATE_CALLS, nb)):
         text = nb.generate(model, out_len, start, **kwargs)
     shown = ", ".join([str(out_len), repr(start)] + [f"{k}=..." if k == "generator" else f"{k}={v!r}"
                                                       for k, v in kwargs.items()])
@@ -40,7 +41,7 @@ def test_greedy_equals_refeeding(nb, poem):
 
 @pytest.mark.points(1, blank=BLANK)
 def test_greedy_trained(nb, poem, book_trained, retry_seeds):
-    """溫度 0、訓練好的模型：每一句的第一個字補全得與重送前文相同 / temperature 0, a trained model: as re-feeding, from every first character"""
+    """溫度 0、訓練好的（與未訓練的）模型：每一句的第一個字補全得與重送前文相同 / temperature 0, a trained (and an untrained) model: as re-feeding, from every first character"""
     trained = book_trained(retry_seeds[0])
     model, _ = hidden_model(nb, poem.size, poem.size, 12, 1)
     with nb.changing(model):
@@ -55,6 +56,13 @@ def test_greedy_trained(nb, poem, book_trained, retry_seeds):
             asked += 1
     if asked < 4:
         raise RuntimeError(f"only {asked} completions were decisive")
+    # and on an untrained model, as that model says: a generate that recites the poem is not judged by its text
+    model, reference = hidden_model(nb, poem.size, poem.size, 16, 1)
+    for phrase in TEXT[:4]:
+        expected, decisive = greedy_completion(reference, poem, phrase[0], 7)
+        if decisive:
+            got = generated(nb, model, 7, phrase[0], temperature=0.0)
+            check(got == expected, "generate_greedy", out_len=7, start=phrase[0], expected=expected, got=got)
 
 
 def describe(call):
