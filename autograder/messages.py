@@ -126,8 +126,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                   "train(..., n_epochs={n}) should return {n} losses, got {got}"),
     "train_floats": ("train 應回傳 Python float 的串列，第 {index} 個是 {got}",
                      "train should return a list of Python floats; item {index} is a {got}"),
-    "train_not_decreasing": ("損失沒有下降：第一個 epoch {first:.4f}，最後一個 {last:.4f}",
-                             "the loss did not decrease: first epoch {first:.4f}, last {last:.4f}"),
+    "train_not_decreasing": ("模型的損失沒有下降到一半以下（在評分端以訓練前後的權重重新計算）：訓練前 {first:.4f}，訓練後 {last:.4f}",
+                             "the model's loss did not fall below half (measured by the grader on the weights "
+                             "before and after training): before {first:.4f}, after {last:.4f}"),
+    "train_losses_measured": ("train 回傳的損失不是模型實際的損失：第一個 epoch 的損失（在初始權重上的交叉熵）應為 "
+                              "{expected:.6f}，回傳 {got:.6f}",
+                              "the losses train returns are not the model's: the first epoch's (the cross-entropy at "
+                              "the initial weights) should be {expected:.6f}, it returned {got:.6f}"),
     "train_vs_reference": ("從相同的初始權重出發，第 {epoch} 個 epoch 的損失應為 {expected:.6f}（Adam + "
                            "CrossEntropyLoss, lr={lr:g}；相對容許 {tolerance:g}），得到 {got:.6f}",
                            "from the same initial weights, the loss of epoch {epoch} should be {expected:.6f} "

@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.graders.char_rnn import book_model, on_device, reference_losses, state_of, train_reference
+from autograder.graders.char_rnn import (book_model, on_device, reference_from, reference_losses, state_of,
+                                         train_reference)
 from autograder.messages import msg, say
 from autograder.toolkit import Fail, check, fail, is_float, kind_of
 
@@ -30,21 +31,42 @@ def expect_losses(losses, n):
         check(is_float(value), "train_floats", index=index, got=kind_of(value))
 
 
+def poem_loss(state: dict, poem) -> float:
+    """The cross-entropy of the model with weights ``state`` on the poem, measured here: what train reports
+    is checked against it, never believed."""
+    with torch.no_grad():
+        out, _ = reference_from(state)(poem.onehot(poem.inputs))
+        return float(nn.functional.cross_entropy(out, torch.from_numpy(poem.targets).reshape(-1)))
+
+
+def expect_measured(losses, start: dict, poem) -> None:
+    """The first loss train returns is the model's loss at the weights it started from (epoch 1's forward)."""
+    first = poem_loss(start, poem)
+    check(abs(losses[0] - first) <= LOSS_ATOL + LOSS_RTOL * abs(first), "train_losses_measured", expected=first,
+          got=losses[0])
+
+
 @pytest.mark.points(2, blank=BLANK)
 def test_returns_losses(nb, poem):
-    """回傳 n_epochs 個 Python float（n_epochs 不能寫死）/ returns n_epochs Python floats (n_epochs honoured)"""
+    """回傳 n_epochs 個 Python float，是模型實際的損失（n_epochs 不能寫死）/ returns n_epochs Python floats, the model's own losses (n_epochs honoured)"""
     for n in (7, 3):
-        expect_losses(run_train(nb, poem, book_model(nb, poem.size, poem.size, 12, 1)[0], n_epochs=n, lr=0.01), n)
+        model, _ = book_model(nb, poem.size, poem.size, 12, 1)
+        start = state_of(model)
+        losses = run_train(nb, poem, model, n_epochs=n, lr=0.01)
+        expect_losses(losses, n)
+        expect_measured(losses, start, poem)
 
 
 @pytest.mark.points(2, blank=BLANK)
-def test_loss_decreases(trained, retry_seeds):
-    """100 個 epoch 後損失下降到一半以下 / after 100 epochs the loss is below half its start"""
+def test_loss_decreases(trained, poem, retry_seeds):
+    """100 個 epoch 後，模型的損失（在這裡重新量測）下降到一半以下 / after 100 epochs the model's loss, measured here, is below half its start"""
     seed = retry_seeds[0]
     trained(seed)             # the book's Model(28, 28, 12, 1) trained by your train, lr 0.01
     losses = trained.losses[seed]
     expect_losses(losses, 100)
-    check(losses[-1] < 0.5 * losses[0], "train_not_decreasing", first=losses[0], last=losses[-1])
+    expect_measured(losses, trained.start[seed], poem)
+    first, last = poem_loss(trained.start[seed], poem), poem_loss(trained.weights[seed], poem)
+    check(last < 0.5 * first, "train_not_decreasing", first=first, last=last)
 
 
 @pytest.mark.points(5, blank=BLANK)
