@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import judge, results, written
+from autograder import answers, judge, results, written
 from autograder.course import PACKAGE, Assignment, Course, CourseError
 from autograder.isolation import Policy
 from autograder.messages import set_language
@@ -211,6 +211,10 @@ def plan(course: Course, assignment: Assignment, scratch: Path, corpus: bool = T
                    ("blank", assignment.path(course.root, "release"))]
     folder = scratch / assignment.id
     folder.mkdir(parents=True, exist_ok=True)
+    # no answer in a worker: the blank notebook, searching its own memory whenever a grader calls it
+    release = nbformat.read(str(assignment.path(course.root, "release")), as_version=4)
+    nbformat.write(answers.probe_notebook(source, release), str(folder / "probe.ipynb"))
+    work.tasks.append((PROBE, folder / "probe.ipynb"))
     mutants, variants = catalogue(assignment.id)
     work.mutants = {m.name: m for m in mutants}
     for kind, items in (("mutant", mutants), ("variant", variants)):
@@ -237,6 +241,7 @@ def plan(course: Course, assignment: Assignment, scratch: Path, corpus: bool = T
 
 
 PUBLIC = "public "      # a task graded by the public checks (course check) rather than the hidden graders
+PROBE = "answer probe"  # the blank notebook that searches the worker for answers (autograder.answers)
 
 
 def laxer_than_public(result, public) -> list[str]:
@@ -254,6 +259,12 @@ def verdicts(work: Plan, graded: dict) -> Report:
     for name, _ in work.tasks:
         result = graded[name]
         if name.startswith(("honest ", PUBLIC)):
+            continue
+        if name == PROBE:
+            ok, detail = answers.verdict(result.output)
+            report.checks.append(Check("answers never in the worker", ok and not result.grader_errors,
+                                       detail + (f"; grader errors: {[t.name for t in result.grader_errors]}"
+                                                 if result.grader_errors else ""), result.score, result.max_score))
             continue
         if name.startswith("attack "):
             attack = work.attacks[name.split(" ", 1)[1]]
