@@ -300,9 +300,9 @@ GRADING = [("+", None, "_GRADING = True   # the notebook has run: from now on th
 
 
 def reply_attack(name, why, cell, old, frame):
-    """``cell``'s function, called by a grader, writes ``frame`` (header bytes, as Python source) as its
-    reply and then raises as its twin does; while the notebook runs it only raises. On a robust engine the
-    worker that lied is killed and the call fails: the twin's grade, whose function raises."""
+    """``cell``'s function, called by a grader, writes a frame whose header is ``frame`` (Python source of a
+    dict or of the header's bytes) as its reply, then raises as its twin's does; while the notebook runs it
+    only raises. On a robust engine the worker that lied is killed and the call fails: the twin's grade."""
     raises = "    raise RuntimeError('broken')\n"
     return Attack(name, why,
                   [(cell, old, "    if globals().get('_GRADING'):\n        _frame(" + frame + ")\n" + raises + old),
@@ -749,7 +749,8 @@ ATTACKS += [
     Attack("frame-cell-error-list", "a forged cell event whose error is a list, not a dict (the judge's "
            "_clean_error calls .get on it: AttributeError)",
            [("+", None, FRAME + "_frame({'event': 'cell', 'index': 0, 'status': 'error', 'error': ['not', 'a', 'dict']})")]),
-    Attack("frame-cell-error-int", "a forged cell event whose error is an int",
+    Attack("frame-cell-error-int", "a forged cell event whose error is an int (AttributeError in _clean_error, as "
+           "for a list)",
            [("+", None, FRAME + "_frame({'event': 'cell', 'index': 0, 'status': 'error', 'error': 7})")]),
     Attack("frame-cell-huge-int", "a forged cell event whose index is a JSON integer of 5000 digits (json.loads "
            "raises ValueError, which the frame parser does not catch)",
@@ -757,7 +758,8 @@ ATTACKS += [
     Attack("frame-cell-deep-nesting", "a forged cell event holding lists nested 100000 deep (RecursionError in "
            "json.loads)",
            [("+", None, FRAME + "_frame(b'{\"event\": \"cell\", \"index\": 0, \"stdout\": ' + " + DEEP + " + b'}')")]),
-    Attack("frame-cell-index-not-int", "a forged cell event whose index is a string (the judge checks this one)",
+    Attack("frame-cell-index-not-int", "a forged cell event whose index is a string (the judge checks this one: it "
+           "kills the worker and skips the cell)",
            [("+", None, FRAME + "_frame({'event': 'cell', 'index': '0', 'status': 'ok'})")]),
     Attack("frame-cell-huge-strings", "a forged cell event with 100 MB of stdout and stderr and an error of huge "
            "strings (the judge cuts them)",
@@ -765,12 +767,12 @@ ATTACKS += [
                                 "'stdout': _big, 'stderr': _big, 'error': {'type': _big, 'message': _big, "
                                 "'traceback': _big, 'timeout': False}})\ndel _big")]),
     Attack("frame-huge-length", "a frame that claims 2**62 bytes, then a frame that claims 500 MB and never "
-           "comes (the judge checks the first, waits for the second until the cell's limit)",
+           "comes (the judge refuses the first and waits for the second until the cell's limit: each cell skipped)",
            [("+", None, FRAME + "_frame({'event': 'cell', 'index': 0, 'status': 'ok'}, total=2 ** 62)"),
             ("+", None, FRAME + "_frame({'event': 'cell', 'index': 0, 'status': 'ok'}, total=500 * 2 ** 20)\n"
                                 "import time\ntime.sleep(30)")]),
     Attack("frame-random-bytes", "random bytes on the judge's socket: a random frame of 4096 bytes (well framed), "
-           "then 64 KiB of noise",
+           "then 64 KiB of noise (the judge refuses them as a malformed frame: the cell is skipped)",
            [("+", None, FRAME + "import random, struct\n_noise = random.Random(2024).randbytes(4096)\n"
                                 "_judge_socket().sendall(struct.pack('>Q', len(_noise)) + _noise)\n"
                                 "_judge_socket().sendall(random.Random(2025).randbytes(65536))")]),
@@ -787,7 +789,7 @@ ATTACKS += [
                  "refuses (ProtocolError out of Submission.request, not WorkerLost)",
                  "sample", "    model.eval()\n", "{'ok': True, 'value': {'t': 'int', 'v': '9' * 5000}}"),
     reply_attack("frame-reply-error-not-dict", "train, called by a grader, replies with an error that is a list "
-                 "(the judge checks this one)",
+                 "(the judge checks this one: WorkerLost, the call fails as the twin's)",
                  "train", "    net = net.to(device)\n", "{'ok': False, 'error': ['not', 'a', 'dict']}"),
     # ------------------------------------------------------------------ 2. System V IPC, shared between submissions
     # No IPC namespace and nothing in Landlock or seccomp keeps a worker from SysV IPC: a segment or a queue
@@ -832,10 +834,12 @@ ATTACKS += [
     # /tmp/pymp-*/ and unpickles what its clients send: a worker that can reach it runs code in a judge-to-be,
     # as the grading user, outside every sandbox. Where connect() succeeds, the notebook loses points.
     Attack("forkserver-escape", "connects to the judges' fork server (its listener found in /proc/net/unix), "
-           "hands it pipes over SCM_RIGHTS and a pickle whose child writes @ATTACK_ROOT@/forkserver-escaped",
+           "hands it pipes over SCM_RIGHTS and a pickle that its forked child unpickles, as the grading user and "
+           "outside every sandbox: it writes @ATTACK_ROOT@/forkserver-escaped",
            [("+", None, FORKSERVER + "if _found:" + LEAK)]),
-    Attack("unix-socket-connect", "connects to every Unix socket path /proc/net/unix lists (the fork server's "
-           "listener too: closing at once, it takes the fork server down)",
+    Attack("unix-socket-connect", "connects to every Unix socket path /proc/net/unix lists, and closes: the judges' "
+           "fork server's listener among them, where the fork server dies of the EOF and the pool of judges breaks "
+           "with it (BrokenProcessPool: `course grade` ends in a traceback)",
            [("+", None, UNIX_PATHS + "import socket\n_found = []\nfor _path in _unix_paths():\n"
                                      "    try:\n        with socket.socket(socket.AF_UNIX) as _s:\n"
                                      "            _s.settimeout(1)\n            _s.connect(_path)\n"
