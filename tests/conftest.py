@@ -157,14 +157,39 @@ def tester():
 
 
 def fingerprint(folder: Path) -> dict[str, str]:
-    """Every file and link under ``folder``, by its content's hash (a link by where it points)."""
+    """Every file and link under ``folder``, by its content's hash (a link by where it points), and what a
+    process may change of a file without writing it, which Landlock does not mediate: its mode, owner,
+    modification time and extended attributes (chmod, chown, utime, setxattr)."""
     found = {}
     for path in sorted(folder.rglob("*")):
         key = str(path.relative_to(folder))
         if path.is_symlink():
             found[key] = "-> " + os.readlink(path)
         elif path.is_file():
-            found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+            info = path.stat()
+            try:
+                xattrs = sorted((name, os.getxattr(path, name).hex()) for name in os.listxattr(path))
+            except OSError:
+                xattrs = []
+            found[key] = (f"{hashlib.sha256(path.read_bytes()).hexdigest()} mode {info.st_mode:o} owner "
+                          f"{info.st_uid}:{info.st_gid} mtime {info.st_mtime_ns} xattrs {xattrs}")
+    return found
+
+
+def ipc_objects() -> set[str]:
+    """The machine's System V IPC objects (shared memory segments, message queues, semaphore sets), as the
+    kernel lists them (what ``ipcs`` shows): kind, key, id and owner's uid. Nothing removes one when the
+    process that made it ends: an object a worker left is there for the next submission."""
+    found = set()
+    for kind, uid_column in (("shm", 7), ("msg", 7), ("sem", 4)):
+        try:
+            lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > uid_column:
+                found.add(f"{kind} key {int(fields[0]):#x} id {fields[1]} uid {fields[uid_column]}")
     return found
 
 

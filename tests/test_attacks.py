@@ -5,8 +5,9 @@ CAP_SYS_ADMIN, Docker's default; an ordinary user with user namespaces; one with
 them and without Landlock) either
 
 - grading finishes, every attack gets exactly its honest twin's grade, every results.json verifies as
-  the engine's, nothing is planted in the course, the class or the results, no process of the
-  workers is left, and nothing has changed some seconds after grading ended; or
+  the engine's, nothing is planted in the course, the class or the results (nor their modes, times or
+  extended attributes changed), no process of the workers and no System V IPC object is left, no
+  executed notebook is huge, and nothing has changed some seconds after grading ended; or
 - grading refuses with exit 2, names what is missing, and writes nothing.
 
 Every hostile notebook walks and writes only the test's own folder (``@ATTACK_ROOT@``), which holds a
@@ -35,7 +36,7 @@ import pytest
 
 from autograder import results, validate
 
-from conftest import AID, ROOT, USER, fingerprint, workers_running
+from conftest import AID, ROOT, USER, fingerprint, ipc_objects, workers_running
 
 # name: (confine.py's flags, whether grading must go ahead), each run as one test
 ENVIRONMENTS = {
@@ -53,6 +54,7 @@ MEASURES = {
     "user-without-userns": {"landlock_fs", "landlock_scopes", "hidden_by_landlock", "seccomp", "reaped"},
 }
 SETTLE = 4.0          # seconds after grading ends before looking again for processes and changed files
+MAX_EXECUTED = 8 << 20   # bytes of an executed.ipynb: the honest twins' are about 100 KB
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="makes the environments as root")
 
 
@@ -106,6 +108,7 @@ def grade_in(name: str, corpus, tester, tmp_path: Path) -> dict:
         if "--user" in flags:
             os.chown(home, tester.pw_uid, tester.pw_gid)                 # where its results go
         before = {area: fingerprint(home / area) for area in ("course", "submitted")}
+        ipc_before = ipc_objects()
         reach = [os.path.realpath(sys.base_prefix), sys.prefix, str(ROOT), str(home)]
         command = [sys.executable, str(ROOT / "tests" / "confine.py"), *sum((["--reach", p] for p in reach), []),
                    *flags, "--", sys.executable, "-m", "autograder.cli", "--course", str(course),
@@ -124,6 +127,7 @@ def grade_in(name: str, corpus, tester, tmp_path: Path) -> dict:
             "written": written,
             "settled": {p: p.read_bytes() for p in graded.rglob("*") if p.is_file()} if graded.exists() else {},
             "left": workers_running({tester.pw_uid}, started),
+            "ipc": sorted(ipc_objects() - ipc_before),
             "results": {p.parent.parent.name: results.load(p) for p in graded.glob(f"*/{AID}/results.json")},
         }
     except BaseException:
@@ -139,6 +143,7 @@ def test_the_corpus_holds_or_grading_refuses(name, corpus, tester, tmp_path):
     try:
         proc, goes_ahead = run["proc"], ENVIRONMENTS[name][1]
         assert run["left"] == [], f"processes left behind: {run['left']}"
+        assert run["ipc"] == [], f"System V IPC objects left behind: {run['ipc']}"
         assert run["after"] == run["before"], "the course copy or the class changed"
         if not goes_ahead:
             assert proc.returncode == 2, proc.stdout + proc.stderr
@@ -150,6 +155,9 @@ def test_the_corpus_holds_or_grading_refuses(name, corpus, tester, tmp_path):
         assert run["settled"] == run["written"], "results changed after grading ended"
         allowed = {"results.json", "executed.ipynb", "gradebook.csv", results.KEY_FILE}
         assert {p.name for p in run["written"]} <= allowed
+        huge = {p.parent.parent.name: len(data) for p, data in run["written"].items()
+                if p.name == "executed.ipynb" and len(data) > MAX_EXECUTED}
+        assert huge == {}, f"executed notebooks of more than {MAX_EXECUTED} bytes: {huge}"
         students = {p.parent.parent.name for p in run["written"] if p.name == "results.json"}
         assert students == set(run["twins"]) | set(run["twins"].values())
         graded = run["results"]
