@@ -30,27 +30,30 @@ def poem_cases(nb, book_trained, retry_seeds, cases):
     fail("poem_after_training", seeds=seeds, detail=failures[0])
 
 
-def untrained_cases(nb, poem, cases, least: int = 1):
-    """The same calls on an untrained model complete as that model says (its greedy completion, computed
+def untrained_cases(nb, poem, cases, least: int = 1, models: int = 3):
+    """The same calls on untrained models complete as each model says (its greedy completion, computed
     here): a sample that recites the poem, or hard-codes it, is not judged by its text alone. Asked where
-    every choice is decisive (by MARGIN); at least ``least`` of them, or the grader itself is broken."""
-    model, reference = book_model(nb, poem.size, poem.size, 16, 1)
+    every choice is decisive (by MARGIN), on up to ``models`` models until ``least`` cases were asked, or
+    the grader itself is broken."""
     asked = 0
-    for out_len, start in cases:
-        text, decisive = greedy_completion(reference, poem, start, out_len)
-        if decisive:
-            got = sampled(nb, model, out_len, start)
-            check(got == text, "sample_untrained", out_len=out_len, start=start, expected=text, got=got)
-            asked += 1
-    if asked < least:
-        raise RuntimeError(f"only {asked} untrained completions were decisive")
+    for _ in range(models):
+        model, reference = book_model(nb, poem.size, poem.size, 16, 1)
+        for out_len, start in cases:
+            text, decisive = greedy_completion(reference, poem, start, out_len)
+            if decisive:
+                got = sampled(nb, model, out_len, start)
+                check(got == text, "sample_untrained", out_len=out_len, start=start, expected=text, got=got)
+                asked += 1
+        if asked >= least:
+            return
+    raise RuntimeError(f"only {asked} untrained completions were decisive")
 
 
 @pytest.mark.points(4, blank=BLANK)
 def test_dui_jiu_dang_ge(nb, poem, book_trained, retry_seeds):
     """訓練後「對」補全為「對酒當歌」，未訓練的模型照模型補全 / after training, "對" completes to "對酒當歌"; untrained, as the model says"""
     poem_cases(nb, book_trained, retry_seeds, [(4, '對', '對酒當歌')])
-    untrained_cases(nb, poem, [(4, '對')], least=0)
+    untrained_cases(nb, poem, [(4, '對')])
 
 
 @pytest.mark.points(2, blank=BLANK)
