@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import judge, results, written
-from autograder.course import Assignment, Course, CourseError
-from autograder.isolation import Policy
+from autograder.course import Assignment, Course, CourseError, GraderSetupError
+from autograder.isolation import IsolationRefused, Policy
 from autograder.messages import msg, say, set_language
 from autograder.model import Result
 from autograder.snapshot import Snapshot
@@ -96,9 +96,28 @@ def grade_one(course: Course, job: Job, hide=(), figures: bool = False, folder: 
         result.tests = judge.all_failed(folder or job.assignment.graders, result.error)
         result.written = written.outcomes(course, job.assignment, {"cells": []})
         return result
-    result = judge.grade(job.path, job.assignment, course, student=job.student, hide=hide, figures=figures,
-                         folder=folder, policy=policy)
+    try:
+        result = judge.grade(job.path, job.assignment, course, student=job.student, hide=hide, figures=figures,
+                             folder=folder, policy=policy)
+    except (CourseError, GraderSetupError, IsolationRefused):
+        raise                          # the run cannot grade anything: it stops, as it must
+    except Exception as exc:           # the engine's own failure on this submission: it ends here, not the batch
+        result = engine_failed(job, folder, exc)
     result.written = written.outcomes(course, job.assignment, result.executed or written.submitted(job.path))
+    return result
+
+
+def engine_failed(job: Job, folder: Path | None, exc: BaseException) -> Result:
+    """The result of a submission on which the engine itself failed: every grader failed with a grader error
+    (worth an instructor's look; ``course grade`` exits non-zero), and the reason."""
+    import dataclasses
+    import traceback
+
+    result = Result(student=job.student, assignment=job.assignment.id, path=str(job.path))
+    result.error = say("engine_failed", type=type(exc).__name__, message=str(exc)[:300])
+    result.output = "".join(traceback.format_exception(exc))[-4000:]
+    result.tests = [dataclasses.replace(t, grader_error=True)
+                    for t in judge.all_failed(folder or job.assignment.graders, result.error)]
     return result
 
 

@@ -160,6 +160,11 @@ def cmd_grade(course, args) -> int:
     print(results.table(graded))
     print(f"\nresults: {args.out}/<student>/<assignment>/results.json, gradebook: {args.out / 'gradebook.csv'}")
     step_summary(graded, f"{course.id}: grades")
+    failed = [r for r in graded if r.error and r.tests and all(t.grader_error for t in r.tests)]
+    if failed:
+        print(f"course: the engine failed on {len(failed)} submission(s) (every other one is graded): "
+              + ", ".join(f"{r.student}/{r.assignment}" for r in failed), file=sys.stderr)
+        return 1
     if args.fail_under is not None:
         # of what is graded so far: a written answer a TA has yet to grade counts neither way
         low = [r for r in graded if r.graded_max and 100 * r.score / r.graded_max < args.fail_under]

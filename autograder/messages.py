@@ -38,6 +38,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "not_plain": ("{what} 應回傳 {expected}，卻得到一個 {got} 物件",
                   "{what} should return {expected}, got an object of type {got}"),
     "notebook_unreadable": ("無法評分這個檔案：{reason}", "cannot grade this file: {reason}"),
+    "engine_failed": ("評分系統在評這份作業時出錯（{type}: {message}）：這不是你的錯，請告訴助教",
+                      "the grading engine failed on this submission ({type}: {message}): not your doing, tell "
+                      "the teaching staff"),
     "nb_too_large": ("檔案過大 ({size} bytes)", "notebook file too large ({size} bytes)"),
     "nb_unreadable": ("無法讀取檔案：{reason}", "cannot read the file: {reason}"),
     "nb_empty": ("檔案是空的", "the file is empty"),
