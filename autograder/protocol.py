@@ -35,7 +35,7 @@ _json_loads = json.loads
 _TORCH: dict = {}                # torch's Tensor, Parameter and int16, bound once torch is loaded
 
 MAX_FRAME = 64 * 1024 * 1024    # a frame larger than this is refused, whoever sent it
-MAX_BUFFERS = 1024              # raw buffers of one frame
+MAX_BUFFERS = 1 << 16           # raw buffers of one frame (each costs the parser a step: bounded too)
 MAX_DEPTH = 32                  # nesting of lists, tuples and dicts in a value
 MAX_NESTING = 2 * MAX_DEPTH + 8   # of the JSON header: a value node is an object holding a list
 MAX_DIGITS = 20                 # of a bare JSON integer (an int value travels as a string, bounded apart)

@@ -7,7 +7,8 @@ elman_forward's graders and ``course check`` judge elman_forward alone. The same
 hidden graders never laxer than the public checks.
 
 These are answers, so they run here, in the judge: the worker gets stand-ins that call back
-(:mod:`autograder.remote`), and no line of this module ever reaches a worker or a student's bundle. Each
+(:mod:`autograder.remote`), and no line of them ever reaches a worker or a student's bundle (the one piece
+of instrumentation here, :data:`EVALUATE`, does the worker's share of a central difference and is none). Each
 entry of :data:`CALLS` makes its reference for a submission (``make(nb)``): the book's ``predict`` reads
 the notebook's vocabulary and calls the worker's model; the temperature sampler draws from the worker's
 generator.
@@ -46,21 +47,38 @@ def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
     return tuple(torch.lstm_cell(x, (h_prev, c_prev), W_ih, W_hh, b_ih, b_hh))
 
 
+# Instrumentation, not an answer: f evaluated at the points the judge chose (each a list of (index, value)
+# set in θ before the call), θ's entries put back after each. The reference numerical_grad chooses the
+# points and computes the differences in the judge; this only saves it a request for every entry.
+EVALUATE = """
+def course_evaluate(f, theta, points):
+    values = []
+    for changes in points:
+        saved = [(tuple(index), theta[tuple(index)].item()) for index, _ in changes]
+        try:
+            for index, value in changes:
+                theta[tuple(index)] = value
+            values.append(float(f()))
+        finally:
+            for index, value in saved:
+                theta[index] = value
+    return values
+"""
+
+
 def numerical_grad(nb):
-    """The central difference, on the worker's θ in place (``f`` reads it there): by handle."""
+    """The central difference, in the judge, of f on the worker's θ (by handle: f reads θ there), f evaluated
+    at θ ± ε e_i by the worker's instrumentation (:data:`EVALUATE`)."""
     from autograder.callbacks import Function
 
     def numerical_grad(f, theta, eps=1e-6):
         values = theta.clone()                  # (a copy, here, of the worker's θ)
+        indices = list(itertools.product(*[range(n) for n in values.shape]))
+        points = [[[list(i), float(values[i]) + sign * eps]] for i in indices for sign in (1, -1)]
+        evaluated = nb.define("course_evaluate", EVALUATE)(f, theta, points)
         grad = torch.zeros(values.shape, dtype=torch.float64)
-        for index in itertools.product(*[range(n) for n in values.shape]):
-            old = float(values[index])
-            theta[index] = old + eps
-            plus = float(f())
-            theta[index] = old - eps
-            minus = float(f())
-            theta[index] = old
-            grad[index] = (plus - minus) / (2 * eps)
+        for k, index in enumerate(indices):
+            grad[index] = (evaluated[2 * k] - evaluated[2 * k + 1]) / (2 * eps)
         return grad
 
     return Function(numerical_grad, "numerical_grad", by_handle=True)
@@ -80,14 +98,19 @@ def predict(nb):
     student code passes) without autograd."""
     from autograder.submission import keep
 
+    known = {}
+
     def predict(model, character):
-        char2int, int2char = nb.Char2int, nb.Int2char
-        codes = np.array([[char2int[c] for c in character]])
-        x = keep(nb.torch.as_tensor, getdummies(codes, nb.Dict_size, codes.shape[1], 1), device=nb.device)
+        if not known:                     # the notebook's vocabulary and device, asked once per grader
+            known.update(char2int=nb.Char2int, int2char=nb.Int2char, size=nb.Dict_size,
+                         cpu=nb.device.type == "cpu")
+        codes = np.array([[known["char2int"][c] for c in character]])
+        x = torch.from_numpy(getdummies(codes, known["size"], codes.shape[1], 1))
+        x = x if known["cpu"] else keep(nb.torch.as_tensor, x, device=nb.device)
         with nb.without_autograd():
             out, hidden = model(x)
         prob = nn.functional.softmax(torch.as_tensor(out)[-1], dim=0)
-        return int2char[torch.max(prob, dim=0)[1].item()], hidden
+        return known["int2char"][torch.max(prob, dim=0)[1].item()], hidden
 
     return predict
 
