@@ -332,7 +332,7 @@ class Worker:
         for name, source in sources.items():
             key = (name, str(source))
             if key not in self.compiled:          # the same few references, for every call of a grader
-                self.compiled[key] = compile(key[1], f"<reference {name}>", "exec")
+                self.compiled[key] = compile(key[1], f"<instrumentation {name}>", "exec")
             exec(self.compiled[key], scope)
         return scope
 
