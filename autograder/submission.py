@@ -399,18 +399,20 @@ class Submission:
                         self._graphs.pop(next(iter(self._graphs)))
                 else:
                     value = reference.invoke(message.method, *inputs, training=message.training)
-            out: list[bytes] = []
-            reply = {"op": "return", "call": message.call, "value": protocol.encode(value, out, _ref_of)}
-        except protocol.ProtocolError as exc:
+        except protocol.ProtocolError as exc:      # what the worker sent: it is the worker's doing
             worker.kill()
             raise WorkerLost("protocol", str(exc)) from None
         except WorkerLost:
             raise
         except StudentError as exc:          # the worker's objects, called by the reference, refused
-            out, reply = [], {"op": "raise", "call": message.call, "error": _error_dict(exc)}
+            return worker.send({"op": "raise", "call": message.call, "error": _error_dict(exc)})
         except Exception as exc:             # the reference refused what it was given (a wrong shape, ...)
-            failure = protocol.Failure(type(exc).__name__, str(exc)[:protocol.MAX_MESSAGE])
-            out, reply = [], {"op": "raise", "call": message.call, "error": _error_dict(failure)}
+            return worker.send({"op": "raise", "call": message.call, "error": _error_dict(_failure(exc))})
+        out: list[bytes] = []
+        try:
+            reply = {"op": "return", "call": message.call, "value": protocol.encode(value, out, _ref_of)}
+        except protocol.ProtocolError as exc:      # what the reference answered cannot cross: the judge's doing
+            out, reply = [], {"op": "raise", "call": message.call, "error": _error_dict(_failure(exc))}
         worker.send(reply, out)
 
     def _backward(self, message: protocol.Backward) -> list:
@@ -553,6 +555,10 @@ class Kept:
                 self.count += 1
                 self.bytes += len(figure)
         return kept
+
+
+def _failure(exc: BaseException) -> protocol.Failure:
+    return protocol.Failure(type(exc).__name__, str(exc)[:protocol.MAX_MESSAGE])
 
 
 def _error_dict(failure) -> dict:

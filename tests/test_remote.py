@@ -108,3 +108,11 @@ def test_a_reference_that_refuses_raises_in_student_code(sub):
         with pytest.raises(StudentError) as raised:
             sub.lookup("forward")([1])
     assert raised.value.type == "RuntimeError"
+
+
+def test_a_reference_whose_answer_cannot_cross_fails_the_call_not_the_worker(sub):
+    with sub.scope(), sub.overriding(cell=lambda x: object()):
+        with pytest.raises(StudentError, match="not plain data"):
+            sub.lookup("forward")([1])
+        assert sub.lookup("later")  # the same worker answers on
+    assert sub.restarts == 0
