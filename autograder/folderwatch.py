@@ -19,6 +19,7 @@ import stat
 import threading
 
 PERIOD = 0.1
+HOLDERS_EVERY = 10          # rounds between two looks for the worker's processes (their open, deleted files)
 
 
 class Unwatched:
@@ -43,8 +44,12 @@ class FolderWatch:
         self.thread.start()
 
     def _watch(self) -> None:
+        rounds, holders = 0, ()
         while not self.done.wait(PERIOD):
-            size, files, unreadable = measure(self.folder, self.holders())
+            if rounds % HOLDERS_EVERY == 0:      # (reading /proc costs more than reading the folder)
+                holders = self.holders()
+            rounds += 1
+            size, files, unreadable = measure(self.folder, holders)
             if unreadable or size > self.max_bytes or files > self.max_files:
                 what = "a folder its judge cannot list" if unreadable else f"{size / 2**20:.0f} MiB in {files} files"
                 self.verdict = (f"wrote too much into its working folder: {what} (limits: "

@@ -167,13 +167,33 @@ def kill_uid(uid: int, deadline: float) -> list[int]:
 
 # ------------------------------------------------------------------ a subreaper
 
-def descendants(root: int, keep=()) -> list:
-    """The processes below ``root`` (as /proc's parent links show them), leaving out ``keep`` and
-    everything below those."""
+def parents() -> list:
+    """Every process as (pid, ppid, state), from /proc/<pid>/stat: a fifth of the time of reading every
+    status file, which counts when a chain moves on between two looks."""
     from autograder import sandbox
 
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            fd = os.open(f"/proc/{name}/stat", os.O_RDONLY)
+            try:
+                data = os.read(fd, 1024)
+            finally:
+                os.close(fd)
+            state, ppid = data[data.rindex(b")") + 2:].split(b" ", 2)[:2]
+            found.append(sandbox.Task(int(name), -1, int(ppid), state.decode(), 1))
+        except (OSError, ValueError):
+            continue                        # it ended while being read
+    return found
+
+
+def descendants(root: int, keep=()) -> list:
+    """The processes below ``root`` (as /proc's parent links show them), leaving out ``keep`` and
+    everything below those (their uid is not read: -1)."""
     children: dict[int, list] = {}
-    for task in sandbox.processes():
+    for task in parents():
         children.setdefault(task.ppid, []).append(task)
     found, todo = [], [root]
     while todo:
