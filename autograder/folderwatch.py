@@ -6,8 +6,10 @@ namespaces) its folder is a host folder, and only RLIMIT_FSIZE bounds each file:
 the disk with many files. There, a thread of the judge measures the folder every ``PERIOD`` seconds
 (the blocks of every file and folder in it, each inode once, and the files its processes hold open
 after deleting them) and kills the worker when it passes ``Limits.folder_bytes`` or
-``Limits.folder_files``; the cell that was running is reported as having killed its worker for
-writing too much, and the folder is emptied before the next worker. A folder the judge cannot list
+``Limits.folder_files``; the judge also measures it at the end of each cell, before it reads on
+(``WorkerProcess.receive``), so that a cell that wrote too much between two looks is the one blamed.
+The cell is reported as having killed its worker for writing too much, and the folder is emptied
+before the next worker. A folder the judge cannot list
 counts as passing the limits (a worker can hide what it writes from no one but the judge).
 """
 
@@ -27,6 +29,9 @@ class Unwatched:
 
     verdict: str | None = None
 
+    def check(self, header) -> str | None:
+        return None
+
     def stop(self, empty: bool = False) -> None:
         pass
 
@@ -38,24 +43,38 @@ class FolderWatch:
         self.folder = os.path.realpath(folder)
         self.max_bytes, self.max_files = max_bytes, max_files
         self.kill, self.holders = kill, holders
+        self.pids = ()                          # the worker's processes, the last time they were looked for
         self.verdict: str | None = None         # why the worker was killed, once it was
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._watch, daemon=True, name="folder-watch")
         self.thread.start()
 
     def _watch(self) -> None:
-        rounds, holders = 0, ()
+        rounds = 0
         while not self.done.wait(PERIOD):
             if rounds % HOLDERS_EVERY == 0:      # (reading /proc costs more than reading the folder)
-                holders = self.holders()
+                self.pids = self.holders()
             rounds += 1
-            size, files, unreadable = measure(self.folder, holders)
+            if self._over() is not None:
+                self.kill()
+                return
+
+    def _over(self) -> str | None:
+        """The verdict, once the folder holds too much (measured now)."""
+        if self.verdict is None:
+            size, files, unreadable = measure(self.folder, self.pids)
             if unreadable or size > self.max_bytes or files > self.max_files:
                 what = "a folder its judge cannot list" if unreadable else f"{size / 2**20:.0f} MiB in {files} files"
                 self.verdict = (f"wrote too much into its working folder: {what} (limits: "
                                 f"{self.max_bytes / 2**20:.0f} MiB, {self.max_files} files)")
-                self.kill()
-                return
+        return self.verdict
+
+    def check(self, header) -> str | None:
+        """At each cell's end, measured at once: a cell that wrote too much faster than a look every
+        ``PERIOD`` (fallocate makes 64 MiB in a moment) is the one that killed its worker, not the next."""
+        if isinstance(header, dict) and header.get("event") == "cell" and header.get("status") != "start":
+            return self._over()
+        return self.verdict
 
     def stop(self, empty: bool = False) -> None:
         """Stop watching; with ``empty`` (its processes all gone), empty the folder if it held too much."""
@@ -69,6 +88,13 @@ class FolderWatch:
 def verdict(worker) -> str | None:
     """Why ``worker`` was killed by its watch, if it was."""
     return getattr(getattr(worker, "watch", None), "verdict", None)
+
+
+def check(worker, header) -> str | None:
+    """For each frame the judge reads from ``worker``: the verdict if its folder holds too much (at a cell's
+    end, measured then), else None."""
+    watch = getattr(worker, "watch", None)
+    return watch.check(header) if watch is not None else None
 
 
 def watch(worker, folder: str, limits):

@@ -130,7 +130,7 @@ class WorkerProcess:
             raise WorkerLost("timeout")
         self.sock.settimeout(remaining)
         try:
-            return protocol.read_frame(self.sock)
+            frame = protocol.read_frame(self.sock)
         except (socket.timeout, TimeoutError):
             self.kill()
             raise WorkerLost("timeout") from None
@@ -140,6 +140,10 @@ class WorkerProcess:
         except protocol.ProtocolError as exc:
             self.kill()
             raise WorkerLost("protocol", str(exc)) from None
+        if (verdict := folderwatch.check(self, frame[0])) is not None:    # a cell that wrote too much ends here
+            self.kill()
+            raise WorkerLost("died", verdict)
+        return frame
 
     def alive(self) -> bool:
         return self.proc.poll() is None

@@ -8,7 +8,7 @@ SPEC: ``cells`` (the notebook's code cells; ``@JUDGE@`` in them becomes this pro
 submission is closed). Printed: ``values``, ``isolation``, ``runs`` (index, status, message), ``pids``
 (the workers'), ``judge`` (this process: pid, IPC namespace), ``error`` (what closing or starting
 raised, e.g. a refusal), and, once the submission is closed, ``left`` (processes named ``marker``),
-``cgroups`` (folders of the workers' cgroups still there).
+``cgroups`` (folders of the workers' cgroups still there), ``folder_left`` (whether its working folder is).
 """
 
 from __future__ import annotations
@@ -61,10 +61,12 @@ def main() -> None:
     except Exception as exc:
         out["error"] = f"{type(exc).__name__}: {exc}"
     finally:
+        folder = sub._workdir.name if sub._workdir is not None else None
         try:
             sub.close()
         except Exception as exc:
             out["error"] = f"{type(exc).__name__}: {exc}"
+        out["folder_left"] = folder is not None and os.path.exists(folder)
     if spec.get("marker"):          # (a chain moves on faster than /proc is read: one look can miss it)
         out["left"] = next((found for _ in range(20) if (found := named(spec["marker"])) or time.sleep(0.05)), [])
     out["cgroups"] = [path for pid in out["pids"] for path in cgroups.of_worker(pid)]
