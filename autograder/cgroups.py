@@ -63,9 +63,19 @@ def hierarchies() -> list[Hierarchy]:
                 continue
             seen.add(folder)
             if v2:
-                controllers = set(read_text(os.path.join(folder, "cgroup.subtree_control")).split())
+                folder, controllers = _delegating(folder, point)
             found.append(Hierarchy(folder, v2, frozenset(controllers)))
     return found
+
+
+def _delegating(own: str, top: str) -> tuple[str, set]:
+    """Where in a v2 hierarchy to make a worker's cgroup: beside this process's own, or, where that does not
+    delegate pids and memory (a systemd session's scope) and the top of what is mounted does, at the top
+    (root may move a process there)."""
+    def delegated(folder: str) -> set:
+        return set(read_text(os.path.join(folder, "cgroup.subtree_control")).split()) & {"pids", "memory"}
+
+    return max(((own, delegated(own)), (top, delegated(top))), key=lambda pair: len(pair[1]))
 
 
 def read_text(path: str) -> str:
