@@ -1,14 +1,33 @@
 """The isolation policy: what a worker's sandbox must add up to before untrusted code is graded.
 
 The sandbox (:mod:`autograder.sandbox`) takes what the machine grants and names each measure that
-took effect. Here those names are read as four properties, each of which some combination of
-measures gives; grading untrusted notebooks needs all four, or it does not happen:
+took effect. Here those names are read as five properties, each of which some combination of
+measures gives; grading untrusted notebooks needs all five, or it does not happen:
 
 - ``files_written``: student code can write nothing outside its own working folder, so nothing the
   judge or a later submission reads (graders, engine, course, results, other submissions);
 - ``files_read``: it can read no hidden grader, source, solution, submission or result;
-- ``processes``: nothing it starts outlives its worker, and it cannot signal or trace the judge;
-- ``network``: it reaches no network.
+- ``processes``: nothing it starts outlives its worker (:mod:`autograder.reaper`), and it cannot
+  signal or trace the judge;
+- ``network``: it reaches no network;
+- ``not_root``: it does not run as root, even root without capabilities, which still owns the engine's,
+  the course's and the results' files: a uid of its own where the grading process is root, or a
+  grading user that is not root (``unprivileged``; root in a user namespace of its own is not root).
+
+Per environment, the measures that give each (the rest of each worker's measures, such as the memory
+cgroup or RLIMIT_AS, the IPC namespace and /proc's narrowing, are reported but not required; see
+docs/architecture.md for what each environment gives and does not):
+
+=================  ==============================  ============================  ==========================  =====================
+property           root with CAP_SYS_ADMIN         root without it               ordinary user               ordinary user, userns
+=================  ==============================  ============================  ==========================  =====================
+files_written      read_only_fs + private_tmp      landlock_fs                   landlock_fs                 read_only_fs + private_tmp
+files_read         hidden_by_mounts                hidden_by_landlock            hidden_by_landlock          hidden_by_mounts
+processes          pidns                           uid                           reaped + landlock_scopes    pidns
+network            netns                           seccomp                       seccomp                     netns
+not_root           uid                             uid (refused where the        unprivileged                unprivileged
+                                                   Python is closed to others)
+=================  ==============================  ============================  ==========================  =====================
 
 Where the machine cannot give them, grading refuses (exit 2) with what is missing and how to get it,
 unless the instructor says the submissions are trusted (``--trust-submissions``, or
