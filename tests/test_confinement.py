@@ -63,6 +63,7 @@ for _name, _f in {
     "utime": lambda: os.utime("mine.txt"),
     "setxattr": lambda: os.setxattr("mine.txt", "user.x", b"1"),
     "fchmodat2": lambda: _libc.syscall(452, -100, b"mine.txt", 0o777, 0),
+    "fallocate": lambda: os.posix_fallocate(os.open("mine.txt", os.O_WRONLY), 0, 1 << 20),
     "dev_zero_write": lambda: open("/dev/zero", "wb").close(),
     "dev_zero_read": lambda: open("/dev/zero", "rb").read(4) and None,
     "proc_self": lambda: open("/proc/self/status").read() and None,
@@ -157,7 +158,7 @@ def test_no_socket_no_ipc_no_uncounted_memory_no_attribute_change(probed):
     found = run["values"]["found"]
     refused = {k: v for k, v in found.items() if k in (
         "socket_unix", "socket_inet", "socketpair", "shmget", "msgget", "semget", "mq_open", "memfd_create",
-        "mmap_shared_anonymous", "chmod", "chown", "utime", "setxattr", "fchmodat2")}
+        "mmap_shared_anonymous", "chmod", "chown", "utime", "setxattr", "fchmodat2", "fallocate")}
     assert set(refused.values()) == {"Operation not permitted"}, refused
     assert found["create"] == found["mmap_private_anonymous"] == found["dev_zero_read"] == "ok"
     assert found["dev_zero_write"] == "Permission denied"
@@ -353,20 +354,19 @@ WRITE_TOO_MUCH = ("import os, time\nfor i in range(@COUNT@):\n    with open(f'f{
                   "        out.write(b'x' * @SIZE@)\n    time.sleep(0.002)\n")
 
 
-# 1 GiB at once, in files of 64 MiB (RLIMIT_FSIZE) whose blocks fallocate gives in a moment: done before
-# the watch's next look, so the judge's measure at the cell's end is what blames it
-ALLOCATE = ("import os\nfor i in range(16):\n    fd = os.open(f'big{i}', os.O_WRONLY | os.O_CREAT, 0o600)\n"
-            "    os.posix_fallocate(fd, 0, 64 << 20)\n    os.close(fd)\n")
+# 12 MiB in one write: done before the watch's next look, so the judge's measure at the cell's end is what
+# blames it (fallocate, which gives 64 MiB in a moment, is refused: see seccomp)
+BURST = "open('burst', 'wb').write(bytes(12 << 20))\n"
 
 
 @needs_root
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["root-without-cap-sys-admin", "user-without-userns"])
-@pytest.mark.parametrize("how", ["bytes", "files", "fallocate"])
+@pytest.mark.parametrize("how", ["bytes", "files", "burst"])
 def test_a_worker_that_writes_too_much_into_a_host_folder_is_killed(name, how):
-    limits = dict(LIMITS, folder_bytes=8 << 20 if how != "fallocate" else 512 << 20, folder_files=200, restarts=2)
+    limits = dict(LIMITS, folder_bytes=8 << 20, folder_files=200, restarts=2)
     count, size = (2000, 1 << 20) if how == "bytes" else (5000, 1)
-    flood = ALLOCATE if how == "fallocate" else WRITE_TOO_MUCH.replace("@COUNT@", str(count)).replace("@SIZE@", str(size))
+    flood = BURST if how == "burst" else WRITE_TOO_MUCH.replace("@COUNT@", str(count)).replace("@SIZE@", str(size))
     cells = ["before = 1\n", flood, "import os\nafter = sorted(os.listdir('.'))\n"]
     run = confined(name, {"cells": cells, "names": ["before", "after"], "limits": limits})
     assert "error" not in run, run
