@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -169,13 +170,22 @@ class Judges:
                 if future.set_running_or_notify_cancel():
                     future.set_exception(JudgeLost("every judge process has ended"))
 
-    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False, interrupt: bool = False) -> None:
+        """Start nothing new (``cancel_futures``: nor what is queued); with ``interrupt``, the calls running
+        get a KeyboardInterrupt, and end as a grading ends (its worker and all it started gone)."""
         with self.cond:
             self.closing = True
             if cancel_futures:
                 while self.queue:
                     self.queue.popleft()[0].cancel()
             self.cond.notify_all()
+        if interrupt:                         # (judges are in the judge server's session: Ctrl-C reaches none)
+            for judge in self.judges:
+                if judge.pid is not None:
+                    try:
+                        os.kill(judge.pid, signal.SIGINT)
+                    except ProcessLookupError:
+                        pass
         if wait:
             for thread in self.threads:
                 thread.join()
@@ -187,7 +197,7 @@ class Judges:
 
     def __exit__(self, kind, value, tb) -> None:
         # leaving early (an exception, or a generator closed before the end): what has not started never does
-        self.shutdown(wait=True, cancel_futures=kind is not None)
+        self.shutdown(wait=True, cancel_futures=kind is not None, interrupt=kind is KeyboardInterrupt)
 
 
 def judges(count: int) -> Judges:

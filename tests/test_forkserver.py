@@ -219,3 +219,21 @@ def test_the_cli_retitles_itself_once_its_arguments_are_parsed(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["course", "--course", "/nonexistent", "feedback"])
     cli.main()
     assert done == ["private", "course feedback"]
+
+
+def _sleep_then(seconds):
+    time.sleep(seconds)
+    return "slept"
+
+
+def test_ctrl_c_in_the_grading_process_interrupts_the_judges_instead_of_waiting_for_them():
+    from autograder import pool
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with pool.judges(2) as judges:
+            futures = [judges.submit(_sleep_then, 60) for _ in range(2)]
+            time.sleep(1.5)                                    # both judges are inside their call
+            raise KeyboardInterrupt
+    assert time.monotonic() - started < 20
+    assert all(isinstance(f.exception(), KeyboardInterrupt) for f in futures)
