@@ -22,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-from autograder import course as courses
+from autograder import course as courses, proctitle
 from autograder.course import CourseError, GraderSetupError
 from autograder.isolation import IsolationRefused
 
@@ -116,6 +116,9 @@ GRADING_EXTRAS = {"nbgrader", "nbconvert", "pyseccomp"}
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    if argv is None:        # the process's own command line: a secret given there is shown to no one
+        proctitle.private()
+        proctitle.retitle(f"course {args.command}")
     try:
         course = courses.load(args.course)
         return COMMANDS[args.command](course, args)

@@ -25,9 +25,8 @@ import select
 import signal
 import socket
 import sys
-import time
 
-from autograder import sandbox
+from autograder import reaper, sandbox
 
 MAX_REQUEST = 1 << 20
 
@@ -138,6 +137,7 @@ def _child(header: dict, worker_fd: int, output_fd: int, control: socket.socket)
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         control.close()
+        sandbox.dumpable(True)                       # (its server is not: a fresh process would be)
         os.setsid()                                  # its own process group: killed as a whole
         sandbox.die_with_parent()
         os.dup2(output_fd, 1)
@@ -181,9 +181,11 @@ def serve(control: socket.socket, requests: socket.socket | None = None) -> None
         for pid, status, usage in _reap():
             if pid in children:
                 children.discard(pid)
-                _kill_leftovers(children | clones)
+                # what it left behind (orphans come here: the server is their subreaper), all killed
+                # before the judge hears of its end; what could not be is named
+                left = reaper.kill_descendants(children | clones) if REAPER else []
                 # ru_maxrss: the largest resident set of the worker and the processes it waited for (KiB)
-                _send(control, {"ended": pid, "status": status, "maxrss_kib": usage.ru_maxrss})
+                _send(control, {"ended": pid, "status": status, "maxrss_kib": usage.ru_maxrss, "left": left})
             clones.discard(pid)
         if requests is not None and requests in readable:
             readable.remove(requests)
@@ -195,8 +197,10 @@ def serve(control: socket.socket, requests: socket.socket | None = None) -> None
         try:
             data, fds, _, _ = socket.recv_fds(control, MAX_REQUEST, 2)
         except OSError:
-            return
-        if not data:                                 # the judge has gone: so do we
+            data, fds = b"", []
+        if not data:                                 # the judge has gone: so do we, and all we started
+            if REAPER:
+                reaper.kill_descendants(clones, patience=5.0)
             return
         header = json.loads(data)
         if len(fds) != 2:
@@ -225,27 +229,6 @@ def _reap():
         if not pid:
             return
         yield pid, status, usage
-
-
-def _kill_leftovers(keep: set[int]) -> None:
-    """Kill every child of this server but ``keep`` (the live workers and clones): what an ended worker
-    left behind (daemons it double-forked come here, as to their subreaper), until none is left.
-    Killed processes' own children come here in turn; a killed process cannot fork again."""
-    me, deadline = os.getpid(), time.monotonic() + 5
-    while time.monotonic() < deadline:
-        left = [task.pid for task in sandbox.processes() if task.ppid == me and task.pid not in keep]
-        if not left:
-            return
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        for pid in left:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
 
 
 REAPER = False                   # whether this server is its workers' subreaper
@@ -291,6 +274,7 @@ def main(argv=None) -> None:
     control = socket.socket(fileno=int(argv[0]))
     requests = socket.socket(fileno=int(argv[1])) if len(argv) > 1 else None
     sandbox.die_with_parent()
+    sandbox.dumpable(False)      # no process of the same uid reads its memory, environment or maps
     global REAPER
     REAPER = sandbox.become_subreaper()
     warm()

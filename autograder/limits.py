@@ -11,11 +11,13 @@ class Limits:
     notebook_seconds: float = 300.0     # all of the notebook's cells together
     call_seconds: float = 60.0          # one request of a grader (a call, an attribute)
     restarts: int = 4                   # fresh workers one submission may use
-    memory_bytes: int = 2 << 30         # the worker's data segment (heap and private mappings)
+    memory_bytes: int = 2 << 30         # the worker's memory: its cgroup's limit (as root), its data segment
     cpu_seconds: int = 900              # CPU time of one worker, a backstop behind the wall-clock limits
     processes: int = 64                 # processes and threads of the worker's own uid (as root)
     file_bytes: int = 64 << 20          # the largest file the worker may write
     open_files: int = 256
+    folder_bytes: int = 512 << 20       # everything in the worker's working folder together
+    folder_files: int = 10_000          # files and folders in it
     # (core dumps are always off: the sandbox sets RLIMIT_CORE to 0, so no worker fills a disk with them)
 
     @classmethod

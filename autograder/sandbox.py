@@ -4,21 +4,32 @@ Each measure that takes effect is named in the report the worker sends the judge
 student code can say anything; :mod:`autograder.isolation` decides whether they add up to what
 grading requires. A step that fails is skipped here, and judged there.
 
-- ``pids_cgroup``: as root, a pids cgroup bounds the worker's processes (RLIMIT_NPROC does not bind root);
-- ``mountns``, ``netns``, ``pidns`` (as root with CAP_SYS_ADMIN, or ``userns`` first for an ordinary
-  user where the kernel allows it): every mount read-only (``read_only_fs``); the hidden paths and
-  everything outside the system folders and the Python covered (``hidden_by_mounts``); /tmp and
-  /dev/shm private (``private_tmp``); no network interface; the worker is PID 1 of its own namespace,
-  and everything it started dies with it;
+- ``unprivileged``: the grading user is not root (an ordinary user's worker has no root to give up);
+- ``pids_cgroup``, ``memory_cgroup``, ``kill_cgroup`` (as root, :mod:`autograder.cgroups`): its
+  processes bounded (RLIMIT_NPROC does not bind root), its memory bounded with shared mappings and tmpfs
+  counted (the course's ``memory_bytes``), and a cgroup its judge kills it all through
+  (:mod:`autograder.reaper`);
+- ``mountns``, ``netns``, ``pidns``, ``ipcns`` (as root with CAP_SYS_ADMIN, or ``userns`` first for an
+  ordinary user where the kernel allows it): every mount read-only (``read_only_fs``); the hidden paths
+  and everything outside the system folders and the Python covered (``hidden_by_mounts``); /tmp and
+  /dev/shm private tmpfs with a size and a number of files (``private_tmp``); no network interface; the
+  worker is PID 1 of its own namespace, and everything it started dies with it; System V IPC and POSIX
+  message queues of its own (seccomp refuses them anyway);
 - ``uid``: as root, a uid of its own (100000 + the worker's pid) with a working folder only it may
-  enter; ``hidden_by_permissions`` when no hidden path is readable by other users anyway;
-- ``no_capabilities``: root that could not change uid keeps no capability;
+  enter; ``hidden_by_permissions`` when no hidden path is readable by other users anyway. Where the
+  Python cannot be reached by another uid (and no mount namespace can open the way), it stays root:
+- ``no_capabilities``: root that could not change uid keeps no capability (the policy refuses it);
 - ``rlimits``: memory (data segment), CPU seconds, file size, open files, no core dumps (and
-  processes for a uid of its own), reported only when all are in force;
+  processes for a uid of its own), reported only when all are in force; ``rlimit_as``: where no memory
+  cgroup could be had, the address space (its size now, plus the memory limit, plus a margin), except
+  where a CUDA device is visible;
 - ``no_new_privs``; then ``landlock_fs`` (read only the system and the Python, write only its own
-  folder; ``hidden_by_landlock`` when no hidden path lies under those), ``landlock_net`` (no TCP),
-  ``landlock_scopes`` (no signal nor abstract socket out of its own processes), and ``seccomp``
-  (no socket but Unix ones, no ptrace, no namespaces or mounts: see :mod:`autograder.seccomp`);
+  folder; ``hidden_by_landlock`` when no hidden path lies under those; ``proc_narrowed``: of /proc, only
+  its own /proc/<pid> and global files, not other processes' command lines, environments or maps),
+  ``landlock_net`` (no TCP), ``landlock_scopes`` (no signal nor abstract socket out of its own
+  processes), and ``seccomp`` (no new socket at all, no System V or POSIX message-queue IPC, no
+  anonymous shared memory, no changing a file's mode, owner, times or attributes, no ptrace, no
+  namespaces or mounts: see :mod:`autograder.seccomp`);
 - ``reaped``: its fork server adopts and kills whatever it leaves behind.
 """
 
@@ -32,16 +43,17 @@ import stat
 import sys
 from dataclasses import dataclass
 
-from autograder import landlock, seccomp
+from autograder import cgroups, landlock, seccomp
 from autograder import ENGINE
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 1, 38, 36
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 1, 4, 38, 36
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -54,6 +66,12 @@ def die_with_parent() -> None:
 def become_subreaper() -> bool:
     """Adopt every orphan of this process's descendants (PR_SET_CHILD_SUBREAPER; not inherited by a fork)."""
     return _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def dumpable(flag: bool) -> bool:
+    """PR_SET_DUMPABLE: a process that is not dumpable has its /proc/<pid> files (environ, maps, mem, fd,
+    ...) owned by root, and no process without CAP_SYS_PTRACE may read its memory, even at its own uid."""
+    return _libc.prctl(PR_SET_DUMPABLE, int(flag), 0, 0, 0) == 0
 
 
 def close_fds(keep: int | None = None) -> None:
@@ -74,46 +92,44 @@ def mount(source: str, target: str, fstype: str | None, flags: int, data: str | 
                        data.encode() if data else None) == 0
 
 
-def _write(path: str, text: str) -> bool:
-    try:
-        with open(path, "w") as out:
-            out.write(text)
-        return True
-    except OSError:
-        return False
+_write = cgroups.write_text
 
 
 def enter(config: dict) -> list[str]:
     """Enter the sandbox described by ``config``; return the names of the measures in force.
 
-    ``config``: ``limits`` (see :meth:`Limits.rlimits`), ``hide`` (paths the worker must not read),
-    ``uid`` ("auto": as root, a uid of its own, 100000 + this process's pid, which the judge uses to
-    kill whatever that uid leaves behind), ``namespaces`` (default true), ``reaped`` (set by the fork
-    server, which kills whatever a worker leaves behind).
+    ``config``: ``limits`` (see :meth:`Limits.rlimits`), ``memory_bytes`` (for a memory cgroup, or
+    RLIMIT_AS), ``folder`` (``bytes`` and ``files``: the private tmpfs's size), ``hide`` (paths the
+    worker must not read), ``uid`` ("auto": as root, a uid of its own, 100000 + this process's pid,
+    which the judge uses to kill whatever that uid leaves behind), ``namespaces`` (default true),
+    ``reaped`` (set by the fork server, which kills whatever a worker leaves behind).
     """
     done: list[str] = []
     if not sys.platform.startswith("linux"):      # (course check on a laptop: nothing here exists there)
         return done
     root = os.geteuid() == 0
+    if not root:
+        done.append("unprivileged")        # an ordinary user's worker: no root to give up
     uid = 100000 + os.getpid() if config.get("uid") == "auto" else int(config.get("uid") or 0)
     outer_uid, outer_gid = os.getuid(), os.getgid()
     hide = [str(p) for p in config.get("hide", [])]
     python = python_paths(hide)            # found once, before anything is covered
 
-    # 0. a pids cgroup: as root, RLIMIT_NPROC does not apply, and a fork bomb must still be bounded
+    # 0. cgroups (root): processes bounded (RLIMIT_NPROC does not bind root), memory bounded shared
+    # mappings included, and all of them killed at once when the worker ends (autograder.reaper)
     limits = config.get("limits", {})
-    if root and limits.get("processes") and _pids_cgroup(int(limits["processes"])):
-        done.append("pids_cgroup")
+    if root:
+        done += cgroups.make(os.getpid(), limits.get("processes"), config.get("memory_bytes"))
     # 1. namespaces
     if config.get("namespaces", True):
-        flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID
+        flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC
         if root and _unshare(flags):
-            done += ["mountns", "netns", "pidns"]
+            done += ["mountns", "netns", "pidns", "ipcns"]
         elif not root and _unshare(CLONE_NEWUSER | flags):
             _write("/proc/self/setgroups", "deny")
             _write("/proc/self/uid_map", f"0 {outer_uid} 1")
             _write("/proc/self/gid_map", f"0 {outer_gid} 1")
-            done += ["userns", "mountns", "netns", "pidns"]
+            done += ["userns", "mountns", "netns", "pidns", "ipcns"]
     if "pidns" in done:
         _become_init()                     # only the new namespace's first child returns from here
     if "mountns" in done:
@@ -124,6 +140,10 @@ def enter(config: dict) -> list[str]:
     # RLIMIT_NPROC counts a uid's processes: meaningful for a uid of the worker's own, and inside a user
     # namespace of its own (since Linux 5.14 the count is kept per namespace), not for root or a shared uid
     _limits(limits, (root and bool(uid)) or "userns" in done, done)
+    if "memory_cgroup" not in done and config.get("memory_bytes") and not cuda_visible():
+        # no cgroup to count shared mappings: all of the address space, then (CUDA reserves far more)
+        if _address_space(int(config["memory_bytes"])):
+            done.append("rlimit_as")
     # 3. identity: a uid of its own where Python stays reachable to it, else root with no capabilities
     if root and uid and ("python_reachable" in done or _reachable_by_others(python)):
         if all(_closed_to_others(path) for path in hide):
@@ -152,20 +172,39 @@ def enter(config: dict) -> list[str]:
 
 
 # what a worker may read (besides the Python it runs on): the system's programs, libraries, configuration
-SYSTEM_READ = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/proc", "/sys")
-DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+SYSTEM_READ = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
+# of /proc, besides its own /proc/<pid> (/proc/self, /proc/thread-self, /proc/mounts and /proc/net lead
+# there): what Python, numpy, torch and the CUDA driver read, none of it about another process
+PROC_READ = ("/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/sys", "/proc/filesystems", "/proc/version",
+             "/proc/loadavg", "/proc/uptime", "/proc/driver", "/proc/devices", "/proc/swaps", "/proc/vmstat",
+             "/proc/zoneinfo", "/proc/pressure")
+DEVICES = ("/dev/null", "/dev/full", "/dev/random", "/dev/urandom")
+READ_ONLY_DEVICES = ("/dev/zero",)      # written to, then mapped shared: an anonymous shared mapping
+PINNED: list[int] = []                  # descriptors that keep /proc's allowed entries what the rules name
 
 
 def _landlock(hide: list[str], python: list[str], done: list[str]) -> list[str]:
-    """Landlock: read only the system and the Python, write only the worker's own folder, no TCP, no
-    signal or abstract socket out of the worker's processes. ``hidden_by_landlock`` when no hidden
-    path lies under what stays readable (an engine installed inside site-packages would)."""
+    """Landlock: read only the system and the Python, of /proc only the worker's own /proc/<pid> and a
+    few global files (and list its folders), write only the worker's own folder, no TCP, no signal or abstract socket out of
+    the worker's processes. ``hidden_by_landlock`` when no hidden path lies under what stays readable
+    (an engine installed inside site-packages would).
+
+    Landlock's rules hold an inode, and procfs makes a new inode for an entry each time it looks the
+    entry up afresh (after memory pressure dropped it from the cache): each /proc entry allowed is kept
+    open here (O_PATH) for the worker's life, so that the rule goes on naming what is there."""
     reads = [*SYSTEM_READ, *python]
     rules = landlock.Ruleset()
     for path in reads:
         rules.allow(path, landlock.READ)
+    rules.allow("/proc", landlock.READ_DIR)                 # its folders listed (pids: no secret), no file read
+    for path in ("/proc", f"/proc/{os.getpid()}", *PROC_READ):   # (after the last fork: this is the worker)
+        if path != "/proc":
+            rules.allow(path, landlock.READ)
+        _pin(path)
     for path in DEVICES + tuple(f"/dev/{d}" for d in _listdir("/dev") if d.startswith("nvidia")):
         rules.allow(path, landlock.READ_FILE | landlock.WRITE_FILE | landlock.IOCTL_DEV)
+    for path in READ_ONLY_DEVICES:
+        rules.allow(path, landlock.READ_FILE)
     writable = [os.getcwd()]
     if "mountns" in done:                  # private to this worker there: /tmp and /dev/shm
         writable += ["/tmp", "/dev/shm"]
@@ -174,7 +213,16 @@ def _landlock(hide: list[str], python: list[str], done: list[str]) -> list[str]:
     measures = rules.restrict()
     if measures and not any(_beneath(h, r) for h in hide for r in reads + writable):
         measures.append("hidden_by_landlock")
+    if measures:
+        measures.append("proc_narrowed")
     return measures
+
+
+def _pin(path: str) -> None:
+    try:
+        PINNED.append(os.open(path, os.O_PATH | os.O_CLOEXEC))
+    except OSError:
+        pass
 
 
 def _beneath(path: str, folder: str) -> bool:
@@ -189,37 +237,6 @@ def _listdir(folder: str) -> list[str]:
         return []
 
 
-PIDS_CGROUPS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")    # cgroup v1's pids hierarchy, or v2
-
-
-def cgroup_path(pid: int) -> str | None:
-    """The pids cgroup made for worker ``pid``, if any (the judge removes it when the worker is gone)."""
-    for base in PIDS_CGROUPS:
-        path = os.path.join(base, f"course-worker-{pid}")
-        if os.path.isdir(path):
-            return path
-    return None
-
-
-def _pids_cgroup(limit: int) -> bool:
-    for base in PIDS_CGROUPS:
-        if not os.path.exists(os.path.join(base, "cgroup.procs")):
-            continue
-        # a hierarchy without the pids controller gives the new group no pids.max: then it is removed
-        path = os.path.join(base, f"course-worker-{os.getpid()}")
-        try:
-            os.makedirs(path, exist_ok=True)
-            if not os.path.exists(os.path.join(path, "pids.max")):
-                os.rmdir(path)
-                continue
-            if _write(os.path.join(path, "pids.max"), str(limit)) and \
-                    _write(os.path.join(path, "cgroup.procs"), str(os.getpid())):
-                return True
-        except OSError:
-            continue
-    return False
-
-
 def _reachable_by_others(paths: list[str]) -> bool:
     """Can an unprivileged uid still reach every one of ``paths`` (the Python it must import from)?"""
     return not any(_closed_to_others(path) for path in paths)
@@ -229,17 +246,24 @@ def _closed_to_others(path: str) -> bool:
     """Is ``path`` out of an unprivileged uid's reach by its permissions alone: a folder on the way to
     it (or it, a folder) that others may not enter, or a file others may not read? (Hiding a path of a
     folder others may enter but not list is not enough: the graders' names are no secret.)"""
+    return closed_folder(path) is not None
+
+
+def closed_folder(path: str) -> str | None:
+    """The first folder on the way to ``path`` (or it) that keeps other users out, if any (``path``
+    itself where it is not there, or is a file others may not read)."""
     parts = os.path.realpath(path).split(os.sep)
     for i in range(2, len(parts) + 1):
+        here = os.sep.join(parts[:i])
         try:
-            mode = os.stat(os.sep.join(parts[:i])).st_mode
+            mode = os.stat(here).st_mode
         except OSError:
-            return True                     # not there: nothing to read
+            return here                     # not there: nothing to read
         if stat.S_ISDIR(mode) and not mode & 0o001:
-            return True
+            return here
         if not stat.S_ISDIR(mode) and not mode & 0o004:
-            return True
-    return False
+            return here
+    return None
 
 
 class _CapHeader(ctypes.Structure):
@@ -425,16 +449,43 @@ def _hide(config: dict, python: list[str], done: list[str]) -> None:
     # the worker's own folder becomes private instead, and /tmp stays read-only
     private_tmp = not any(p == "/tmp" or p.startswith("/tmp/") for p in python)
     workdir = "/tmp" if private_tmp else os.getcwd()
+    # each a tmpfs with a size and a number of files: nothing the worker writes can fill the host's disk
+    # (and its pages count towards the worker's memory cgroup)
+    folder = config.get("folder") or {}
+    size = f"size={int(folder.get('bytes') or 256 << 20)},nr_inodes={int(folder.get('files') or 10000)},mode=1777"
     private = 0
     for path in (workdir, "/dev/shm"):
         if os.path.isdir(path):
-            private += mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
+            private += mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, size)
     if private and os.path.isdir(workdir):
         os.chdir(workdir)
         os.environ.update({"HOME": workdir, "TMPDIR": workdir, "MPLCONFIGDIR": workdir})
         done.append("private_tmp" if private_tmp else "private_workdir")
     if mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC):
         done.append("own_proc")
+
+
+def cuda_visible() -> bool:
+    """Whether this process could use a CUDA device (the driver reserves address space by the terabyte)."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "x").strip() in ("", "-1"):
+        return False
+    return any(d.startswith("nvidia") and d[6:].isdigit() for d in _listdir("/dev"))
+
+
+ADDRESS_MARGIN = 1 << 30        # a plain worker imports torch after the sandbox: about 0.7 GiB of address space
+
+
+def _address_space(memory: int) -> bool:
+    """RLIMIT_AS at this process's present size, plus ``memory``, plus a margin: where no memory cgroup
+    can be had, every mapping counts, shared ones too (RLIMIT_DATA counts only private ones)."""
+    try:
+        with open("/proc/self/status") as status:
+            size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+        limit = size + memory + ADDRESS_MARGIN
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        return True
+    except (OSError, ValueError, StopIteration):
+        return False
 
 
 @dataclass(frozen=True)

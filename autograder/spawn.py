@@ -35,6 +35,10 @@ class Process:
         """The largest resident set of the ended worker, in KiB, where known."""
         return None
 
+    def left_behind(self) -> list[int]:
+        """The processes of the ended worker that its fork server could not kill (see :mod:`autograder.reaper`)."""
+        return []
+
     def wait(self, timeout: float) -> int | None:
         deadline = time.monotonic() + timeout
         while (code := self.poll()) is None and time.monotonic() < deadline:
@@ -61,6 +65,9 @@ class Forked(Process):
 
     def peak_kib(self) -> int | None:
         return self.server.peaks.get(self.pid)
+
+    def left_behind(self) -> list[int]:
+        return self.server.left.get(self.pid, [])
 
 
 # Passed from the grading process to its workers, when set: which devices and which processor kernels
@@ -138,6 +145,7 @@ class ForkServer:
         self.lock = threading.Lock()
         self.ended: dict[int, int] = {}
         self.peaks: dict[int, int] = {}          # pid -> largest resident set, KiB
+        self.left: dict[int, list[int]] = {}     # pid -> what survived the server's killing of its leftovers
         self.replies: list[dict] = []
         self.cond = threading.Condition()
         self.reader: threading.Thread | None = None
@@ -184,6 +192,7 @@ class ForkServer:
                 if "ended" in message:
                     self.ended[int(message["ended"])] = int(message["status"])
                     self.peaks[int(message["ended"])] = int(message.get("maxrss_kib", 0))
+                    self.left[int(message["ended"])] = [int(p) for p in message.get("left", [])]
                 else:
                     self.replies.append(message)
                 self.cond.notify_all()
@@ -318,7 +327,8 @@ def start(limits: Limits, workdir: str, env: dict, hide=()) -> tuple[Process, so
     parent, child = socket.socketpair()
     read_fd, write_fd = os.pipe()
     sandbox = {"limits": limits.rlimits(), "hide": [str(p) for p in hide],
-               "uid": "auto" if os.geteuid() == 0 else None}
+               "uid": "auto" if os.geteuid() == 0 else None, "memory_bytes": limits.memory_bytes,
+               "folder": {"bytes": limits.folder_bytes, "files": limits.folder_files}}
     try:
         forker = server()
         if forker is not None:

@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from autograder import callbacks, protocol, spawn
+from autograder import callbacks, folderwatch, protocol, reaper, spawn
 from autograder.isolation import IsolationRefused, Policy
 from autograder.limits import Limits
 
@@ -114,6 +114,7 @@ class WorkerProcess:
         except IsolationRefused:
             self.close()
             raise
+        self.watch = folderwatch.watch(self, workdir, limits)     # where no tmpfs bounds its folder
 
     def send(self, header: dict, buffers=()) -> None:
         try:
@@ -128,16 +129,20 @@ class WorkerProcess:
             raise WorkerLost("timeout")
         self.sock.settimeout(remaining)
         try:
-            return protocol.read_frame(self.sock)
+            frame = protocol.read_frame(self.sock)
         except (socket.timeout, TimeoutError):
             self.kill()
             raise WorkerLost("timeout") from None
         except (EOFError, ConnectionError, OSError):
             code = self.wait()
-            raise WorkerLost("died", exit_description(code)) from None
+            raise WorkerLost("died", folderwatch.verdict(self) or exit_description(code)) from None
         except protocol.ProtocolError as exc:
             self.kill()
             raise WorkerLost("protocol", str(exc)) from None
+        if (verdict := folderwatch.check(self, frame[0])) is not None:    # a cell that wrote too much ends here
+            self.kill()
+            raise WorkerLost("died", verdict)
+        return frame
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -155,54 +160,34 @@ class WorkerProcess:
         self.proc.wait(5)
 
     def close(self) -> None:
+        """End the worker and everything it started (:mod:`autograder.reaper`); raise
+        :class:`~autograder.reaper.LeftBehind` (again at every later call) if something outlived it."""
+        if getattr(self, "left_behind", None) is not None:
+            raise self.left_behind
         if self.alive():
             with contextlib.suppress(WorkerLost):
                 self.send({"op": "bye"})
             self.proc.wait(2)
         self.kill()         # also whatever it left behind in its process group
         self.sock.close()
-        if "uid" in getattr(self, "isolation", ()):
-            kill_uid(100000 + self.proc.pid)      # and every process of its own uid (see sandbox.enter)
-        from autograder import sandbox
-
-        group = sandbox.cgroup_path(self.proc.pid)
-        if group is not None:
-            for _ in range(50):            # the kernel frees it once its last process is reaped
-                try:
-                    os.rmdir(group)
-                    break
-                except OSError:
-                    time.sleep(0.01)
-
-
-def kill_uid(uid: int, patience: float = 5.0) -> bool:
-    """Kill every process of ``uid`` (a worker's own) and wait until none runs; False if some still do.
-
-    A child that takes that uid and calls kill(-1, SIGKILL) reaches them all at once: the kernel
-    signals every process the caller may signal while no new one can be forked."""
-    pid = os.fork()
-    if pid == 0:
         try:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-            os.kill(-1, signal.SIGKILL)
+            reaper.reap(self.proc.pid, "uid" in getattr(self, "isolation", ()), self.proc)
+        except reaper.LeftBehind as exc:
+            self.left_behind = exc
+            raise
         finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
-    deadline = time.monotonic() + patience
-    while running_as(uid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+            getattr(self, "watch", folderwatch.Unwatched()).stop(empty=getattr(self, "left_behind", None) is None)
+
+
+def kill_uid(uid: int, patience: float = reaper.PATIENCE) -> bool:
+    """Kill every process of ``uid`` (a worker's own) until none runs; False if some still do after
+    ``patience`` seconds (see :func:`autograder.reaper.kill_uid`)."""
+    return not reaper.kill_uid(uid, time.monotonic() + patience)
 
 
 def running_as(uid: int) -> list[int]:
     """The processes of ``uid`` that still run (zombies do not: they only wait to be reaped)."""
-    from autograder import sandbox
-
-    return [task.pid for task in sandbox.processes() if task.uid == uid and task.state != "Z"]
+    return reaper.running_as(uid)
 
 
 def exit_description(code: int | None) -> str:

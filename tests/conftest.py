@@ -193,8 +193,57 @@ def ipc_objects() -> set[str]:
     return found
 
 
-def workers_running(uids: set[int], started: float) -> list[str]:
-    """Processes of the workers' uids, or started by the grading, that still run."""
+class Tracked:
+    """A cgroup of the test's own for a command it runs (``preexec_fn=tracked.enter``): every process the
+    command starts stays in it or below it (the workers' cgroups are made beside their own), whatever
+    session, parent or uid it takes, so that what it leaves is told apart from other runs on the machine.
+    :meth:`remove` kills whatever is left in it (a test that failed half-way leaves nothing running)."""
+
+    def __init__(self):
+        import secrets
+
+        from autograder import cgroups
+
+        found = cgroups.hierarchies() if os.geteuid() == 0 else []
+        home = next((h for h in found if h.v2), None) or next((h for h in found if "pids" in h.controllers), None)
+        self.folder = os.path.join(home.folder, f"course-test-{secrets.token_hex(4)}") if home else None
+        if self.folder:
+            os.mkdir(self.folder)
+
+    def enter(self) -> None:
+        if self.folder:
+            with open(os.path.join(self.folder, "cgroup.procs"), "w") as procs:
+                procs.write(str(os.getpid()))
+
+    def processes(self) -> list[int]:
+        """The processes in it and below it (zombies aside)."""
+        from autograder import cgroups, reaper
+
+        found = []
+        for folder, _, _ in os.walk(self.folder or "/nonexistent"):
+            found += [pid for pid in cgroups.processes_in(folder) if reaper.alive(pid)]
+        return found
+
+    def remove(self) -> None:
+        from autograder import reaper
+
+        if not self.folder:
+            return
+        deadline = time.monotonic() + 30
+        folders = [folder for folder, _, _ in os.walk(self.folder)][::-1]        # the deepest first
+        for folder in folders:
+            reaper.empty_cgroup(folder, deadline)
+        reaper.remove_cgroups(folders, deadline)
+
+
+def workers_running(uids: set[int], started: float, tracked: Tracked | None = None) -> list[str]:
+    """Processes of the workers' uids, or started by the grading, that still run (with ``tracked``: those
+    in its cgroup, where the machine gave it one)."""
+    if tracked is not None and tracked.folder:
+        from autograder import reaper
+
+        pids = tracked.processes()
+        return [reaper.describe([pid]) for pid in pids]
     ticks, boot = os.sysconf("SC_CLK_TCK"), time.time() - float(Path("/proc/uptime").read_text().split()[0])
     left = []
     for entry in filter(str.isdigit, os.listdir("/proc")):
@@ -206,6 +255,7 @@ def workers_running(uids: set[int], started: float) -> list[str]:
         except (OSError, ValueError):
             continue
         uid, state, begun = int(status["Uid"].split()[0]), stat[0], boot + int(stat[19]) / ticks
-        if state != "Z" and (uid >= 100000 or uid in uids or (begun >= started and "autograder" in cmdline)):
+        engine = "autograder" in cmdline or cmdline.startswith("course ")      # (the CLI retitles itself)
+        if state != "Z" and (uid >= 100000 or uid in uids or (begun >= started and engine)):
             left.append(f"{entry} uid {uid}: {cmdline[:120]}")
     return left

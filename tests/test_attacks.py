@@ -1,8 +1,8 @@
 """The whole attack corpus, graded as a class in every environment the isolation policy names.
 
 In each environment (``tests/confine.py`` makes them: root with every privilege; root without
-CAP_SYS_ADMIN, Docker's default; an ordinary user with user namespaces; one without them; one without
-them and without Landlock) either
+CAP_SYS_ADMIN, Docker's default, with a Python other users can reach and with one they cannot; an
+ordinary user with user namespaces; one without them; one without them and without Landlock) either
 
 - grading finishes, every attack gets exactly its honest twin's grade, every results.json verifies as
   the engine's, nothing is planted in the course, the class or the results (nor their modes, times or
@@ -34,25 +34,33 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import results, validate
+from autograder import isolation, results, sandbox, validate
 
-from conftest import AID, ROOT, USER, fingerprint, ipc_objects, workers_running
+from conftest import AID, ROOT, USER, Tracked, fingerprint, ipc_objects, workers_running
 
 # name: (confine.py's flags, whether grading must go ahead), each run as one test
 ENVIRONMENTS = {
     "root": ([], True),
     "root-without-cap-sys-admin": (["--drop-sys-admin"], True),
+    # ... whose Python lies where other users may not go (pyenv under /root, 0700), no way opened to it
+    # (--reach): the worker would stay uid 0, so grading refuses
+    "root-without-cap-sys-admin-python-unreachable": (["--drop-sys-admin"], False),
     "user-with-userns": (["--user", USER], True),
     "user-without-userns": (["--user", USER, "--refuse", "unshare"], True),
     "user-without-userns-or-landlock": (["--user", USER, "--refuse", "unshare,landlock"], False),
 }
 # what each environment must have got, at least (a step back is a failure, not a silent fallback)
 MEASURES = {
-    "root": {"mountns", "pidns", "netns", "uid", "landlock_fs", "seccomp"},
-    "root-without-cap-sys-admin": {"uid", "landlock_fs", "hidden_by_landlock", "seccomp", "reaped"},
-    "user-with-userns": {"userns", "mountns", "pidns", "netns", "landlock_fs", "seccomp"},
-    "user-without-userns": {"landlock_fs", "landlock_scopes", "hidden_by_landlock", "seccomp", "reaped"},
+    "root": {"mountns", "pidns", "netns", "ipcns", "uid", "landlock_fs", "proc_narrowed", "seccomp", "pids_cgroup",
+             "memory_cgroup", "kill_cgroup", "private_tmp"},
+    "root-without-cap-sys-admin": {"uid", "landlock_fs", "hidden_by_landlock", "proc_narrowed", "seccomp", "reaped",
+                                   "pids_cgroup", "memory_cgroup", "kill_cgroup"},
+    "user-with-userns": {"unprivileged", "userns", "mountns", "pidns", "netns", "ipcns", "landlock_fs",
+                         "proc_narrowed", "seccomp", "rlimit_as", "private_tmp"},
+    "user-without-userns": {"unprivileged", "landlock_fs", "landlock_scopes", "hidden_by_landlock", "proc_narrowed",
+                            "seccomp", "reaped", "rlimit_as"},
 }
+UNREACHABLE = {"root-without-cap-sys-admin-python-unreachable"}      # no --reach: the Python as the machine has it
 SETTLE = 4.0          # seconds after grading ends before looking again for processes and changed files
 MAX_EXECUTED = 8 << 20   # bytes of an executed.ipynb: the honest twins' are about 100 KB
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="makes the environments as root")
@@ -101,6 +109,7 @@ def grade_in(name: str, corpus, tester, tmp_path: Path) -> dict:
     """The class graded by the course copy's own CLI inside environment ``name``; what came of it."""
     flags, _ = ENVIRONMENTS[name]
     home = Path(tempfile.mkdtemp(prefix="course-env-", dir="/tmp"))     # not under pytest's 0700 folder
+    tracked = Tracked()                     # what this run leaves, told apart from other runs on the machine
     try:
         os.chmod(home, 0o755)
         course = course_copy(home)
@@ -109,14 +118,15 @@ def grade_in(name: str, corpus, tester, tmp_path: Path) -> dict:
             os.chown(home, tester.pw_uid, tester.pw_gid)                 # where its results go
         before = {area: fingerprint(home / area) for area in ("course", "submitted")}
         ipc_before = ipc_objects()
-        reach = [os.path.realpath(sys.base_prefix), sys.prefix, str(ROOT), str(home)]
+        reach = [] if name in UNREACHABLE else [os.path.realpath(sys.base_prefix), sys.prefix, str(ROOT), str(home)]
         command = [sys.executable, str(ROOT / "tests" / "confine.py"), *sum((["--reach", p] for p in reach), []),
                    *flags, "--", sys.executable, "-m", "autograder.cli", "--course", str(course),
                    "grade", str(home / "submitted"), "--out", str(home / "graded"), "--jobs", "2", "--quiet"]
         env = dict(os.environ, PYTHONPATH=str(course), PYTHONHASHSEED=str(4242 + list(ENVIRONMENTS).index(name)),
                    SECRET_TOKEN="hunter2", GITHUB_TOKEN="ghp_x")
         started = time.time()
-        proc = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True, timeout=900,
+                              preexec_fn=tracked.enter)
         graded = home / "graded"
         written = {p: p.read_bytes() for p in graded.rglob("*") if p.is_file()} if graded.exists() else {}
         time.sleep(SETTLE)                          # a daemon that survived would act now
@@ -126,19 +136,23 @@ def grade_in(name: str, corpus, tester, tmp_path: Path) -> dict:
             "outside": sorted(p.name for p in home.iterdir()),
             "written": written,
             "settled": {p: p.read_bytes() for p in graded.rglob("*") if p.is_file()} if graded.exists() else {},
-            "left": workers_running({tester.pw_uid}, started),
+            "left": workers_running({tester.pw_uid}, started, tracked),
             "ipc": sorted(ipc_objects() - ipc_before),
             "results": {p.parent.parent.name: results.load(p) for p in graded.glob(f"*/{AID}/results.json")},
         }
     except BaseException:
         shutil.rmtree(home, ignore_errors=True)
         raise
+    finally:
+        tracked.remove()
 
 
 @needs_root
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(ENVIRONMENTS))
 def test_the_corpus_holds_or_grading_refuses(name, corpus, tester, tmp_path):
+    if name in UNREACHABLE and sandbox.closed_folder(os.path.realpath(sys.base_prefix)) is None:
+        pytest.skip("this machine's Python is reachable by other users: as root-without-cap-sys-admin")
     run = grade_in(name, corpus, tester, tmp_path)
     try:
         proc, goes_ahead = run["proc"], ENVIRONMENTS[name][1]
@@ -148,6 +162,8 @@ def test_the_corpus_holds_or_grading_refuses(name, corpus, tester, tmp_path):
         if not goes_ahead:
             assert proc.returncode == 2, proc.stdout + proc.stderr
             assert "grading refused" in proc.stderr and "--trust-submissions" in proc.stderr
+            if name in UNREACHABLE:             # which folder, and how to fix it
+                assert isolation.WHAT["not_root"] in proc.stderr and "/usr/local or /opt" in proc.stderr
             assert run["outside"] == ["course", "submitted"] and not run["written"]     # nothing written
             return
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -1,5 +1,7 @@
-"""The workers' fork server: one warm-up for a pool of judges (clones), and what happens when a server is gone."""
+"""The workers' fork server: one warm-up for a pool of judges (clones), and what happens when a server is gone;
+the judges' own server, and what the engine's processes show of themselves."""
 
+import functools
 import os
 import time
 
@@ -152,3 +154,86 @@ def test_a_planted_matplotlib_folder_is_not_used(monkeypatch, tmp_path):
     folder = spawn.matplotlib_folder()
     assert os.path.dirname(folder) == str(tmp_path) and "elsewhere" not in os.path.realpath(folder)
     assert not os.path.islink(folder)
+
+
+def _judge_facts(_):
+    import ctypes
+
+    return os.getpid(), ctypes.CDLL(None).prctl(3, 0, 0, 0, 0), "torch" in __import__("sys").modules   # PR_GET_DUMPABLE
+
+
+def test_judges_come_from_a_server_of_our_own_not_multiprocessing_s():
+    """No listener under /tmp that a worker could connect to (multiprocessing's fork server unpickles what it
+    is sent); judges are not dumpable, and start with torch imported."""
+    import multiprocessing.forkserver
+
+    from autograder import pool
+
+    found = pool.parallel_map(_judge_facts, [0, 1], 2)
+    assert all(dumpable == 0 and warm for _, dumpable, warm in found), found
+    assert multiprocessing.forkserver._forkserver._forkserver_address is None
+    server = pool.SERVER.popen.pid
+    assert {parent_of(pid) for pid, _, _ in found} == {server}
+
+
+def _raises(x):
+    raise ValueError(f"judge says {x}")
+
+
+def test_a_refusal_in_the_probe_cancels_the_rest_and_a_judge_s_exception_comes_back_whole():
+    from autograder import pool
+
+    with pytest.raises(ValueError, match="judge says probe") as raised:
+        list(pool.as_completed(_judge_and_its_server, [1, 2, 3], 2, first=functools.partial(_raises, "probe")))
+    assert "Traceback" in str(raised.value.__cause__)               # the judge's own traceback, as the cause
+    assert [r for r in pool.parallel_map(functools.partial(pow, 2), [3, 4, 5], 2)] == [8, 16, 32]
+
+
+def test_the_grading_process_hides_its_command_line_and_is_not_dumpable(tmp_path):
+    """A secret on the command line (--gradebook with a password) is not in /proc/<pid>/cmdline."""
+    import subprocess
+    import sys
+
+    code = ("from autograder import proctitle\nassert proctitle.private() and proctitle.retitle('course grade')\n"
+            "print('ready', flush=True)\nimport time\ntime.sleep(30)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, "grade", "--gradebook", "postgresql://ta:hunter2@db/course"],
+                            stdout=subprocess.PIPE, text=True, env=dict(os.environ, SECRET_TOKEN="hunter3"))
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        shown = open(f"/proc/{proc.pid}/cmdline", "rb").read()
+        assert shown.rstrip(b"\0") == b"course grade" and b"hunter2" not in shown
+        assert os.stat(f"/proc/{proc.pid}/environ").st_uid == 0        # not dumpable: root's, whoever runs it
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_the_cli_retitles_itself_once_its_arguments_are_parsed(monkeypatch):
+    import sys
+
+    from autograder import cli, proctitle
+
+    done = []
+    monkeypatch.setattr(proctitle, "private", lambda: done.append("private"))
+    monkeypatch.setattr(proctitle, "retitle", lambda title: done.append(title))
+    monkeypatch.setattr(sys, "argv", ["course", "--course", "/nonexistent", "feedback"])
+    cli.main()
+    assert done == ["private", "course feedback"]
+
+
+def _sleep_then(seconds):
+    time.sleep(seconds)
+    return "slept"
+
+
+def test_ctrl_c_in_the_grading_process_interrupts_the_judges_instead_of_waiting_for_them():
+    from autograder import pool
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with pool.judges(2) as judges:
+            futures = [judges.submit(_sleep_then, 60) for _ in range(2)]
+            time.sleep(1.5)                                    # both judges are inside their call
+            raise KeyboardInterrupt
+    assert time.monotonic() - started < 20
+    assert all(isinstance(f.exception(), KeyboardInterrupt) for f in futures)

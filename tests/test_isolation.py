@@ -37,14 +37,20 @@ DOCKER_ROOT = ["pids_cgroup", "reaped", "rlimits", "uid", "no_new_privs", "landl
     # ... and the graders closed to other users: still writable places it could plant in
     (["uid", "hidden_by_permissions", "seccomp", "no_new_privs"], ["files_written"]),
     # an ordinary user, Landlock without the scopes of ABI 6: it could signal the judge, its own uid
-    (["reaped", "rlimits", "no_new_privs", "landlock_fs", "landlock_net", "hidden_by_landlock", "seccomp"],
-     ["processes"]),
+    (["unprivileged", "reaped", "rlimits", "no_new_privs", "landlock_fs", "landlock_net", "hidden_by_landlock",
+      "seccomp"], ["processes"]),
+    # root without CAP_SYS_ADMIN whose Python others cannot reach: everything but a uid of its own
+    (["pids_cgroup", "memory_cgroup", "kill_cgroup", "reaped", "rlimits", "no_capabilities", "no_new_privs",
+      "landlock_fs", "landlock_net", "landlock_scopes", "hidden_by_landlock", "seccomp"], ["not_root"]),
+    # an ordinary user with user namespaces: root inside them, but not outside
+    (["unprivileged", "userns", "mountns", "netns", "pidns", "ipcns", "read_only_fs", "hidden_by_mounts",
+      "private_tmp", "rlimits", "rlimit_as", "no_new_privs", "landlock_fs", "seccomp"], []),
     # Landlock whose rules let a hidden path through (an engine inside site-packages), no seccomp
     (["uid", "landlock_fs", "landlock_scopes"], ["files_read", "network"]),
     # what the sandbox gave before this policy, in Docker: rlimits and dropped capabilities
     (["pids_cgroup", "rlimits", "no_capabilities", "no_new_privs"], ["files_written", "files_read", "processes",
-                                                                      "network"]),
-    ([], ["files_written", "files_read", "processes", "network"]),
+                                                                      "network", "not_root"]),
+    ([], ["files_written", "files_read", "processes", "network", "not_root"]),
 ])
 def test_each_property_needs_a_measure_that_gives_it(measures, gaps):
     assert isolation.missing(measures) == gaps
@@ -53,6 +59,8 @@ def test_each_property_needs_a_measure_that_gives_it(measures, gaps):
             Policy().admit(measures)
         assert all(isolation.WHAT[gap] in str(refused.value) for gap in gaps)
         assert "--trust-submissions" in str(refused.value) and "SYS_ADMIN" in str(refused.value)
+        if "not_root" in gaps:              # which folder keeps the Python from other users, and what to do
+            assert "/usr/local or /opt" in str(refused.value) or "setuid was refused" in str(refused.value)
         assert Policy(trusted=True).admit(measures) is False         # trusted: it goes ahead, unisolated
     else:
         assert Policy().admit(measures) is True

@@ -139,7 +139,8 @@ def test_workers_never_contain_the_graders(run):
     sub = run("import sys\nmods = sorted(m for m in sys.modules if m.startswith('autograder'))")
     assert all(m in ("autograder", "autograder.protocol", "autograder.worker", "autograder.limits",
                      "autograder.forkserver", "autograder.sandbox", "autograder.dynamo", "autograder.landlock",
-                     "autograder.seccomp", "autograder.guard", "autograder.fence", "autograder.remote")
+                     "autograder.seccomp", "autograder.guard", "autograder.fence", "autograder.remote",
+                     "autograder.cgroups", "autograder.reaper", "autograder.isolation")
                for m in sub.lookup("mods"))
 
 

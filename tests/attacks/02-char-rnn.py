@@ -160,7 +160,7 @@ ATTACKS = [
                                        "memory maps, memory and environment",
            [("getdummies", "def GetDummies(", "import sys as _sys, os as _os\n_own = {'autograder', 'autograder.protocol', 'autograder.worker', 'autograder.guard', 'autograder.fence', "
              "'autograder.sandbox', 'autograder.limits', 'autograder.forkserver', 'autograder.dynamo', 'autograder.remote',"
-             "'autograder.landlock', 'autograder.seccomp'}\n"
+             "'autograder.landlock', 'autograder.seccomp', 'autograder.cgroups', 'autograder.reaper', 'autograder.isolation'}\n"
              "_found = [m for m in _sys.modules if m.startswith('autograder') and m not in _own]\n"
              "try:\n    _pids = [p for p in _os.listdir('/proc') if p.isdigit() and int(p) != _os.getpid()]\n"
              "except OSError:          # (a /proc that cannot be listed is no leak)\n    _pids = []\n"
