@@ -203,6 +203,9 @@ class FakeWorker:
     def peak_kib(self):
         return None
 
+    def left_behind(self):
+        return []
+
 
 @pytest.fixture
 def fake_workers(monkeypatch):
