@@ -321,7 +321,9 @@ def hostile_on_gradescope(zips, refuse: str = "") -> tuple[Path, subprocess.Comp
     root.mkdir()
     nbformat.write(validate.attack_notebook(blank, edits, str(root)), str(hostile))
     gradescope_root(zips[0], root, {NOTEBOOK: hostile})
-    before = fingerprint(root / "source")
+    # as run_autograder leaves it: its graders closed to other users (chmod -R go-rwx), and nothing else changed
+    before = {name: re.sub(r"mode 100(\d)\d\d ", r"mode 100\g<1>00 ", value) if name.startswith("autograder/graders/")
+              else value for name, value in fingerprint(root / "source").items()}
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), COURSE_PYTHON=PYTHON)
     env.pop("PYTHONPATH", None)
     reach = sum((["--reach", p] for p in (os.path.realpath(sys.base_prefix), sys.prefix, str(root))), [])
