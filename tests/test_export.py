@@ -25,7 +25,7 @@ import pytest
 from autograder import export
 from autograder.course import CourseError
 
-from conftest import ROOT
+from conftest import ROOT, fingerprint, workers_running
 
 pytestmark = pytest.mark.slow          # grades with the exported zips, as Gradescope and students run them
 
@@ -309,7 +309,6 @@ def hostile_on_gradescope(zips, refuse: str = "") -> tuple[Path, subprocess.Comp
     import nbformat
     from autograder import validate
     from autograder.course import load
-    from conftest import fingerprint, workers_running
 
     root = Path(tempfile.mkdtemp(prefix="gradescope-", dir="/tmp")) / "autograder"
     root.parent.chmod(0o755)                      # open, as / is (confine.py would cover a closed one)
