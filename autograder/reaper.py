@@ -141,22 +141,27 @@ def running_as(uid: int) -> list[int]:
     return [task.pid for task in sandbox.processes() if task.uid == uid and task.state not in ("Z", "X")]
 
 
+def kill_as(uid: int) -> None:
+    """kill(-1, SIGKILL) from a child that took ``uid``: every process of that uid (in this pid namespace), at once."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
 def kill_uid(uid: int, deadline: float) -> list[int]:
     """Kill every process of ``uid`` (a worker's own), again until none runs; those left at ``deadline``.
 
     A child that takes that uid and calls kill(-1, SIGKILL) reaches them all at once: the kernel signals
     every process the caller may signal while no new one can be forked."""
     while True:
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
-                os.kill(-1, signal.SIGKILL)
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
+        kill_as(uid)
         settle = min(deadline, time.monotonic() + 1.0)
         while running_as(uid) and time.monotonic() < settle:
             time.sleep(0.005)

@@ -38,7 +38,6 @@ import json
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from autograder import course as courses, results, validate  # noqa: E402
+from autograder.reaper import kill_as  # noqa: E402
 from conftest import AID, ROOT, USER, workers_running  # noqa: E402
 from test_attacks import course_copy, write_class  # noqa: E402
 
@@ -180,20 +180,6 @@ def uids_running(tester_uid: int, scans: int = 50) -> set[int]:
             if owner >= 100000 or owner == tester_uid:
                 found.add(owner)
     return found
-
-
-def kill_as(uid: int) -> None:
-    """kill(-1, SIGKILL) from a child that took ``uid``: every process of that uid in this namespace, at once."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-            os.kill(-1, signal.SIGKILL)
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
 
 
 def kill_leftovers(tester_uid: int) -> None:
