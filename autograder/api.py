@@ -35,8 +35,8 @@ def grade(course: Course, paths=(), out: Path = Path("graded"), jobs: int = 1, j
     Raises :class:`~autograder.isolation.IsolationRefused`, having written nothing, where this machine
     cannot isolate workers and the submissions are not trusted (see :func:`policy`)."""
     jobs_list = batch.shard(batch.discover(course, [Path(p) for p in paths]), shard)
-    graded = batch.grade_class(course, jobs_list, Path(out), workers=jobs, progress=progress, resume=resume,
-                                 figures=feedback, policy=policy(course, trust, embedded=not paths), on_isolation=on_isolation)
+    graded = batch.grade_all(course, jobs_list, Path(out), workers=jobs, progress=progress, resume=resume,
+                             figures=feedback, policy=policy(course, trust, embedded=not paths), on_isolation=on_isolation)
     if gradebook is not None:
         write_gradebook(course, gradebook, graded, Path(out))
     if junit is not None:

@@ -1,18 +1,22 @@
-"""Grading a class: finding the submissions, grading each, writing every result.
+"""Grading many notebooks: finding a class's submissions, and the one driver that grades them.
 
 A class is a folder in nbgrader's layout, ``submitted/<student>/<assignment>/<notebook>.ipynb``;
-a single notebook file works too.  Each submission's ``results.json`` is written as soon as it is
-graded, then ``gradebook.csv`` (and JUnit XML, if asked) for the whole batch.
+a single notebook file works too.  :func:`grade_all` grades a class, and what ``course validate``
+grades: each ``results.json`` is written as soon as it is graded, then ``gradebook.csv``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import judge, results, written
 from autograder.course import Assignment, Course, CourseError, GraderSetupError
+from autograder.limits import Limits
 from autograder.isolation import IsolationRefused, Policy
 from autograder.messages import msg, say, set_language
 from autograder.model import Result
@@ -21,9 +25,13 @@ from autograder.snapshot import Snapshot
 
 @dataclass(frozen=True)
 class Job:
+    """One notebook to grade: whose, for which assignment, where it is."""
+
     student: str
     assignment: Assignment
     path: Path
+    limits: Limits | None = None      # other limits than the course's (``course validate``'s for hostile notebooks)
+    checks: bool = False              # also run the public checks on it, in the same worker (``course validate``)
 
 
 def discover(course: Course, paths: list[Path]) -> list[Job]:
@@ -86,31 +94,45 @@ def _folder_jobs(course: Course, folder: Path) -> list[Job]:
     return jobs
 
 
-def grade_one(course: Course, job: Job, hide=(), figures: bool = False, folder: Path | None = None,
-              policy: Policy = Policy()) -> Result:
-    """``folder``: the assignment's graders in the run's snapshot (default: a copy taken for this call).
-    The result's written answers are pending, or zero where the answer cell was left as released."""
+def grade_one(course: Course, job: Job, hide=(), figures: bool = False, graders: Snapshot | None = None,
+              policy: Policy = Policy()) -> list[Result]:
+    """The job's result, and with ``job.checks`` its public checks' result too (``public-<student>``), run
+    in the same worker after the hidden graders. ``graders``: the run's snapshot (default: copies taken
+    for this call). A submission the engine itself fails on gets a result that says so, not an exception."""
+    folder = graders[job.assignment.graders] if graders is not None else None
+    if job.limits is not None:
+        course = dataclasses.replace(course, limits=job.limits)
     if not job.path.is_file():
         result = Result(student=job.student, assignment=job.assignment.id, path=str(job.path))
         result.error = say("notebook_unreadable", reason=msg("not_submitted", name=job.path.name))
         result.tests = judge.all_failed(folder or job.assignment.graders, result.error)
         result.written = written.outcomes(course, job.assignment, {"cells": []})
-        return result
+        return [result]
+    public = None
+    if job.checks:
+        checks = graders[job.assignment.checks] if graders is not None else job.assignment.checks
+        public = Result(student=f"public-{job.student}", assignment=job.assignment.id, path=str(job.path))
+
+        def public_checks(submission, untouched):
+            plugin = judge.run_graders(checks, submission, course.retry_seeds, untouched, judge.calls(job.assignment.id))
+            public.tests = [plugin.outcomes[n] for n in plugin.order]
     try:
         result = judge.grade(job.path, job.assignment, course, student=job.student, hide=hide, figures=figures,
-                             folder=folder, policy=policy)
+                             folder=folder, policy=policy, after=public_checks if public is not None else None)
     except (CourseError, GraderSetupError, IsolationRefused):
         raise                          # the run cannot grade anything: it stops, as it must
     except Exception as exc:           # the engine's own failure on this submission: it ends here, not the batch
-        result = engine_failed(job, folder, exc)
-    result.written = written.outcomes(course, job.assignment, result.executed or written.submitted(job.path))
-    return result
+        result = engine_failed(course, job, folder, exc)
+    if public is None:
+        return [result]
+    if not public.tests:               # the notebook could not run: the checks fail as the graders did
+        public.tests = judge.all_failed(checks, result.error)
+    return [result, public]
 
 
-def engine_failed(job: Job, folder: Path | None, exc: BaseException) -> Result:
+def engine_failed(course: Course, job: Job, folder: Path | None, exc: BaseException) -> Result:
     """The result of a submission on which the engine itself failed: every grader failed with a grader error
     (worth an instructor's look; ``course grade`` exits non-zero), and the reason."""
-    import dataclasses
     import traceback
 
     result = Result(student=job.student, assignment=job.assignment.id, path=str(job.path))
@@ -118,10 +140,11 @@ def engine_failed(job: Job, folder: Path | None, exc: BaseException) -> Result:
     result.output = "".join(traceback.format_exception(exc))[-4000:]
     result.tests = [dataclasses.replace(t, grader_error=True)
                     for t in judge.all_failed(folder or job.assignment.graders, result.error)]
+    result.written = written.outcomes(course, job.assignment, written.submitted(job.path))
     return result
 
 
-def _grade_job(args) -> Result:
+def _grade_job(args) -> list[Result]:
     return grade_one(*args)
 
 
@@ -138,10 +161,18 @@ def write_result(out: Path, result: Result, language: str, executed: str | None 
     results.write_atomic(path, results.results_json(result, results.key(out), executed, language))
 
 
-def grade_class(course: Course, jobs: list[Job], out: Path, workers: int = 1, progress=None,
-                resume: bool = False, figures: bool = False, policy: Policy = Policy(),
-                on_isolation=None) -> list[Result]:
-    """Grade every job; write each results.json as it comes (atomically), then the gradebook.
+def grade_all(course: Course, jobs: list[Job] | Callable[[Path, Snapshot, bool], list[Job]],
+              out: Path | None = None, workers: int = 1, progress=None, resume: bool = False,
+              figures: bool = False, policy: Policy = Policy(), on_isolation=None,
+              assignments: list[Assignment] | None = None) -> list[Result]:
+    """The one driver that grades many notebooks (a class, or what ``course validate`` grades): snapshot
+    the graders, probe the isolation, grade every job in a pool of ``workers`` judges, and, with ``out``,
+    write each results.json as it comes (atomically), then gradebook.csv. Returns the results, sorted.
+
+    ``jobs``: a list, or ``build(scratch, graders, isolated)`` that writes its notebooks into ``scratch``
+    (a folder hidden from every worker) once the probe has said whether workers are isolated here, and
+    returns the jobs in the order to grade them; ``assignments``: whose graders (and public checks) to
+    snapshot for it.
 
     With ``resume``, a submission whose complete results.json is already in ``out`` (and was written by
     the engine: see :func:`results.load`) is not graded again: an interrupted batch (Ctrl-C, a killed
@@ -149,12 +180,12 @@ def grade_class(course: Course, jobs: list[Job], out: Path, workers: int = 1, pr
 
     Before anything is graded or written, one worker is started as grading would start it: where its
     isolation falls short of :mod:`autograder.isolation`'s minimum and ``policy`` does not trust the
-    submissions, :class:`IsolationRefused` is raised. ``on_isolation(measures, isolated)`` hears
-    what protected the run.
+    submissions, :class:`IsolationRefused` is raised. ``on_isolation(measures, isolated)`` hears what
+    protected the run.
     """
     set_language(course.language)
     graded: list[Result] = []
-    if resume:
+    if resume and out is not None and not callable(jobs):
         todo = []
         for job in jobs:
             done = results.load(results.result_path(out, job.student, job.assignment.id))
@@ -163,22 +194,37 @@ def grade_class(course: Course, jobs: list[Job], out: Path, workers: int = 1, pr
             else:
                 todo.append(job)
         jobs = todo
-    total = len(graded) + len(jobs)
-    with Snapshot({job.assignment.graders for job in jobs}) as graders:
-        # the class being graded, the results being written and the graders' copies are hidden from every worker
-        hide = sorted({str(out.resolve()), str(graders.root)} |
-                      {str(j.path.resolve().parent.parent.parent) for j in jobs if j.path.parent.name == j.assignment.id})
+    if callable(jobs):
+        assignments = list(assignments or [])
+        folders = [a.graders for a in assignments] + [a.checks for a in assignments if a.checks.is_dir()]
+    else:
+        folders = {job.assignment.graders for job in jobs} | {job.assignment.checks for job in jobs if job.checks}
+    announce = (lambda found: on_isolation(*found)) if on_isolation is not None else None
+    with tempfile.TemporaryDirectory(prefix="course-grading-") as scratch, Snapshot(folders) as graders:
+        # the class being graded, the results being written, the graders' copies and the scratch folder are
+        # hidden from every worker
+        classes = {str(j.path.resolve().parent.parent.parent) for j in ([] if callable(jobs) else jobs)
+                   if j.path.parent.name == j.assignment.id}
+        hide = tuple(sorted({scratch, str(graders.root), *([str(Path(out).resolve())] if out else [])} | classes))
+        probe = functools.partial(judge.probe, course, judge.hidden_paths(course, Path(scratch) / "probe.ipynb", hide),
+                                  policy)
+        if callable(jobs):              # what to grade depends on the answer: ask first
+            found = probe()
+            if announce is not None:
+                announce(found)
+            jobs, probe, announce = jobs(Path(scratch), graders, found[1]), None, None
+        total = len(graded) + len(jobs)
         from autograder.pool import as_completed      # (multiprocessing: not for commands that grade inline)
 
-        tasks = [(course, job, tuple(hide), figures, graders[job.assignment.graders], policy) for job in jobs]
-        probe = functools.partial(judge.probe, course, judge.hidden_paths(course, jobs[0].path, hide), policy) \
-            if jobs else None
-        announce = (lambda found: on_isolation(*found)) if on_isolation is not None else None
-        for result in as_completed(_grade_job, tasks, workers, first=probe, on_first=announce):
-            write_result(out, result, course.language)
-            graded.append(result)
+        tasks = [(course, job, hide, figures, graders, policy) for job in jobs]
+        for finished in as_completed(_grade_job, tasks, workers, first=probe if jobs else None, on_first=announce):
+            for result in finished:
+                if out is not None:
+                    write_result(out, result, course.language)
+                graded.append(result)
             if progress is not None:
-                progress(len(graded), total, result)
+                progress(len(graded), total, finished[0])
     graded.sort(key=lambda r: (r.student, r.assignment))
-    results.write_atomic(out / "gradebook.csv", results.gradebook_csv(graded))
+    if out is not None:
+        results.write_atomic(Path(out) / "gradebook.csv", results.gradebook_csv(graded))
     return graded

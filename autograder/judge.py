@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 from autograder import notebook as notebooks
-from autograder import snapshot
+from autograder import snapshot, written
 from autograder.course import Assignment, Course, CourseError, GraderSetupError
 from autograder.isolation import Policy
 from autograder.messages import Language, say, set_language
@@ -174,7 +174,8 @@ def _one_thread() -> None:
 def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
           folder: Path | None = None, hide=(), figures: bool = False, policy: Policy = Policy(),
           after=None) -> Result:
-    """Grade one notebook file against the assignment's hidden graders (or ``folder``'s).
+    """Grade one notebook file against the assignment's hidden graders (or ``folder``'s): a finished
+    result, its written answers included (pending, or zero where left as released).
 
     ``folder``: graders copied by the run's :class:`~autograder.snapshot.Snapshot`; any other folder (by
     default the assignment's graders) is copied by this call before the notebook runs.
@@ -199,6 +200,7 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
     except notebooks.NotebookError as exc:
         result.error = say("notebook_unreadable", reason=exc.message)
         result.tests = all_failed(folder, result.error)
+        result.written = written.outcomes(course, assignment, {"cells": []})
         result.seconds = time.monotonic() - started
         return result
 
@@ -237,5 +239,8 @@ def grade(path: Path, assignment: Assignment, course: Course, student: str = "",
         submission.close()          # the worker and everything it started are gone before a result exists
     result.output = submission.output()[-20000:]
     result.peak_memory_kib = submission.peak_kib
+    # the written answers: pending, or zero where the answer cell is as released (the notebook as run, else
+    # as handed in, when no cell ran)
+    result.written = written.outcomes(course, assignment, result.executed or written.submitted(path))
     result.seconds = time.monotonic() - started
     return result

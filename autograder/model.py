@@ -64,7 +64,12 @@ class Result:
 
     @property
     def auto_score(self) -> float:
+        """The graders' points (the written answers' left out)."""
         return total(*(t.score for t in self.tests))
+
+    @property
+    def auto_max(self) -> float:
+        return total(*(t.max_score for t in self.tests))
 
     @property
     def pending(self) -> list[Outcome]:

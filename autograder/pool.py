@@ -204,14 +204,6 @@ def judges(count: int) -> Judges:
     return Judges(count)
 
 
-def parallel_map(fn, items: list, jobs: int):
-    """``map(fn, items)`` in ``jobs`` processes, in order; inline for one job."""
-    if jobs <= 1 or len(items) <= 1:
-        return [fn(item) for item in items]
-    with judges(min(jobs, len(items))) as pool:
-        return list(pool.map(fn, items))
-
-
 def as_completed(fn, items: list, jobs: int, first=None, on_first=None):
     """Yield ``fn(item)`` for every item as each finishes, in ``jobs`` processes; inline for one job.
 

@@ -20,19 +20,15 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import math
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
 
-from autograder import answers, judge, results, written
+from autograder import answers, judge, written
 from autograder.course import PACKAGE, Assignment, Course, CourseError
 from autograder.isolation import Policy
-from autograder.messages import set_language
-from autograder.model import Result
 from autograder.notebook import grade_id
-from autograder.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -140,32 +136,6 @@ def grade_cell_points(nb: nbformat.NotebookNode) -> float:
                if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code")
 
 
-def _grade(args) -> list[tuple[str, Result]]:
-    """One task's grade, and with ``checks`` its public checks' too, run in the same worker after the hidden
-    graders (the notebook runs once; the hidden grade is exactly a class's): ``[(key, hidden), (PUBLIC key,
-    public)]``."""
-    course, assignment, path, key, folder, checks, hide, policy = args
-    name = key.split("\0")[-1]
-    if name.startswith("attack ") or name.startswith("honest "):
-        import dataclasses
-
-        limits = dataclasses.replace(course.limits, **ATTACK_LIMITS)
-        course = dataclasses.replace(course, limits=limits)
-    student = name.replace(" ", "-")
-    public = Result(student=f"public-{student}", assignment=assignment.id, path=str(path))
-
-    def public_checks(submission, untouched):
-        plugin = judge.run_graders(checks, submission, course.retry_seeds, untouched, judge.calls(assignment.id))
-        public.tests = [plugin.outcomes[n] for n in plugin.order]
-
-    hidden = judge.grade(Path(path), assignment, course, student=student, folder=folder, hide=hide, policy=policy,
-                         after=public_checks if checks is not None else None)
-    if checks is not None and not public.tests:        # the notebook could not run: the checks fail as the graders
-        public.tests = judge.all_failed(checks, hidden.error)
-    prefix, _, _ = key.rpartition("\0")
-    return [(key, hidden)] + ([(f"{prefix}\0{PUBLIC}{name}", public)] if checks is not None else [])
-
-
 def _outcome(result) -> list[tuple[str, str]]:
     return [(t.nodeid, t.status) for t in result.tests]
 
@@ -264,34 +234,34 @@ def verdicts(work: Plan, graded: dict) -> Report:
             ok, detail = answers.verdict(result.output)
             report.checks.append(Check("answers never in the worker", ok and not result.grader_errors,
                                        detail + (f"; grader errors: {[t.name for t in result.grader_errors]}"
-                                                 if result.grader_errors else ""), result.score, result.max_score))
+                                                 if result.grader_errors else ""), result.auto_score, result.auto_max))
             continue
         if name.startswith("attack "):
             attack = work.attacks[name.split(" ", 1)[1]]
             twin = graded[work.twins[(attack.base, repr(attack.honest))]]
             differ = [f"{a[0]}: {a[1]} (honest: {b[1]})" for a, b in zip(_outcome(result), _outcome(twin)) if a != b]
-            ok = not differ and result.score == twin.score and not result.grader_errors and not twin.grader_errors
-            detail = "; ".join(differ) if differ else f"as the honest twin ({twin.score:g})"
-            report.checks.append(Check(name, ok, detail, result.score, result.max_score))
+            ok = not differ and result.auto_score == twin.auto_score and not result.grader_errors and not twin.grader_errors
+            detail = "; ".join(differ) if differ else f"as the honest twin ({twin.auto_score:g})"
+            report.checks.append(Check(name, ok, detail, result.auto_score, result.auto_max))
             continue
-        check = Check(name, True, score=result.score, max_score=result.max_score)
+        check = Check(name, True, score=result.auto_score, max_score=result.auto_max)
         broken = [t.name for t in result.grader_errors]
         if broken:
             check.ok, check.detail = False, f"grader errors: {broken}"
         elif name == "solution" or name.startswith("variant "):
             lost = [f"{t.nodeid}: {t.output[:300]}" for t in result.tests if t.status != "passed"]
-            check.ok = not lost and result.score == result.max_score
+            check.ok = not lost and result.auto_score == result.auto_max
             check.detail = "; ".join(lost)
         elif name == "blank":
             silent = [t.nodeid for t in result.tests if "not implemented" not in t.output]
-            check.ok = result.score == 0 and not silent and not result.error
+            check.ok = result.auto_score == 0 and not silent and not result.error
             check.detail = f"without a 'not implemented' message: {silent}" if silent else ""
         else:
             mutant = work.mutants[name.split(" ", 1)[1]]
             caught = [t.nodeid for t in result.tests if t.status != "passed" and t.blank == mutant.loses]
             # one mistake, one deduction: the graders of a blank that calls this one use its reference
             elsewhere = sorted({t.blank or t.nodeid for t in result.tests if t.status != "passed"} - {mutant.loses})
-            check.ok = bool(caught) and result.score < result.max_score and not elsewhere
+            check.ok = bool(caught) and result.auto_score < result.auto_max and not elsewhere
             check.detail = f"caught by {len(caught)} grader(s) of {mutant.loses}" if caught else \
                 f"NOT caught by the graders of {mutant.loses}"
             if elsewhere:
@@ -299,7 +269,7 @@ def verdicts(work: Plan, graded: dict) -> Report:
         public = graded.get(PUBLIC + name)
         if public is not None:
             lax = laxer_than_public(result, public)
-            if name == "solution" and public.score < public.max_score:
+            if name == "solution" and public.auto_score < public.auto_max:
                 lax.append("the solution fails a public check: " + "; ".join(
                     f"{t.nodeid}: {t.output[:200]}" for t in public.tests if t.status != "passed"))
             if lax:
@@ -309,45 +279,41 @@ def verdicts(work: Plan, graded: dict) -> Report:
     return report
 
 
+def student(name: str) -> str:
+    """The student a task of a plan is graded as (and its results' folder under ``--out``)."""
+    return name.replace(" ", "-")
+
+
 def grade_plans(course: Course, assignments: list[Assignment], build, jobs: int = 1, out: Path | None = None,
                 policy: Policy = Policy()) -> tuple[list, dict]:
-    """Grade the notebooks of the plans ``build(scratch, graders, isolated)`` writes, with one pool of
-    judges for them all (each judge pays its start-up once). ``build`` gets the scratch folder, the
-    graders' snapshot and whether workers are isolated here; it returns plans (anything with
-    ``assignment`` and ``tasks``, a list of (name, notebook path)).
+    """Grade the notebooks of the plans ``build(scratch, graders, isolated)`` writes, with the one driver
+    that grades a class (:func:`autograder.batch.grade_all`): one pool of judges for them all. ``build``
+    gets the scratch folder, the graders' snapshot and whether workers are isolated here; it returns plans
+    (anything with ``assignment`` and ``tasks``, a list of (name, notebook path); ``public``, the names
+    also graded by the public checks).
 
     Returns the plans and their grades, ``{aid: {name: Result}}``. With ``out``, every graded notebook's
-    results are kept as a class would be: ``out/<name>/<aid>/`` and ``out/gradebook.csv``.
+    results are kept as a class's would be: ``out/<name>/<aid>/`` and ``out/gradebook.csv``.
 
     Like grading, it refuses (:class:`IsolationRefused`) where workers cannot be isolated and ``policy``
     does not trust the notebooks.
     """
-    from autograder.batch import write_result
-    from autograder.pool import parallel_map
+    from autograder.batch import Job, grade_all
 
-    with tempfile.TemporaryDirectory(prefix="course-validate-") as scratch, \
-            Snapshot([a.graders for a in assignments] + [a.checks for a in assignments if a.checks.is_dir()]) \
-            as graders:
-        hide = tuple(str(p) for p in (Path(scratch), graders.root, *([Path(out).resolve()] if out else [])))
-        _, isolated = judge.probe(course, judge.hidden_paths(course, Path(scratch) / "probe.ipynb", hide), policy)
-        plans = build(Path(scratch), graders, isolated)
-        work = [(course, p.assignment, str(path), f"{p.assignment.id}\0{name}", graders[p.assignment.graders],
-                 graders[p.assignment.checks] if name in getattr(p, "public", ()) else None, hide, policy)
+    plans = []
+    hostile = replace(course.limits, **ATTACK_LIMITS)
+
+    def jobs_of(scratch: Path, graders, isolated: bool) -> list[Job]:
+        plans.extend(build(scratch, graders, isolated))
+        todo = [Job(student(name), p.assignment, Path(path),
+                    hostile if name.startswith(("attack ", "honest ")) else None, name in getattr(p, "public", ()))
                 for p in plans for name, path in p.tasks]
         # the slowest first, so that no judge is left with a long one at the end
-        work.sort(key=lambda task: not task[3].split("\0")[1].startswith(("attack", "honest")))
-        graded = dict(pair for pairs in parallel_map(_grade, work, jobs) for pair in pairs)
-    if out is not None:
-        # as a class's: with the written answers (pending, or zero where left as released); the checks
-        # below judge the graders, so the results they read have none
-        set_language(course.language)
-        kept = [replace(r, written=written.outcomes(course, course.assignment(r.assignment),
-                                                                 r.executed or {"cells": []}))
-                for r in graded.values()]
-        for result in kept:
-            write_result(Path(out), result, course.language)
-        results.write_atomic(Path(out) / "gradebook.csv", results.gradebook_csv(kept))
-    return plans, {p.assignment.id: {name: graded[f"{p.assignment.id}\0{name}"]
+        return sorted(todo, key=lambda job: job.limits is None)
+
+    graded = {(r.assignment, r.student): r
+              for r in grade_all(course, jobs_of, out, jobs, policy=policy, assignments=assignments)}
+    return plans, {p.assignment.id: {name: graded[p.assignment.id, student(name)]
                                      for name in [n for n, _ in p.tasks] + [PUBLIC + n for n in getattr(p, "public", ())]}
                    for p in plans}
 
@@ -477,30 +443,30 @@ def mutation_verdicts(work: MutationPlan, graded: dict, listed: dict[str, str]) 
     (id -> reason) says it is equivalent; a listed id that matches no mutant is stale."""
     report = work.report
     base = graded["solution"]
-    full = base.max_score > 0 and base.score == base.max_score and not base.grader_errors
+    full = base.auto_max > 0 and base.auto_score == base.auto_max and not base.grader_errors
     report.checks.append(Check("solution", full, "" if full else "the mutants' base must keep full marks: "
-                               "their verdicts mean nothing", base.score, base.max_score))
+                               "their verdicts mean nothing", base.auto_score, base.auto_max))
     for name, mutant in work.machine.items():
         result = graded[name]
         # killed only by a grader of its own blank (grade ids are the blanks' names in lower case): a loss
         # elsewhere would hide that the blank's own graders miss it
         caught = [t for t in result.tests if t.status != "passed" and t.blank.lower() == mutant.blank.lower()]
-        survived = result.max_score > 0 and not caught
+        survived = result.auto_max > 0 and not caught
         report.generated += 1
-        report.folders[mutant.id] = name.replace(" ", "-")          # the student name _grade gives it
+        report.folders[mutant.id] = student(name)
         broken = [t.name for t in result.grader_errors]
         if broken:
             report.grader_errors.append((mutant.id, broken))
             report.checks.append(Check(f"grader error {mutant.id}", False, f"graders that broke: {broken}",
-                                       result.score, result.max_score))
+                                       result.auto_score, result.auto_max))
         if mutant.id in listed:
             report.equivalent.append((mutant.id, listed[mutant.id]))
             report.checks.append(Check(f"equivalent {mutant.id}", survived, listed[mutant.id] if survived else
                                        f"killed, so not equivalent: remove it from equivalent.py ({mutant.diff})",
-                                       result.score, result.max_score))
+                                       result.auto_score, result.auto_max))
         elif survived:
             report.survivors.append((mutant.id, mutant.diff))
-            report.checks.append(Check(f"survivor {mutant.id}", False, mutant.diff, result.score, result.max_score))
+            report.checks.append(Check(f"survivor {mutant.id}", False, mutant.diff, result.auto_score, result.auto_max))
         else:
             report.killed += 1
     for stale in sorted(set(listed) - set(work.every_id)):

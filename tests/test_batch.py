@@ -87,9 +87,10 @@ def test_an_engine_failure_ends_that_submission_alone(course, monkeypatch, tmp_p
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(nbformat.v4.new_notebook()), "utf-8")
     job = batch.Job("s", course.assignment(AID), path)
-    result = batch.grade_one(course, job)
+    [result] = batch.grade_one(course, job)
     assert "KeyError" in result.error and result.score == 0 and result.tests
     assert all(t.grader_error and t.status == "failed" for t in result.tests)
+    assert [w.status for w in result.written] == ["graded"]          # the answer left as released: zero
 
     def refuses(path, *args, **kwargs):
         raise CourseError("no graders")
