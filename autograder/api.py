@@ -1,15 +1,22 @@
-"""The engine's API: what the CLI calls, and what a program (a CI script, a notebook) can call."""
+"""The engine's API: what the CLI calls, and what a program (a CI script, a notebook) can call.
+
+Every verb's work is here, outputs included (results, gradebooks, JUnit, the CI job's summary page,
+mutation reports); the CLI only parses arguments and prints. Imports are made where they are needed:
+``course grade one.ipynb`` starts its workers' server before torch and pytest are imported.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from autograder import batch
-from autograder import judge, results
 from autograder.course import Course, CourseError
 from autograder.isolation import Policy
-from autograder.model import Result
-from autograder.validate import Report
+
+if TYPE_CHECKING:
+    from autograder.model import Result
+    from autograder.validate import MutationReport, Report
 
 
 def release(course: Course, aids=(), check: bool = False) -> list[str]:
@@ -30,20 +37,49 @@ def grade(course: Course, paths=(), out: Path = Path("graded"), jobs: int = 1, j
           progress=None, resume: bool = False, shard: str | None = None, feedback: bool = False,
           gradebook: Path | str | None = None, trust: bool = False, on_isolation=None) -> list[Result]:
     """Grade notebooks or classes; write results.json files, gradebook.csv and optionally JUnit XML,
-    feedback pages (with the notebooks' figures) and nbgrader's gradebook.db.
+    feedback pages (with the notebooks' figures) and nbgrader's gradebook.db; on GitHub Actions, the
+    grades on the job's summary page.
 
     Raises :class:`~autograder.isolation.IsolationRefused`, having written nothing, where this machine
     cannot isolate workers and the submissions are not trusted (see :func:`policy`)."""
+    if jobs == 1 or len(paths) == 1 and Path(paths[0]).is_file():
+        from autograder import spawn
+
+        spawn.prestart()          # this process grades: its workers' server warms up while it imports
+    from autograder import batch
+
     jobs_list = batch.shard(batch.discover(course, [Path(p) for p in paths]), shard)
     graded = batch.grade_all(course, jobs_list, Path(out), workers=jobs, progress=progress, resume=resume,
                              figures=feedback, policy=policy(course, trust, embedded=not paths), on_isolation=on_isolation)
     if gradebook is not None:
         write_gradebook(course, gradebook, graded, Path(out))
-    if junit is not None:
-        results.write_atomic(Path(junit), results.junit_xml(graded))
+    _reports(graded, junit, f"{course.id}: grades")
     if feedback:
         write_feedback(course, Path(out))
     return graded
+
+
+def engine_failures(graded: list[Result]) -> list[Result]:
+    """The submissions the engine itself failed on (each ended alone, every grader a grader error)."""
+    return [r for r in graded if r.error and r.tests and all(t.grader_error for t in r.tests)]
+
+
+def under(graded: list[Result], percent: float) -> list[Result]:
+    """The submissions under ``percent`` of what is graded so far (a written answer a TA has yet to grade
+    counts neither way)."""
+    return [r for r in graded if r.graded_max and 100 * r.score / r.graded_max < percent]
+
+
+def _reports(graded: list[Result], junit: Path | None, title: str) -> None:
+    """JUnit XML where asked; on GitHub Actions, the grades as a table on the job's summary page."""
+    from autograder import results
+
+    if junit is not None:
+        results.write_atomic(Path(junit), results.junit_xml(graded))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as page:
+            page.write(results.markdown(graded, title) + "\n")
 
 
 def write_feedback(course: Course, out: Path) -> list[Path]:
@@ -61,7 +97,7 @@ def write_gradebook(course: Course, db, graded: list[Result], out: Path) -> None
     A regrade never erases a TA's points: they stand (flagged for review where the answer changed)."""
     import nbformat
 
-    from autograder import autograded, feedback, gradebook, written
+    from autograder import autograded, batch, feedback, gradebook, results, written
 
     folder = autograded.root(db, course)
     executed = {(r.student, r.assignment): results.executed_text(out, r) for r in graded}
@@ -120,8 +156,31 @@ def validate(course: Course, aids=(), jobs: int = 1, out: Path | None = None, tr
                                    policy=policy(course, trust), attack_root=attack_root)
 
 
+def mutate(course: Course, aids=(), jobs: int = 1, out: Path | None = None, trust: bool = False,
+           operators=None, limit: int | None = None, report: Path | None = None) -> tuple[list[MutationReport], float]:
+    """Mutation testing of the graders (``course validate --mutate``): the reports and the seconds it took;
+    with ``report``, the counts and lists as JSON there too."""
+    import json
+    import time
+
+    from autograder import results
+    from autograder import validate as validating
+
+    started = time.monotonic()
+    reports = validating.mutate_all(course, course.select(aids), jobs=jobs, out=out, policy=policy(course, trust),
+                                    operators=operators, limit=limit)
+    seconds = time.monotonic() - started
+    if report is not None:
+        summary = {"operators": operators, "limit": limit, "seconds": round(seconds, 1),
+                   "ok": all(r.ok for r in reports), "assignments": {r.assignment: r.summary() for r in reports}}
+        results.write_atomic(Path(report), json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    return reports, seconds
+
+
 def check(course: Course, notebook: Path) -> Result:
     """The public checks only, as a student runs them."""
+    from autograder import batch, judge
+
     job = batch.discover(course, [Path(notebook)])[0]
     folder = job.assignment.checks
     if not folder.is_dir():
@@ -131,11 +190,14 @@ def check(course: Course, notebook: Path) -> Result:
                        policy=Policy(trusted=True))
 
 
-def merge(folders, out: Path, junit: Path | None = None) -> list[Result]:
-    """Combine the results of several runs (CI shards) into ``out``; refuses conflicting results."""
+def merge(course: Course, folders, out: Path, junit: Path | None = None, gradebook: Path | str | None = None
+          ) -> list[Result]:
+    """Combine the results of several runs (CI shards) into ``out``; refuses conflicting results. With
+    ``gradebook``, the scores go into nbgrader's gradebook.db as :func:`grade` puts them."""
     from autograder import merge as merging
 
     merged = merging.merge([Path(f) for f in folders], Path(out))
-    if junit is not None:
-        results.write_atomic(Path(junit), results.junit_xml(merged))
+    if gradebook is not None:
+        write_gradebook(course, gradebook, merged, Path(out))
+    _reports(merged, junit, f"{course.id}: grades (merged)")
     return merged

@@ -149,28 +149,22 @@ def cmd_release(course, args) -> int:
 
 
 def cmd_grade(course, args) -> int:
-    if args.jobs == 1 or len(args.paths) == 1 and args.paths[0].is_file():
-        from autograder import spawn
-
-        spawn.prestart()          # this process grades: its workers' server warms up while it imports
     from autograder import api, results
+    from autograder.progress import Progress
 
-    progress = None if args.quiet else Progress(sys.stderr)
-
-    graded = api.grade(course, args.paths, out=args.out, jobs=args.jobs, junit=args.junit, progress=progress,
-                       resume=args.resume, shard=args.shard, feedback=args.feedback, gradebook=args.gradebook,
-                       trust=args.trust_submissions, on_isolation=announce)
+    graded = api.grade(course, args.paths, out=args.out, jobs=args.jobs, junit=args.junit,
+                       progress=None if args.quiet else Progress(sys.stderr), resume=args.resume, shard=args.shard,
+                       feedback=args.feedback, gradebook=args.gradebook, trust=args.trust_submissions,
+                       on_isolation=announce)
     print(results.table(graded))
     print(f"\nresults: {args.out}/<student>/<assignment>/results.json, gradebook: {args.out / 'gradebook.csv'}")
-    step_summary(graded, f"{course.id}: grades")
-    failed = [r for r in graded if r.error and r.tests and all(t.grader_error for t in r.tests)]
+    failed = api.engine_failures(graded)
     if failed:
         print(f"course: the engine failed on {len(failed)} submission(s) (every other one is graded): "
               + ", ".join(f"{r.student}/{r.assignment}" for r in failed), file=sys.stderr)
         return 1
     if args.fail_under is not None:
-        # of what is graded so far: a written answer a TA has yet to grade counts neither way
-        low = [r for r in graded if r.graded_max and 100 * r.score / r.graded_max < args.fail_under]
+        low = api.under(graded, args.fail_under)
         if low:
             print(f"{len(low)} submission(s) under {args.fail_under:g}%", file=sys.stderr)
             return 1
@@ -184,52 +178,11 @@ def announce(measures, isolated: bool) -> None:
     print(isolation.notice(measures, isolated), file=sys.stderr)
 
 
-def step_summary(graded, title: str) -> None:
-    """On GitHub Actions, append the scores as a markdown table to the job's summary page."""
-    from autograder import results
-
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if path:
-        with open(path, "a", encoding="utf-8") as summary:
-            summary.write(results.markdown(graded, title) + "\n")
-
-
-class Progress:
-    """A bar with done, failures and time left on a terminal; one plain line per submission elsewhere (CI)."""
-
-    def __init__(self, stream):
-        import time
-
-        self.stream, self.clock, self.started, self.failures = stream, time.monotonic, time.monotonic(), 0
-        self.tty = stream.isatty()
-
-    def __call__(self, done: int, total: int, result) -> None:
-        self.failures += bool(result.error)
-        elapsed = self.clock() - self.started
-        left = elapsed / done * (total - done) if done else 0.0
-        if self.tty:
-            width = 30
-            bar = "#" * (width * done // max(total, 1))
-            self.stream.write(f"\r[{bar:<{width}}] {done}/{total}  failures {self.failures}  "
-                              f"left ~{left:.0f}s ")
-            if done == total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(f"[{done}/{total}] {result.student}/{result.assignment}: "
-                              f"{result.score:g}/{result.max_score:g} ({result.seconds:.1f}s, ~{left:.0f}s left)\n")
-        self.stream.flush()
-
-
 def cmd_merge(course, args) -> int:
     from autograder import api, results
 
-    merged = api.merge(args.folders, args.out)
-    if args.gradebook:
-        api.write_gradebook(course, args.gradebook, merged, args.out)
-    if args.junit:
-        results.write_atomic(args.junit, results.junit_xml(merged))
+    merged = api.merge(course, args.folders, args.out, junit=args.junit, gradebook=args.gradebook)
     print(results.table(merged))
-    step_summary(merged, f"{course.id}: grades (merged)")
     print(f"\nmerged {len(merged)} result(s) into {args.out / 'gradebook.csv'}")
     return 0
 
@@ -282,31 +235,21 @@ def print_report(report) -> None:
 
 def cmd_mutate(course, args) -> int:
     """`course validate --mutate`: the machine mutants of each assignment, and what survived them."""
-    import json
-    import time
+    from autograder import api
 
-    from autograder import api, results, validate
-
-    started = time.monotonic()
-    reports = validate.mutate_all(course, course.select(args.assignments), jobs=args.jobs, out=args.out,
-                                  policy=api.policy(course, args.trust_submissions), operators=args.operators,
-                                  limit=args.limit)
-    seconds = time.monotonic() - started
+    reports, seconds = api.mutate(course, args.assignments, jobs=args.jobs, out=args.out,
+                                  trust=args.trust_submissions, operators=args.operators, limit=args.limit,
+                                  report=args.report)
     for report in reports:
         print_report(report)
     ok = all(report.ok for report in reports)
     graded = sum(report.generated for report in reports)
     print(f"mutation testing {'passed' if ok else 'FAILED'} ({graded} mutants graded in {seconds:.0f} s)")
-    if args.report is not None:
-        summary = {"operators": args.operators, "limit": args.limit, "seconds": round(seconds, 1), "ok": ok,
-                   "assignments": {report.assignment: report.summary() for report in reports}}
-        results.write_atomic(args.report, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return 0 if ok else 1
 
 
 def cmd_check(course, args) -> int:
     from autograder import api
-
     from autograder.messages import say
 
     result = api.check(course, args.notebook)

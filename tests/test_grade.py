@@ -223,7 +223,7 @@ def test_merge_refuses_conflicting_results(example_grades, tmp_path):
 
 
 def test_progress_is_a_bar_on_a_terminal_and_plain_lines_elsewhere():
-    from autograder.cli import Progress
+    from autograder.progress import Progress
     from autograder.model import Result
 
     class Terminal(io.StringIO):
