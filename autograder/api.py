@@ -16,7 +16,8 @@ from autograder.isolation import Policy
 
 if TYPE_CHECKING:
     from autograder.model import Result
-    from autograder.validate import MutationReport, Report
+    from autograder.mutation import MutationReport
+    from autograder.validate import Report
 
 
 def release(course: Course, aids=(), check: bool = False) -> list[str]:
@@ -163,11 +164,10 @@ def mutate(course: Course, aids=(), jobs: int = 1, out: Path | None = None, trus
     import json
     import time
 
-    from autograder import results
-    from autograder import validate as validating
+    from autograder import mutation, results
 
     started = time.monotonic()
-    reports = validating.mutate_all(course, course.select(aids), jobs=jobs, out=out, policy=policy(course, trust),
+    reports = mutation.mutate_all(course, course.select(aids), jobs=jobs, out=out, policy=policy(course, trust),
                                     operators=operators, limit=limit)
     seconds = time.monotonic() - started
     if report is not None:

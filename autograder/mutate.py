@@ -1,6 +1,6 @@
 """Machine-made mutants: one small AST edit of one blank's reference solution at a time.
 
-``course validate --mutate`` grades them (:func:`autograder.validate.mutate_all`); this module only makes
+``course validate --mutate`` grades them (:mod:`autograder.mutation`); this module only makes
 them. A blank's solution is the code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` of a code
 cell of the master notebook whose ``nbgrader.solution`` is true; the signature and docstring the stub keeps
 are outside those markers and never change, and markdown solution cells (written answers) are skipped.
@@ -519,10 +519,3 @@ def mutants(source: nbformat.NotebookNode, operators=None) -> list[MachineMutant
                 old, new = _changed(region.text, written)
                 made.append(MachineMutant(mutant_id, region.blank, site.operator, new_source, old, new))
     return made
-
-
-def notebook(source: nbformat.NotebookNode, mutant: MachineMutant) -> nbformat.NotebookNode:
-    """The mutant as a notebook: the master notebook with the mutant's solution cell."""
-    from autograder.validate import apply
-
-    return apply(source, mutant.edits)

@@ -9,7 +9,7 @@ import textwrap
 import nbformat
 import pytest
 
-from autograder import mutate, validate
+from autograder import mutate, mutation
 from autograder.model import Outcome, Result
 
 from conftest import ROOT, run_course
@@ -135,7 +135,7 @@ def test_a_mutant_notebook_differs_from_the_source_in_one_solution_cell_only(aid
     made = mutate.mutants(nb)
     assert made
     for mutant in made:
-        changed = [(a, b) for a, b in zip(nb.cells, mutate.notebook(nb, mutant).cells) if a != b]
+        changed = [(a, b) for a, b in zip(nb.cells, mutation.notebook(nb, mutant).cells) if a != b]
         assert len(changed) == 1, mutant.id
         before, after = changed[0]
         assert before.metadata == after.metadata and before.metadata["nbgrader"]["solution"], mutant.id
@@ -150,8 +150,8 @@ def test_a_mutant_notebook_differs_from_the_source_in_one_solution_cell_only(aid
 
 def test_a_limit_takes_the_same_mutants_every_time_from_several_blanks():
     made = mutate.mutants(source("03-lstm"))
-    chosen = validate.sample(made, 10)
-    assert chosen == validate.sample(list(reversed(made)), 10)[::-1] == validate.sample(made, 10)
+    chosen = mutation.sample(made, 10)
+    assert chosen == mutation.sample(list(reversed(made)), 10)[::-1] == mutation.sample(made, 10)
     assert len(chosen) == 10 and len({m.blank for m in chosen}) > 1
     assert [m.id for m in chosen] == [m.id for m in made if m in chosen]
 
@@ -162,7 +162,7 @@ def fake_plan(tmp_path, survivors: set[str]):
     from autograder import course as courses
 
     course = courses.load(ROOT)
-    work = validate.mutation_plan(course, course.assignment("03-lstm"), tmp_path, ["activation"])
+    work = mutation.plan(course, course.assignment("03-lstm"), tmp_path, ["activation"])
 
     def result(score, blank="lstm_cell"):
         return Result("s", "03-lstm", "p", tests=[Outcome("t.py::t", "t", blank, 2, score,
@@ -177,14 +177,14 @@ def test_a_mutant_caught_only_by_another_blanks_graders_survives(tmp_path):
     from autograder import course as courses
 
     course = courses.load(ROOT)
-    work = validate.mutation_plan(course, course.assignment("03-lstm"), tmp_path, ["activation"])
+    work = mutation.plan(course, course.assignment("03-lstm"), tmp_path, ["activation"])
     name, mutant = next((n, m) for n, m in work.machine.items() if m.blank == "gru_cell")
     graded = {"solution": Result("s", "03-lstm", "p", tests=[Outcome("t.py::t", "t", "gru_cell", 2, 2, "passed")])}
     graded.update({n: Result("s", "03-lstm", "p", tests=[Outcome("t.py::t", "t", m.blank, 2, 0, "failed")])
                    for n, m in work.machine.items()})
     graded[name] = Result("s", "03-lstm", "p", tests=[Outcome("t.py::t", "t", "gru_cell", 1, 1, "passed"),
                                                       Outcome("u.py::u", "u", "lstm_cell", 1, 0, "failed")])
-    report = validate.mutation_verdicts(work, graded, {})
+    report = mutation.verdicts(work, graded, {})
     assert [sid for sid, _ in report.survivors] == [mutant.id]
 
 
@@ -192,36 +192,36 @@ def test_survivors_fail_unless_listed_and_listed_ids_that_match_nothing_are_stal
     ids = [m.id for m in mutate.mutants(source("03-lstm"), ["activation"])]
     survivor, other = ids[0], ids[1]
     work, graded = fake_plan(tmp_path, {survivor})
-    report = validate.mutation_verdicts(work, graded, {})
+    report = mutation.verdicts(work, graded, {})
     assert not report.ok and [i for i, _ in report.survivors] == [survivor]
     assert report.generated == len(ids) and report.killed == len(ids) - 1 and report.score == (len(ids) - 1) / len(ids)
 
     work, graded = fake_plan(tmp_path, {survivor})
-    report = validate.mutation_verdicts(work, graded, {survivor: "computes the same"})
+    report = mutation.verdicts(work, graded, {survivor: "computes the same"})
     assert report.ok and report.survivors == [] and report.equivalent == [(survivor, "computes the same")]
     assert report.score == 1.0
 
     work, graded = fake_plan(tmp_path, {survivor})
     stale = "lstm_cell:activation:99:1:sigmoid->tanh"
-    report = validate.mutation_verdicts(work, graded, {survivor: "computes the same", stale: "it was once"})
+    report = mutation.verdicts(work, graded, {survivor: "computes the same", stale: "it was once"})
     assert not report.ok and report.stale == [stale]
     assert any(c.what == f"stale equivalent {stale}" and not c.ok for c in report.checks)
 
     # listed, but killed: the entry is wrong
     work, graded = fake_plan(tmp_path, {survivor})
-    report = validate.mutation_verdicts(work, graded, {survivor: "computes the same", other: "so does this"})
+    report = mutation.verdicts(work, graded, {survivor: "computes the same", other: "so does this"})
     assert not report.ok and any(c.what == f"equivalent {other}" and not c.ok for c in report.checks)
 
 
 def test_a_subset_run_does_not_call_the_other_operators_equivalents_stale(tmp_path):
     drop_term = next(m.id for m in mutate.mutants(source("03-lstm"), ["drop-term"]))
     work, graded = fake_plan(tmp_path, set())
-    report = validate.mutation_verdicts(work, graded, {drop_term: "a listed mutant of another operator"})
+    report = mutation.verdicts(work, graded, {drop_term: "a listed mutant of another operator"})
     assert report.ok and report.stale == [] and report.equivalent == []
 
 
 def test_every_listed_equivalent_matches_a_mutant_of_its_assignment():
-    for aid, listed in validate.equivalents().items():
+    for aid, listed in mutation.equivalents().items():
         ids = {m.id for m in mutate.mutants(source(aid))}
         assert set(listed) <= ids, (aid, sorted(set(listed) - ids))
 
