@@ -25,7 +25,8 @@ from autograder.isolation import Policy
 from autograder.messages import Language, say, set_language
 from autograder.model import Outcome, Result
 from autograder.plugin import BriefReports, GradingPlugin
-from autograder.submission import Submission, WorkerLost
+from autograder.submission import Submission
+from autograder.worker_process import WorkerLost
 
 
 def _pytest_args(folder: Path) -> list[str]:
@@ -155,7 +156,7 @@ def probe(course: Course, hide=(), policy: Policy = Policy()) -> tuple[list[str]
     the submissions, before anything is graded."""
     import tempfile
 
-    from autograder.submission import WorkerProcess
+    from autograder.worker_process import WorkerProcess
 
     with tempfile.TemporaryDirectory(prefix="course-probe-") as workdir:
         worker = WorkerProcess(course.limits, workdir, hide, policy)

@@ -28,7 +28,8 @@ import pytest
 
 from autograder.messages import Message, msg, name, text
 from autograder.model import Outcome
-from autograder.submission import StudentError, Submission, WorkerLost
+from autograder.submission import StudentError, Submission
+from autograder.worker_process import WorkerLost
 from autograder.toolkit import Fail
 
 

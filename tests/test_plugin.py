@@ -15,7 +15,8 @@ from autograder.limits import Limits
 from autograder.messages import Message, msg
 from autograder.plugin import describe_exception
 from autograder.protocol import Failure
-from autograder.submission import StudentError, WorkerLost
+from autograder.submission import StudentError
+from autograder.worker_process import WorkerLost
 from autograder.toolkit import Fail, expect_values, first_match, size_ids
 
 GRADERS = '''

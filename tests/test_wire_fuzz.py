@@ -22,7 +22,8 @@ from autograder import protocol, spawn
 from autograder.isolation import Policy
 from autograder.limits import Limits
 from autograder.protocol import ProtocolError
-from autograder.submission import StudentError, Submission, WorkerLost
+from autograder.submission import StudentError, Submission
+from autograder.worker_process import WorkerLost
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from autograder.limits import Limits
-from autograder.submission import StudentError, Submission, WorkerLost, keep
+from autograder.submission import StudentError, Submission, keep
+from autograder.worker_process import WorkerLost
 
 FAST = Limits(cell_seconds=3, notebook_seconds=30, call_seconds=3, restarts=3)
 
@@ -222,12 +223,12 @@ def test_the_compiler_is_imported_at_its_first_real_use_and_then_works(run):
 def test_workers_compute_with_the_grading_processs_kernels(monkeypatch):
     """The processor-kernel choices set for the grading process (ATen's, MKL's, oneDNN's) reach the
     workers, whose results the judge compares with references it computes itself; nothing else does."""
-    from autograder import spawn, submission
+    from autograder import spawn, worker_process
 
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")
     monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")
     monkeypatch.setenv("COURSE_SECRET_TOKEN", "x")
-    for env in (spawn.base_environment(), submission.worker_environment("/nowhere")):
+    for env in (spawn.base_environment(), worker_process.worker_environment("/nowhere")):
         assert env["ATEN_CPU_CAPABILITY"] == "default" and env["MKL_CBWR"] == "COMPATIBLE"
         assert "COURSE_SECRET_TOKEN" not in env
     monkeypatch.delenv("ATEN_CPU_CAPABILITY")
