@@ -50,14 +50,27 @@ def grade(course: Course, paths=(), out: Path = Path("graded"), jobs: int = 1, j
     from autograder import batch
 
     jobs_list = batch.shard(batch.discover(course, [Path(p) for p in paths]), shard)
+    marking = _marking(course, gradebook)
     graded = batch.grade_all(course, jobs_list, Path(out), workers=jobs, progress=progress, resume=resume,
-                             figures=feedback, policy=policy(course, trust, embedded=not paths), on_isolation=on_isolation)
-    if gradebook is not None:
-        write_gradebook(course, gradebook, graded, Path(out))
+                             figures=feedback, policy=policy(course, trust, embedded=not paths),
+                             on_isolation=on_isolation, feedback=feedback,
+                             finish=marking.finish if marking is not None else None)
+    if marking is not None:
+        marking.record(graded)
     _reports(graded, junit, f"{course.id}: grades")
-    if feedback:
-        write_feedback(course, Path(out))
     return graded
+
+
+def _marking(course: Course, db: Path | str | None):
+    """With ``--gradebook``: every grader's score into nbgrader's gradebook.db (a path or an SQLAlchemy URL),
+    each submission where nbgrader's formgrader opens it for a TA to grade the written answers, and the
+    TA's points so far into the results, read before any is written. A regrade never erases a TA's points:
+    they stand (flagged for review where the answer changed)."""
+    if db is None:
+        return None
+    from autograder.gradebook import Marking
+
+    return Marking(db, course)
 
 
 def engine_failures(graded: list[Result]) -> list[Result]:
@@ -88,53 +101,6 @@ def write_feedback(course: Course, out: Path) -> list[Path]:
     from autograder import feedback
 
     return feedback.write_all(Path(out), course)
-
-
-def write_gradebook(course: Course, db, graded: list[Result], out: Path) -> None:
-    """Every grader's score into nbgrader's gradebook.db (a path or an SQLAlchemy URL), through its API;
-    each submission where nbgrader's formgrader opens it for a TA to grade the written answers; and the
-    TA's points so far back into the results under ``out`` (results.json, gradebook.csv).
-
-    A regrade never erases a TA's points: they stand (flagged for review where the answer changed)."""
-    import nbformat
-
-    from autograder import autograded, batch, feedback, gradebook, results, written
-
-    folder = autograded.root(db, course)
-    executed = {(r.student, r.assignment): results.executed_text(out, r) for r in graded}
-    shown = {}                # what the TA reads: the notebook as run, else the submission as handed in
-    for r in graded:
-        text = executed[r.student, r.assignment]
-        if text is None and Path(r.path).is_file() and (handed_in := written.submitted(r.path)).get("cells"):
-            text = nbformat.writes(nbformat.from_dict(handed_in))
-        shown[r.student, r.assignment] = text
-    answers = {}
-    for r in graded:
-        text = shown[r.student, r.assignment]
-        notebook = _json(text)
-        answers[r.student, r.assignment] = gradebook.Answers(
-            changed=autograded.changed(folder, course, r, text),
-            unanswered=written.unanswered(course, course.assignment(r.assignment), notebook))
-    gradebook.write(db, course, graded, answers)
-    for r in graded:
-        autograded.write(folder, course, r, shown[r.student, r.assignment])
-    gradebook.apply(db, course, graded)
-    for r in graded:
-        batch.write_result(out, r, course.language, executed[r.student, r.assignment])
-        page = results.result_path(out, r.student, r.assignment).with_name("feedback.html")
-        if page.is_file():                 # a page written before (or merged) shows the points so far
-            feedback.write(page.parent, course)
-    results.write_atomic(out / "gradebook.csv", results.gradebook_csv(graded))
-
-
-def _json(text: str | None) -> dict:
-    import json
-
-    try:
-        data = json.loads(text) if text is not None else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def export(course: Course, kind: str, aid: str, out: Path = Path("dist")) -> Path:
@@ -196,8 +162,10 @@ def merge(course: Course, folders, out: Path, junit: Path | None = None, gradebo
     ``gradebook``, the scores go into nbgrader's gradebook.db as :func:`grade` puts them."""
     from autograder import merge as merging
 
-    merged = merging.merge([Path(f) for f in folders], Path(out))
-    if gradebook is not None:
-        write_gradebook(course, gradebook, merged, Path(out))
+    marking = _marking(course, gradebook)
+    merged = merging.merge([Path(f) for f in folders], Path(out), course,
+                           finish=marking.finish if marking is not None else None)
+    if marking is not None:
+        marking.record(merged)
     _reports(merged, junit, f"{course.id}: grades (merged)")
     return merged

@@ -7,6 +7,7 @@ grades: each ``results.json`` is written as soon as it is graded, then ``gradebo
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import tempfile
@@ -148,23 +149,33 @@ def _grade_job(args) -> list[Result]:
     return grade_one(*args)
 
 
-def write_result(out: Path, result: Result, language: str, executed: str | None = None) -> None:
-    """``results.json`` and, when the notebook ran, ``executed.ipynb`` beside it (what feedback shows),
-    signed with ``out``'s key (see :func:`results.sign`). ``executed``: the text of the executed notebook
-    already beside it, for a result read back (which holds no notebook)."""
+def write_result(out: Path, result: Result, course: Course, executed: str | None = None,
+                 feedback: bool = False) -> None:
+    """The one writer of a graded submission's files, each written once, from the result in memory:
+    ``executed.ipynb`` (the notebook as run: ``executed``, its text, else the result's own), ``results.json``
+    signed with ``out``'s key (see :func:`results.sign`) and bound to that notebook, and with ``feedback``,
+    ``feedback.html``."""
+    path = results.result_path(out, result.student, result.assignment)
+    if executed is not None:
+        results.write_atomic(path.with_name("executed.ipynb"), executed)
+    results.write_atomic(path, results.results_json(result, results.key(out), executed, course.language))
+    if feedback:
+        from autograder import feedback as pages
+
+        pages.write(path.parent, course, result, executed)
+
+
+def notebook_text(result: Result) -> str | None:
+    """The text of the notebook as it ran (None where no cell ran)."""
     import nbformat
 
-    path = results.result_path(out, result.student, result.assignment)
-    if result.executed is not None:
-        executed = nbformat.writes(result.executed)
-        results.write_atomic(path.with_name("executed.ipynb"), executed)
-    results.write_atomic(path, results.results_json(result, results.key(out), executed, language))
+    return nbformat.writes(result.executed) if result.executed is not None else None
 
 
 def grade_all(course: Course, jobs: list[Job] | Callable[[Path, Snapshot, bool], list[Job]],
               out: Path | None = None, workers: int = 1, progress=None, resume: bool = False,
               figures: bool = False, policy: Policy = Policy(), on_isolation=None,
-              assignments: list[Assignment] | None = None) -> list[Result]:
+              assignments: list[Assignment] | None = None, feedback: bool = False, finish=None) -> list[Result]:
     """The one driver that grades many notebooks (a class, or what ``course validate`` grades): snapshot
     the graders, probe the isolation, grade every job in a pool of ``workers`` judges, and, with ``out``,
     write each results.json as it comes (atomically), then gradebook.csv. Returns the results, sorted.
@@ -182,6 +193,9 @@ def grade_all(course: Course, jobs: list[Job] | Callable[[Path, Snapshot, bool],
     isolation falls short of :mod:`autograder.isolation`'s minimum and ``policy`` does not trust the
     submissions, :class:`IsolationRefused` is raised. ``on_isolation(measures, isolated)`` hears what
     protected the run.
+
+    ``finish(result, executed)``: called with each result and the text of its executed notebook before
+    its files are written (``--gradebook`` puts the TA's points in); ``feedback``: write each page too.
     """
     set_language(course.language)
     graded: list[Result] = []
@@ -191,6 +205,17 @@ def grade_all(course: Course, jobs: list[Job] | Callable[[Path, Snapshot, bool],
             done = results.load(results.result_path(out, job.student, job.assignment.id))
             if done is not None and done.student == job.student and done.assignment == job.assignment.id:
                 graded.append(done)
+                executed = results.executed_text(out, done)
+                if finish is not None:      # the TA may have graded since: such a result is written again
+                    before = copy.deepcopy(done.written)
+                    finish(done, executed)
+                    if done.written != before:
+                        write_result(out, done, course, executed, feedback)
+                        continue
+                if feedback:
+                    from autograder import feedback as pages
+
+                    pages.write(results.result_path(out, done.student, done.assignment).parent, course, done, executed)
             else:
                 todo.append(job)
         jobs = todo
@@ -219,8 +244,11 @@ def grade_all(course: Course, jobs: list[Job] | Callable[[Path, Snapshot, bool],
         tasks = [(course, job, hide, figures, graders, policy) for job in jobs]
         for finished in as_completed(_grade_job, tasks, workers, first=probe if jobs else None, on_first=announce):
             for result in finished:
+                executed = notebook_text(result)
+                if finish is not None:
+                    finish(result, executed)
                 if out is not None:
-                    write_result(out, result, course.language)
+                    write_result(out, result, course, executed, feedback)
                 graded.append(result)
             if progress is not None:
                 progress(len(graded), total, finished[0])

@@ -1,8 +1,8 @@
 """Feedback pages students can read: one self-contained HTML file per graded submission.
 
-``<out>/<student>/<aid>/feedback.html`` is built from what grading wrote beside it: ``results.json``
-(the grade, each grader's message, the notes, the curves the graders recorded) and ``executed.ipynb``
-(the notebook as the grader ran it). The page needs nothing else: its styles are inline, its plots are
+``<out>/<student>/<aid>/feedback.html`` is built from the result model (the grade, each grader's message,
+the notes, the curves the graders recorded) and the notebook as the grader ran it: in memory, as grading
+writes each result, or read back from a verified ``results.json`` and its ``executed.ipynb``. The page needs nothing else: its styles are inline, its plots are
 inline SVG drawn here with matplotlib, the notebook's figures are ``data:`` images, and no script of
 any kind is in it (its Content-Security-Policy forbids scripts and every fetch, so it reads the same
 offline and from a mail attachment).
@@ -28,6 +28,7 @@ from markupsafe import Markup
 from autograder import messages, results
 from autograder.course import Course, CourseError
 from autograder.messages import say
+from autograder.model import Outcome, Result
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE = "feedback.html"
@@ -85,40 +86,37 @@ class FeedbackError(CourseError):
     """A folder's results.json is missing or not a complete one (an instructor's problem)."""
 
 
-def page(folder: Path, course: Course) -> str:
-    """The feedback page of one ``<out>/<student>/<aid>/`` folder, as HTML text."""
+def page(result: Result, course: Course, executed: str | None = None, refused: str = "") -> str:
+    """The feedback page of one graded submission, as HTML text: from its result (the model, in memory or
+    read back) and the text of the notebook as the grader ran it (None: there is none; ``refused``: why
+    the one beside a result read back is not shown)."""
     messages.set_language(course.language)
-    folder = Path(folder)
-    data = _results(folder / "results.json")
-    extra = data["extra_data"]
-    aid = str(extra["assignment"])
+    aid = result.assignment
     assignment = next((a for a in course.assignments if a.id == aid), None)
-    score, max_score = float(data["score"]), float(extra.get("max_score", 0.0))
-    graders = len(extra.get("nodeids") or [])
-    tests = [_test_row(t) for t in data["tests"][:graders]]
-    written = [_test_row(t, str(s)) for t, s in zip(data["tests"][graders:], (extra.get("written") or {}).values())]
-    failed = sum(t["status"] != "passed" for t in data["tests"][:graders])
-    passed = failed == 0 and not extra.get("error")
-    pending = float(extra.get("pending_points") or 0.0)
-    notebook_html, no_notebook = _notebook_html(folder / "executed.ipynb", data)
+    tests = [_row(t) for t in result.tests]
+    written = [_row(w, w.status) for w in result.written]
+    failed = sum(t.status != "passed" for t in result.tests)
+    passed = failed == 0 and not result.error
+    pending = sum(w.max_score for w in result.pending)
+    notebook_html, no_notebook = _notebook_html(executed, refused)
     return _environment().get_template("feedback.html.j2").render(
         language=course.language,
-        page_title=say("feedback_title", student=extra["student"], assignment=aid),
+        page_title=say("feedback_title", student=result.student, assignment=aid),
         styles=[Markup(css) for css in _styles()],
         course_title=course.title or course.id,
         assignment_title=(assignment.title if assignment and assignment.title else aid),
-        student=str(extra["student"]),
+        student=result.student,
         assignment=aid,
-        total=say("total", score=score, max_score=max_score),
+        total=say("total", score=result.score, max_score=result.max_score),
         pending=say("written_total_pending", points=pending) if pending else "",
         passed=passed,
         verdict=say("feedback_all_passed") if passed else say("feedback_some_failed", failed=failed,
                                                                 total=len(tests)),
-        error=str(extra.get("error") or ""),
-        notes=[str(n) for n in extra.get("notes") or []],
+        error=result.error,
+        notes=list(result.notes),
         tests=tests,
         written=written,
-        curves=[c for c in (_curve(curve, n) for n, curve in enumerate(extra.get("curves") or [])) if c],
+        curves=[c for c in (_curve(curve, n) for n, curve in enumerate(result.curves)) if c],
         notebook_html=notebook_html,
         no_notebook=no_notebook,
         labels={key: say(f"feedback_{key}") for key in (
@@ -127,10 +125,15 @@ def page(folder: Path, course: Course) -> str:
     )
 
 
-def write(folder: Path, course: Course) -> Path:
-    """Write the ``feedback.html`` of one ``<out>/<student>/<aid>/`` folder (atomically); its path."""
+def write(folder: Path, course: Course, result: Result | None = None, executed: str | None = None) -> Path:
+    """Write the ``feedback.html`` of one ``<out>/<student>/<aid>/`` folder (atomically); its path. From
+    ``result`` and ``executed`` where the caller holds them (grading, merging), else from the verified
+    results.json and executed.ipynb in the folder (``course feedback``)."""
+    refused = ""
+    if result is None:
+        result, executed, refused = read(Path(folder))
     target = Path(folder) / PAGE
-    results.write_atomic(target, page(folder, course))
+    results.write_atomic(target, page(result, course, executed, refused))
     return target
 
 
@@ -142,29 +145,37 @@ def write_all(out: Path, course: Course) -> list[Path]:
 # ---------------------------------------------------------------------------------------------- results
 
 
-def _results(path: Path) -> dict:
-    """The results.json as data, once it verifies as the engine's and :func:`results.parse` agrees it
-    is complete."""
+def read(folder: Path) -> tuple[Result, str | None, str]:
+    """The folder's results.json as the result model, once it verifies as the engine's and is complete;
+    the executed notebook beside it if the results name it (else None, and why not)."""
+    path = folder / "results.json"
     data = results.read_signed(path)
-    if data is None or results.parse(data, path) is None:
+    result = None if data is None else results.parse(data, path)
+    if result is None:
         raise FeedbackError(f"{path} is missing, not a complete results.json, or not written by the engine "
                             f"(its signature does not verify with {results.KEY_FILE} of its run)")
-    return data
+    try:
+        text = (folder / "executed.ipynb").read_text("utf-8")
+    except FileNotFoundError:
+        return result, None, ""
+    except (OSError, UnicodeDecodeError) as exc:
+        return result, None, type(exc).__name__
+    return (result, text, "") if results.executed_matches(data, text) else (result, None, "signature")
 
 
-def _test_row(test: dict, written: str = "") -> dict:
+def _row(outcome: Outcome, written: str = "") -> dict:
     """A row of the graders' table, or of the written answers' (``written``: the answer's status)."""
-    status = written or str(test.get("status", ""))
+    status = written or outcome.status
     status_text = {"passed": say("feedback_passed"), "failed": say("feedback_failed"), "pending": say("feedback_pending"),
                    "graded": say("feedback_graded")}.get(status, status)
-    score = "—" if status == "pending" else f"{float(test.get('score', 0)):g}"
+    score = "—" if status == "pending" else f"{outcome.score:g}"
     return {
-        "name": str(test.get("name", "")),
-        "blank": "" if written else " ".join(str(t) for t in test.get("tags") or []),
-        "points": f"{score} / {float(test.get('max_score', 0)):g}",
+        "name": outcome.name,
+        "blank": "" if written else outcome.blank,
+        "points": f"{score} / {outcome.max_score:g}",
         "status": status if status in ("passed", "failed", "pending", "graded") else "other",
         "status_text": status_text,
-        "output": str(test.get("output") or ""),
+        "output": outcome.output,
     }
 
 
@@ -227,15 +238,13 @@ def _plot(series: list[tuple[str, list[float]]], x_label: str, y_label: str, sal
 # ---------------------------------------------------------------------------------------------- notebook
 
 
-def _notebook_html(path: Path, data: dict) -> tuple[Markup | None, str]:
-    """The executed notebook's cells as sanitised HTML, or None and the sentence saying why not.
-    Only the notebook that the (verified) results ``data`` were written with is shown."""
-    if not path.is_file():
+def _notebook_html(text: str | None, refused: str = "") -> tuple[Markup | None, str]:
+    """The executed notebook's cells as sanitised HTML, or None and the sentence saying why not."""
+    if refused:
+        return None, say("feedback_bad_executed", reason=refused)
+    if text is None:
         return None, say("feedback_no_notebook")
     try:
-        text = path.read_text("utf-8")
-        if not results.executed_matches(data, text):
-            return None, say("feedback_bad_executed", reason="signature")
         nb = nbformat.reads(text, as_version=4)
     except Exception as exc:     # a damaged executed.ipynb must not stop the page: say so instead
         return None, say("feedback_bad_executed", reason=type(exc).__name__)

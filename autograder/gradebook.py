@@ -14,7 +14,7 @@ its ORM classes in the gradebook's own session), so the database is exactly what
   the answer cell's ``grade_id`` (``why_shared``), as nbgrader makes for a "manually graded answer": its
   grade has no ``auto_score`` and ``needs_manual_grade`` until a TA gives a ``manual_score`` in the
   formgrader (an answer left as released gets an ``auto_score`` of zero at once, as nbgrader does).
-  :func:`apply` reads the TA's points and comments back into the results.
+  :func:`marks` reads the TA's points and comments, which go into the results before they are written.
 
 Regrading updates rows in place: a second write changes scores, never adds rows. A grader that no
 longer exists loses its grade cell (and its grades), so nbgrader's totals stay those of the current
@@ -104,29 +104,53 @@ def write(db: str | Path, course: Course, results: list[Result],
                                   (answers or {}).get((result.student, aid), Answers()))
 
 
-def apply(db: str | Path, course: Course, results: list[Result]) -> None:
-    """Each written answer of ``results`` as the gradebook holds it: the TA's points and comment, zero for an
-    answer left as released, or pending."""
+@dataclass(frozen=True)
+class Mark:
+    """A TA's grade of one written answer, as the gradebook holds it."""
+
+    score: float            # manual score and extra credit
+    comment: str
+    flagged: bool           # needs_manual_grade: the answer changed since the TA graded it
+
+
+def marks(db: str | Path, course: Course) -> dict[tuple[str, str, str], Mark]:
+    """Every TA's grade of a written answer in the gradebook at ``db``, by (student, assignment, question):
+    read before grading, so that each result is written once with the points so far (none where there
+    is no database yet)."""
+    text = str(db)
+    if "://" not in text and not Path(text).expanduser().is_file():
+        return {}
     from nbgrader.api import Gradebook, MissingEntry
 
+    found = {}
     with nbgrader_environment(), Gradebook(db_url(db), course_id=course.id) as gb:
-        for result in results:
-            notebook = Path(course.assignment(result.assignment).notebook).stem
-            for w in result.written:
-                try:
-                    grade = gb.find_grade(w.blank, notebook, result.assignment, result.student)
-                    comment = gb.find_comment(w.blank, notebook, result.assignment, result.student).comment
-                except MissingEntry:
-                    continue
-                if grade.manual_score is not None:
-                    w.status, w.score = "graded", float(grade.manual_score) + float(grade.extra_credit or 0)
-                    w.output = "\n".join(filter(None, [comment or "", say("written_changed")
-                                                       if grade.needs_manual_grade else ""]))
-                elif grade.auto_score is not None:
-                    w.status, w.score, w.output = "graded", float(grade.auto_score), say("written_unanswered")
-                else:
-                    w.status, w.score = "pending", 0.0
-                    w.output = say("written_pending", points=w.max_score)
+        for assignment in course.assignments:
+            try:
+                submissions = gb.assignment_submissions(assignment.id)
+            except MissingEntry:
+                continue
+            questions = set(assignment.written_ids)
+            for submission in submissions:
+                for submitted in submission.notebooks:
+                    comments = {c.cell.name: c.comment or "" for c in submitted.comments}
+                    for grade in submitted.grades:
+                        if grade.cell.name in questions and grade.manual_score is not None:
+                            found[submission.student.id, assignment.id, grade.cell.name] = Mark(
+                                float(grade.manual_score) + float(grade.extra_credit or 0),
+                                comments.get(grade.cell.name, ""), bool(grade.needs_manual_grade))
+    return found
+
+
+def mark(result: Result, found: dict[tuple[str, str, str], Mark], changed: set[str]) -> None:
+    """The TA's points and comment into ``result``'s written answers, flagged where the answer changed since
+    (now, or in a run the TA has not looked at since); the others stay as grading left them (pending, or
+    zero for an answer left as released)."""
+    for w in result.written:
+        given = found.get((result.student, result.assignment, w.blank))
+        if given is not None:
+            w.status, w.score = "graded", given.score
+            w.output = "\n".join(filter(None, [given.comment, say("written_changed")
+                                                if given.flagged or w.blank in changed else ""]))
 
 
 @dataclass
@@ -312,3 +336,49 @@ def _write_submission(gb, aid: str, notebook: str, cells: dict[str, float], ques
         elif name in answers.changed:    # the TA's points stand, but they graded another answer
             grade.needs_manual_grade = True
     gb.db.commit()
+
+
+class Marking:
+    """What ``--gradebook`` does around grading: the TA's points read before it (:func:`marks`), put into
+    each result before it is written (:meth:`finish`), and after it the scores into the database and each
+    submission where the formgrader opens it (:meth:`record`)."""
+
+    def __init__(self, db: str | Path, course: Course):
+        from autograder import autograded
+
+        self.db, self.course = db, course
+        self.folder = autograded.root(db, course)
+        self.found = marks(db, course)
+        self.answers: dict[tuple[str, str], Answers] = {}
+        self.shown: dict[tuple[str, str], str | None] = {}
+
+    def finish(self, result: Result, executed: str | None) -> None:
+        """Before ``result`` is written: what the TA will read (the notebook as run, else as handed in), what
+        changed since the TA last saw it, what is left unanswered; the TA's points so far."""
+        import json
+
+        import nbformat
+
+        from autograder import autograded, written
+
+        text = executed
+        if text is None and Path(result.path).is_file() and (handed_in := written.submitted(result.path)).get("cells"):
+            text = nbformat.writes(nbformat.from_dict(handed_in))
+        try:
+            notebook = json.loads(text) if text is not None else {}
+        except ValueError:
+            notebook = {}
+        key = (result.student, result.assignment)
+        self.shown[key] = text
+        changed = autograded.changed(self.folder, self.course, result, text)
+        self.answers[key] = Answers(changed=changed, unanswered=written.unanswered(
+            self.course, self.course.assignment(result.assignment), notebook if isinstance(notebook, dict) else {}))
+        mark(result, self.found, changed)
+
+    def record(self, graded: list[Result]) -> None:
+        """Every grader's score into the database; each submission into ``autograded/`` for the formgrader."""
+        from autograder import autograded
+
+        write(self.db, self.course, graded, self.answers)
+        for r in graded:
+            autograded.write(self.folder, self.course, r, self.shown.get((r.student, r.assignment)))

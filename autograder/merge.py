@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from autograder import results
-from autograder.course import CourseError
+from autograder.course import Course, CourseError
 from autograder.model import Result
 
 
@@ -40,23 +40,22 @@ def _verdict(result: Result) -> list:
     return [(t.nodeid, t.score, t.status) for t in result.tests] + [result.error]
 
 
-def merge(folders: list[Path], out: Path) -> list[Result]:
-    """Every verified result of ``folders`` into ``out``, signed again with ``out``'s key."""
+def merge(folders: list[Path], out: Path, course: Course, finish=None) -> list[Result]:
+    """Every verified result of ``folders`` into ``out``, written by the writer grading uses (signed with
+    ``out``'s key), with the executed notebook each names and, where the source had one, its feedback page
+    (rendered again, from the result). ``finish(result, executed)``: as in :func:`autograder.batch.grade_all`."""
+    from autograder.batch import write_result
+
     merged = collect(folders)
-    secret = results.key(out)
     for result in merged:
         source = Path(result.path)
-        target = results.result_path(out, result.student, result.assignment)
-        if source.resolve() != target.resolve():
-            data = results.read_signed(source)
-            # what was written beside the results travels with them: the executed notebook they name,
-            # and the feedback page (which is only ever rebuilt from them)
-            executed = source.with_name("executed.ipynb")
-            text = executed.read_text("utf-8") if executed.is_file() else None
-            if text is not None and results.executed_matches(data, text):
-                results.write_atomic(target.with_name(executed.name), text)
-            if source.with_name("feedback.html").is_file():
-                results.write_atomic(target.with_name("feedback.html"), source.with_name("feedback.html").read_text("utf-8"))
-            results.write_atomic(target, results.dumps(results.sign(data, secret)))
+        data = results.read_signed(source)
+        executed = source.with_name("executed.ipynb")
+        text = executed.read_text("utf-8") if executed.is_file() else None
+        if text is not None and not results.executed_matches(data, text):
+            text = None
+        if finish is not None:
+            finish(result, text)
+        write_result(out, result, course, text, feedback=source.with_name("feedback.html").is_file())
     results.write_atomic(out / "gradebook.csv", results.gradebook_csv(merged))
     return merged

@@ -221,7 +221,8 @@ def test_unreadable_notebook_says_so(graded, browser):
 
 
 def test_page_chrome_follows_the_course_language(graded, course):
-    html = feedback.page(graded[0] / "bob" / AID, replace(course, language="en"))
+    result, executed, refused = feedback.read(graded[0] / "bob" / AID)
+    html = feedback.page(result, replace(course, language="en"), executed, refused)
     assert '<html lang="en">' in html
     assert ">total 53 / 78<" in html and "總分 53 / 78" not in html
     assert ">student<" in html and "學生" not in html.split('id="fb-graders"')[0]
