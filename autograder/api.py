@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from autograder import store
 from autograder.course import Course, CourseError
 from autograder.isolation import Policy
 
@@ -89,7 +90,7 @@ def _reports(graded: list[Result], junit: Path | None, title: str) -> None:
     from autograder import results
 
     if junit is not None:
-        results.write_atomic(Path(junit), results.junit_xml(graded))
+        store.write_atomic(Path(junit), results.junit_xml(graded))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as page:
@@ -139,7 +140,7 @@ def mutate(course: Course, aids=(), jobs: int = 1, out: Path | None = None, trus
     if report is not None:
         summary = {"operators": operators, "limit": limit, "seconds": round(seconds, 1),
                    "ok": all(r.ok for r in reports), "assignments": {r.assignment: r.summary() for r in reports}}
-        results.write_atomic(Path(report), json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+        store.write_atomic(Path(report), json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return reports, seconds
 
 

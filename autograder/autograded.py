@@ -28,7 +28,7 @@ import json
 import re
 from pathlib import Path
 
-from autograder import results as results_io
+from autograder import store
 from autograder import written
 from autograder.course import Course
 from autograder.feedback import SAFE_MIME
@@ -123,7 +123,7 @@ def write(folder: Path, course: Course, result: Result, executed: str | None) ->
         cell["id"] = f"cell-{n}"
     target = path(folder, course, result)
     target.parent.mkdir(parents=True, exist_ok=True)
-    results_io.write_atomic(target, json.dumps(out, ensure_ascii=False, indent=1) + "\n")
+    store.write_atomic(target, json.dumps(out, ensure_ascii=False, indent=1) + "\n")
     return target
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import judge, results, written
+from autograder import judge, results, store, written
 from autograder.course import Assignment, Course, CourseError, GraderSetupError
 from autograder.limits import Limits
 from autograder.isolation import IsolationRefused, Policy
@@ -153,12 +153,12 @@ def write_result(out: Path, result: Result, course: Course, executed: str | None
                  feedback: bool = False) -> None:
     """The one writer of a graded submission's files, each written once, from the result in memory:
     ``executed.ipynb`` (the notebook as run: ``executed``, its text, else the result's own), ``results.json``
-    signed with ``out``'s key (see :func:`results.sign`) and bound to that notebook, and with ``feedback``,
+    signed with ``out``'s key (see :func:`store.sign`) and bound to that notebook, and with ``feedback``,
     ``feedback.html``."""
     path = results.result_path(out, result.student, result.assignment)
     if executed is not None:
-        results.write_atomic(path.with_name("executed.ipynb"), executed)
-    results.write_atomic(path, results.results_json(result, results.key(out), executed, course.language))
+        store.write_atomic(path.with_name("executed.ipynb"), executed)
+    store.write_atomic(path, results.results_json(result, store.key(out), executed, course.language))
     if feedback:
         from autograder import feedback as pages
 
@@ -254,5 +254,5 @@ def grade_all(course: Course, jobs: list[Job] | Callable[[Path, Snapshot, bool],
                 progress(len(graded), total, finished[0])
     graded.sort(key=lambda r: (r.student, r.assignment))
     if out is not None:
-        results.write_atomic(Path(out) / "gradebook.csv", results.gradebook_csv(graded))
+        store.write_atomic(Path(out) / "gradebook.csv", results.gradebook_csv(graded))
     return graded

@@ -22,7 +22,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import results
+from autograder import store
 from autograder.course import PACKAGE, Assignment, Course, CourseError
 
 DEFAULT_OUT = Path("dist")
@@ -214,7 +214,7 @@ def _target(out: Path, default_name: str) -> Path:
 
 
 def write_zip(path: Path, entries: list[Entry]) -> Path:
-    """Write the entries, sorted, with fixed times and modes; atomically (see :func:`results.write_atomic`)."""
+    """Write the entries, sorted, with fixed times and modes; atomically (see :func:`store.write_atomic`)."""
     names = [e.name for e in entries]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -227,7 +227,7 @@ def write_zip(path: Path, entries: list[Entry]) -> Path:
             info.external_attr = (0o100755 if entry.executable else 0o100644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, entry.data)
-    results.write_atomic(path, buffer.getvalue())
+    store.write_atomic(path, buffer.getvalue())
     return path
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 from markupsafe import Markup
 
-from autograder import messages, results
+from autograder import messages, results, store
 from autograder.course import Course, CourseError
 from autograder.messages import say
 from autograder.model import Outcome, Result
@@ -133,7 +133,7 @@ def write(folder: Path, course: Course, result: Result | None = None, executed: 
     if result is None:
         result, executed, refused = read(Path(folder))
     target = Path(folder) / PAGE
-    results.write_atomic(target, page(result, course, executed, refused))
+    store.write_atomic(target, page(result, course, executed, refused))
     return target
 
 
@@ -149,18 +149,18 @@ def read(folder: Path) -> tuple[Result, str | None, str]:
     """The folder's results.json as the result model, once it verifies as the engine's and is complete;
     the executed notebook beside it if the results name it (else None, and why not)."""
     path = folder / "results.json"
-    data = results.read_signed(path)
+    data = store.read_signed(path)
     result = None if data is None else results.parse(data, path)
     if result is None:
         raise FeedbackError(f"{path} is missing, not a complete results.json, or not written by the engine "
-                            f"(its signature does not verify with {results.KEY_FILE} of its run)")
+                            f"(its signature does not verify with {store.KEY_FILE} of its run)")
     try:
         text = (folder / "executed.ipynb").read_text("utf-8")
     except FileNotFoundError:
         return result, None, ""
     except (OSError, UnicodeDecodeError) as exc:
         return result, None, type(exc).__name__
-    return (result, text, "") if results.executed_matches(data, text) else (result, None, "signature")
+    return (result, text, "") if store.executed_matches(data, text) else (result, None, "signature")
 
 
 def _row(outcome: Outcome, written: str = "") -> dict:

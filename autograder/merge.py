@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder import results
+from autograder import results, store
 from autograder.course import Course, CourseError
 from autograder.model import Result
 
@@ -24,7 +24,7 @@ def collect(folders: list[Path]) -> list[Result]:
             result = results.load(path)
             if result is None:
                 raise CourseError(f"{path} is not a complete results.json written by the engine (a missing "
-                                  f"or wrong signature: {results.KEY_FILE} of its run); regrade it with --resume")
+                                  f"or wrong signature: {store.KEY_FILE} of its run); regrade it with --resume")
             key = (result.student, result.assignment)
             if key in found:
                 if _verdict(found[key][0]) != _verdict(result):
@@ -49,13 +49,13 @@ def merge(folders: list[Path], out: Path, course: Course, finish=None) -> list[R
     merged = collect(folders)
     for result in merged:
         source = Path(result.path)
-        data = results.read_signed(source)
+        data = store.read_signed(source)
         executed = source.with_name("executed.ipynb")
         text = executed.read_text("utf-8") if executed.is_file() else None
-        if text is not None and not results.executed_matches(data, text):
+        if text is not None and not store.executed_matches(data, text):
             text = None
         if finish is not None:
             finish(result, text)
         write_result(out, result, course, text, feedback=source.with_name("feedback.html").is_file())
-    results.write_atomic(out / "gradebook.csv", results.gradebook_csv(merged))
+    store.write_atomic(out / "gradebook.csv", results.gradebook_csv(merged))
     return merged

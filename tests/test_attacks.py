@@ -34,7 +34,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import isolation, results, sandbox, validate
+from autograder import isolation, results, sandbox, store, validate
 
 from conftest import AID, ROOT, USER, Tracked, fingerprint, ipc_objects, workers_running
 
@@ -174,7 +174,7 @@ def test_the_corpus_holds_or_grading_refuses(name, corpus, tester, tmp_path):
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         assert run["outside"] == ["course", "graded", "submitted"]
         assert run["settled"] == run["written"], "results changed after grading ended"
-        allowed = {"results.json", "executed.ipynb", "gradebook.csv", results.KEY_FILE}
+        allowed = {"results.json", "executed.ipynb", "gradebook.csv", store.KEY_FILE}
         assert {p.name for p in run["written"]} <= allowed
         huge = {p.parent.parent.name: len(data) for p, data in run["written"].items()
                 if p.name == "executed.ipynb" and len(data) > MAX_EXECUTED}

@@ -8,7 +8,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from autograder import results
+from autograder import results, store
 
 from conftest import AID, ROOT, load_results, run_course
 
@@ -214,7 +214,7 @@ def test_merge_refuses_conflicting_results(example_grades, tmp_path):
     data = json.loads(path.read_text("utf-8"))
     data["tests"][0]["score"], data["tests"][0]["status"] = 0.0, "failed"
     data["score"] -= 2
-    path.write_text(results.dumps(results.sign(data, results.key(other))), "utf-8")     # a genuine regrade
+    path.write_text(results.dumps(store.sign(data, store.key(other))), "utf-8")     # a genuine regrade
     proc = run_course("merge", out, other, "--out", tmp_path / "merged")
     assert proc.returncode == 2 and "conflicting" in proc.stderr and "bob" in proc.stderr
     assert not (tmp_path / "merged" / "gradebook.csv").exists()

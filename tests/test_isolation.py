@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import isolation, results
+from autograder import isolation, results, store
 from autograder.isolation import IsolationRefused, Policy
 
 from conftest import AID, ROOT, USER, load_results, run_course
@@ -140,15 +140,15 @@ def forge(out: Path, score: float = 50) -> Path:
 
 def test_results_are_signed_and_verify_only_as_written(graded_blank):
     path = graded_blank / "release" / AID / "results.json"
-    assert (graded_blank / results.KEY_FILE).stat().st_mode & 0o777 == 0o600
-    assert results.load(path) is not None and results.read_signed(path)["extra_data"]["signature"]
+    assert (graded_blank / store.KEY_FILE).stat().st_mode & 0o777 == 0o600
+    assert results.load(path) is not None and store.read_signed(path)["extra_data"]["signature"]
     forged = forge(graded_blank)
     assert results.load(forged / "release" / AID / "results.json") is None
     # a worker that could write but not read the key: a copy of a genuine file, signed with another key
     other = graded_blank.parent / "other-key"
     shutil.copytree(graded_blank, other)
-    (other / results.KEY_FILE).unlink()
-    results.key(other)
+    (other / store.KEY_FILE).unlink()
+    store.key(other)
     assert results.load(other / "release" / AID / "results.json") is None
 
 
@@ -218,9 +218,9 @@ def test_a_key_that_the_engine_did_not_write_is_refused_not_used(tmp_path):
     """A results.key that is empty or short would make every signature guessable: nothing is signed with it."""
     from autograder.course import CourseError
 
-    (tmp_path / results.KEY_FILE).write_text("\n")
+    (tmp_path / store.KEY_FILE).write_text("\n")
     with pytest.raises(CourseError, match="signing key"):
-        results.key(tmp_path)
+        store.key(tmp_path)
     fresh = tmp_path / "fresh"
-    assert len(results.key(fresh)) == 64 and results.key(fresh) == results.key(fresh)
-    assert (fresh / results.KEY_FILE).stat().st_mode & 0o777 == 0o600
+    assert len(store.key(fresh)) == 64 and store.key(fresh) == store.key(fresh)
+    assert (fresh / store.KEY_FILE).stat().st_mode & 0o777 == 0o600
