@@ -27,10 +27,10 @@ def by_id(area):
 def test_intro_headings_and_solution_cells_agree_on_eleven_blanks():
     source = cells("source")
     solutions = [c for c in source if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {}).get("solution")]
-    headings = [int(n) for c in source for n in re.findall(r"^## 空格 (\d+)：", c["source"], re.M)]
+    headings = [int(n) for c in source for n in re.findall(r"^## 第 (\d+) 題：", c["source"], re.M)]
     intro = by_id("source")["intro"]["source"]
     assert len(solutions) == 11 and headings == list(range(1, 12))          # numbered in the notebook's order
-    assert "共有 11 個程式空格" in intro and "# 你的程式碼 (YOUR CODE HERE)" in intro
+    assert "共有 11 個程式題" in intro and "# 你的程式碼 (YOUR CODE HERE)" in intro
     assert not any("`# YOUR CODE HERE`" in c["source"] for c in source)
 
 
@@ -52,11 +52,13 @@ def test_terms_are_taiwanese():
 
 def test_the_erratum_and_the_notation_table_are_there():
     notation = by_id("release")["notation"]["source"]
-    assert "## 勘誤 (errata)" in notation and "## 記號對照 (notation)" in notation
+    # the section lists no error of the book: it is named for what it lists, the differences from PyTorch
+    assert "## 與 PyTorch 的差異 (differences from PyTorch)" in notation and "## 記號對照 (notation)" in notation
+    assert "勘誤" not in notation and "errata" not in notation
     assert "$h_t = \\sigma_h(W_h x_t + U_h h_{t-1})$" in notation
-    # we have the book's "the weights include the constant term" only as a paraphrase: never in quotation marks
-    assert "書中的說法大意是權重包含常數項" in notation
-    assert not any("「權重包含常數項」" in c["source"] for c in cells("source"))
+    # the book's own words, quoted (tests/book_quotes holds them): W_h, and only W_h, contains the constant term
+    assert "W_h 為 x_t 的權重矩陣(這里包含了常數項)" in notation
+    assert "書中的說法大意" not in notation and "同樣併在權重裡" not in notation
     for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "nonlinearity", "U_h y_{t-1}"):
         assert name in notation, name
 
@@ -93,9 +95,9 @@ def test_the_visible_bptt_check_runs_the_function_with_autograd_off(answer):
 
 def test_the_intro_says_where_the_checks_are_and_the_taiwanese_name():
     intro = by_id("source")["intro"]["source"]
-    assert "每個空格之後都有可見檢查 (visible checks)（空格 10、11 共用一個）" in intro
+    assert "每一題之後都有可見檢查 (visible checks)（第 10、11 題共用一個）" in intro
     first = intro.index("循環神經網路")
-    assert intro[first:].startswith("循環神經網路（臺灣也常稱遞迴神經網路）")
+    assert intro[first:].startswith("循環神經網路（臺灣也常稱遞迴神經網路；書中稱為「遞歸神經網絡」）")
 
 
 WRITTEN_COUNTS = re.compile(r"(?<![\d.])(80|344|6614)(?![\d.])")     # the counts at D, H, O = 4, 6, 2 that why_shared asks for
@@ -165,7 +167,7 @@ def test_each_new_blank_has_its_box_stub_and_check_in_the_release(name, course):
     at = next(i for i, c in enumerate(release) if c["id"] == name)
     box, stub, check = release[at - 1], release[at], release[at + 1]
     assert box["cell_type"] == "markdown" and grade_cell(box)["locked"]
-    assert f"## 空格 {number}：`{name}`" in box["source"]
+    assert f"## 第 {number} 題：`{name}`" in box["source"]
     assert f"{name}(" in box["source"] and "autograd" in box["source"]          # the contract, and "by hand"
     assert "# 你的程式碼 (YOUR CODE HERE)" in stub["source"] and f'NotImplementedError("{name}：' in stub["source"]
     assert "### BEGIN SOLUTION" not in stub["source"]
