@@ -368,6 +368,8 @@ def test_train_elman(nb):
     for k, (got, want) in enumerate(zip(losses, expected)):
         expect(abs(got - want) <= 1e-4 * max(abs(want), 1.0), f"losses[{k}] 應為 {want:.6g}，得到 {got:.6g}",
                f"losses[{k}] should be {want:.6g}, got {got:.6g}")
+    expect(losses[-1] < losses[0], f"損失沒有下降：{losses[0]:.6g} → {losses[-1]:.6g}",
+           f"the loss did not fall: {losses[0]:.6g} → {losses[-1]:.6g}")
     expect(type(trained) is dict and sorted(trained) == ["U_h", "W_h", "W_y", "b_h", "b_y"],
            "trained 的鍵應恰好是 W_h、U_h、b_h、W_y、b_y", "trained should have exactly the keys W_h, U_h, b_h, W_y, b_y")
     compare("trained['W_y']", trained["W_y"], fc.weight, rtol=1e-4, atol=1e-5)
