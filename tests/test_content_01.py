@@ -24,13 +24,13 @@ def by_id(area):
     return {c["id"]: c for c in cells(area)}
 
 
-def test_intro_headings_and_solution_cells_agree_on_eleven_blanks():
+def test_intro_headings_and_solution_cells_agree_on_twelve_blanks():
     source = cells("source")
     solutions = [c for c in source if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {}).get("solution")]
-    headings = [int(n) for c in source for n in re.findall(r"^## 空格 (\d+)：", c["source"], re.M)]
+    headings = [int(n) for c in source for n in re.findall(r"^## 第 (\d+) 題：", c["source"], re.M)]
     intro = by_id("source")["intro"]["source"]
-    assert len(solutions) == 11 and headings == list(range(1, 12))          # numbered in the notebook's order
-    assert "共有 11 個程式空格" in intro and "# 你的程式碼 (YOUR CODE HERE)" in intro
+    assert len(solutions) == 12 and headings == list(range(1, 13))          # numbered in the notebook's order
+    assert "共有 12 個程式題" in intro and "# 你的程式碼 (YOUR CODE HERE)" in intro
     assert not any("`# YOUR CODE HERE`" in c["source"] for c in source)
 
 
@@ -52,11 +52,13 @@ def test_terms_are_taiwanese():
 
 def test_the_erratum_and_the_notation_table_are_there():
     notation = by_id("release")["notation"]["source"]
-    assert "## 勘誤 (errata)" in notation and "## 記號對照 (notation)" in notation
+    # the section lists no error of the book: it is named for what it lists, the differences from PyTorch
+    assert "## 與 PyTorch 的差異 (differences from PyTorch)" in notation and "## 記號對照 (notation)" in notation
+    assert "勘誤" not in notation and "errata" not in notation
     assert "$h_t = \\sigma_h(W_h x_t + U_h h_{t-1})$" in notation
-    # we have the book's "the weights include the constant term" only as a paraphrase: never in quotation marks
-    assert "書中的說法大意是權重包含常數項" in notation
-    assert not any("「權重包含常數項」" in c["source"] for c in cells("source"))
+    # the book's own words, quoted (tests/book_quotes holds them): W_h, and only W_h, contains the constant term
+    assert "W_h 為 x_t 的權重矩陣(這里包含了常數項)" in notation
+    assert "書中的說法大意" not in notation and "同樣併在權重裡" not in notation
     for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "nonlinearity", "U_h y_{t-1}"):
         assert name in notation, name
 
@@ -93,9 +95,9 @@ def test_the_visible_bptt_check_runs_the_function_with_autograd_off(answer):
 
 def test_the_intro_says_where_the_checks_are_and_the_taiwanese_name():
     intro = by_id("source")["intro"]["source"]
-    assert "每個空格之後都有可見檢查 (visible checks)（空格 10、11 共用一個）" in intro
+    assert "每一題之後都有可見檢查 (visible checks)（第 10、11 題共用一個）" in intro
     first = intro.index("循環神經網路")
-    assert intro[first:].startswith("循環神經網路（臺灣也常稱遞迴神經網路）")
+    assert intro[first:].startswith("循環神經網路（臺灣也常稱遞迴神經網路；書中稱為「遞歸神經網絡」）")
 
 
 WRITTEN_COUNTS = re.compile(r"(?<![\d.])(80|344|6614)(?![\d.])")     # the counts at D, H, O = 4, 6, 2 that why_shared asks for
@@ -151,7 +153,7 @@ def test_the_public_counts_checks_tell_nothing_the_written_question_asks():
 
 
 # ------------------------------------------------------------------------------ the gradient check (issue #16)
-NEW_BLANKS = {"bptt_grads": (7, 10), "numerical_grad": (8, 5), "find_wrong_grads": (9, 5)}   # name: (number, points)
+NEW_BLANKS = {"bptt_grads": (7, 10), "numerical_grad": (8, 5), "find_wrong_grads": (9, 7), "train_elman": (12, 5)}   # name: (number, points)
 
 
 def grade_cell(cell):
@@ -165,7 +167,7 @@ def test_each_new_blank_has_its_box_stub_and_check_in_the_release(name, course):
     at = next(i for i, c in enumerate(release) if c["id"] == name)
     box, stub, check = release[at - 1], release[at], release[at + 1]
     assert box["cell_type"] == "markdown" and grade_cell(box)["locked"]
-    assert f"## 空格 {number}：`{name}`" in box["source"]
+    assert f"## 第 {number} 題：`{name}`" in box["source"]
     assert f"{name}(" in box["source"] and "autograd" in box["source"]          # the contract, and "by hand"
     assert "# 你的程式碼 (YOUR CODE HERE)" in stub["source"] and f'NotImplementedError("{name}：' in stub["source"]
     assert "### BEGIN SOLUTION" not in stub["source"]
@@ -189,9 +191,9 @@ def test_the_intro_counts_sixty_points_and_two_written_questions(course):
     intro = by_id("source")["intro"]["source"]
     table = [int(p) for p in re.findall(r"^\| \d+ \| `\w+` \| (\d+) \|$", intro, re.M)]
     assignment = course.assignment(AID)
-    assert len(table) == 11 and sum(table) == assignment.points == 60
+    assert len(table) == 12 and sum(table) == assignment.points == 67
     assert dict(assignment.written) == {"grad_h0": 5, "why_shared": 6}
-    assert "另有兩題書面題" in intro and f"全部共 {60 + 11} 分" in intro and "「$\\partial L / \\partial h_0$ 與序列長度」5 分" in intro
+    assert "另有兩題書面題" in intro and f"全部共 {67 + 11} 分" in intro and "「$\\partial L / \\partial h_0$ 與序列長度」5 分" in intro
 
 
 def test_the_new_content_gives_no_answer_away():
@@ -263,6 +265,14 @@ WRONG_ANSWERS = {
             wrong.append(key)
     return wrong
 ''', "AssertionError"),
+    "check-train_elman": ("train_elman", '''def train_elman(x, h0, params, targets, lr, steps):
+    losses = []
+    for _ in range(steps):
+        grads = bptt_grads(x, h0, params, targets)
+        params = {k: params[k] - lr * grads[k] for k in params}
+        losses.append(float(0.5 * ((elman_forward(x, h0, params)[1] - targets) ** 2).sum()))
+    return params, losses
+''', "AssertionError"),
 }
 
 
@@ -270,7 +280,7 @@ WRONG_ANSWERS = {
 def test_the_new_visible_checks_pass_the_solution_and_fail_a_wrong_answer(check):
     torch = pytest.importorskip("torch")
     blank, wrong, error = WRONG_ANSWERS[check]
-    blanks = ("elman_cell", "elman_forward", "bptt_grads", "numerical_grad", "find_wrong_grads")
+    blanks = ("elman_cell", "elman_forward", "bptt_grads", "numerical_grad", "find_wrong_grads", "train_elman")
     namespace, source = namespace_with(*blanks)
     saved = torch.Tensor.backward, torch.autograd.grad, torch.is_grad_enabled()
     try:
@@ -306,3 +316,51 @@ def test_the_written_question_on_dl_dh0_has_its_prompt_model_answer_and_rubric()
     assert sum(int(n) for n in re.findall(r"^- (\d+) 分", rubric, re.M)) == 5
     ids = [c["id"] for c in cells("source")]
     assert ids.index("h0-demo") < ids.index("grad_h0-prose") < ids.index("grad_h0") < ids.index("why_shared-prose")
+
+
+def test_the_planted_bug_is_not_named_where_the_student_looks_for_it():
+    """The locked cell does not say what it does wrong, and the explanation is for the solutions only."""
+    release, solutions = by_id("release"), by_id("solutions")
+    planted = release["planted"]["source"]
+    for name in ("權重衰減", "weight decay", "weight_decay", "衰減", "decay"):
+        assert name not in planted and name not in release["planted-prose"]["source"], name
+    assert "planted-explained" not in release and "權重衰減" in solutions["planted-explained"]["source"]
+    assert "weight_decay" not in "\n".join(c["source"] for c in release.values())
+
+
+def test_the_counts_check_holds_its_expected_numbers_and_computes_none():
+    """Expected numbers counted beforehand; no parameter tensors counted in the check (that is blanks 10, 11)."""
+    check = by_id("source")["check-counts"]["source"]
+    assert "EXPECTED = {1: (57, 57), 3: (57, 147), 50: (57, 2262)}" in check
+    for computing in ("random_params", "count_numbers", "for _ in range(T)", '"W_h", "U_h", "b_h"'):
+        assert computing not in check, computing
+
+
+# what blank prose once gave as the line to type (blanks 1, 2, 7, 9)
+DICTATED = ("`x_t @ W_h.T`", "`h_prev @ U_h.T`", "`h @ W_y.T + b_y`", "`u.T @ v`", "`u.sum(dim=0)`", "`v @ A`",
+            "value.to(torch.float64, copy=True)", "`x.double()`", "`sorted(...)`")
+
+
+def test_blank_prose_states_what_and_why_not_the_line():
+    text = "\n".join(c["source"] for c in cells("release") if c["cell_type"] == "markdown")
+    for line in DICTATED:
+        assert line not in text, line
+    fw = by_id("release")["find_wrong_grads"]
+    box = cells("release")[[c["id"] for c in cells("release")].index("find_wrong_grads") - 1]["source"]
+    assert "float64" in box and "形狀不對的鍵一定是錯的" in box and "為什麼要 float64" in box
+    assert fw["cell_type"] == "code"
+
+
+def test_terms_glossary_and_time_estimates():
+    text = "\n".join(c["source"] for c in cells("release"))
+    for wrong in ("空格", "介面 (contract)", "勘誤", "門控循環單元", "行向量", "開度", "記憶細胞"):
+        assert wrong not in text, wrong
+    for right in ("第 1 題", "約定 (contract)", "閘控循環單元 (gated recurrent unit, GRU)", "「門」與「閘」都是 gate",
+                  "遞歸神經網絡", "欄向量 (column vector"):
+        assert right in text, right
+    intro = by_id("release")["intro"]["source"]
+    assert "## 詞彙表 (glossary)" in intro and "| 中文 | English |" in intro
+    glossary = intro.split("## 詞彙表 (glossary)")[1].split("\n## ")[0]
+    assert len(re.findall(r"^\| [^|]+ \| [^|]+ \|$", glossary, re.M)) >= 10
+    estimates = intro.split("## 時間估計 (time estimates)")[1].split("\n## ")[0]
+    assert "6.5–9.5 小時" in estimates and len(re.findall(r"小時 \|$", estimates, re.M)) == 5

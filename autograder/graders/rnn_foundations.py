@@ -24,7 +24,7 @@ from autograder.submission import StudentError
 from autograder.toolkit import Fail, calling, close, differs, fail, first_match, kind_of, mismatch, tensor, unpack
 
 BLANKS = ("elman_cell", "elman_forward", "params_from_torch", "jordan_cell", "jordan_forward", "bptt_grad_U",
-          "bptt_grads", "numerical_grad", "find_wrong_grads", "n_params_shared", "n_params_unshared")
+          "bptt_grads", "numerical_grad", "find_wrong_grads", "n_params_shared", "n_params_unshared", "train_elman")
 ELMAN_KEYS = ("W_h", "U_h", "b_h", "W_y", "b_y")
 GRAD_KEYS = ELMAN_KEYS + ("h0",)          # what bptt_grads returns: a gradient for every parameter, and for h0
 
@@ -214,6 +214,24 @@ register({
                      "請依這個順序傳入，而且是呼叫 grads_fn 時的原值",
                      "find_wrong_grads did not call grads_fn with (x, h0, params, targets) (or their float64 copies): "
                      "pass them in this order, holding their original values"),
+    "rf_fw_float32": ("{what} 應回傳 []：這個 grads_fn 算出的梯度是對的，但梯度很小，它要在 float64 下計算才準確；"
+                      "得到 {got}。請用 float64 的複本呼叫 grads_fn（x、h0、params 的每一個張量與 targets 都是）",
+                      "{what} should return []: this grads_fn computes right gradients, but they are small and "
+                      "accurate only when computed in float64; got {got}. Call grads_fn with float64 copies (of x, "
+                      "h0, every tensor in params, and targets)"),
+    "rf_hint_fw_shape": ("提示：{keys} 的梯度數值與數值梯度相同，但形狀不同（{shapes}）：形狀不對的鍵也要回報",
+                         "hint: the gradient of {keys} has the numerical gradient's values but another shape "
+                         "({shapes}): a key of the wrong shape is wrong too"),
+    "rf_train_type": ("{what} 應回傳 (trained, losses)：鍵恰好是 W_h、U_h、b_h、W_y、b_y 的字典，與長度 {steps} 的 float 串列；得到 {got}",
+                      "{what} should return (trained, losses): a dict of exactly the keys W_h, U_h, b_h, W_y, b_y, "
+                      "and a list of {steps} floats; got {got}"),
+    "rf_train_losses": ("{what} 的 losses 與同一組起始參數、用 autograd 的梯度做 SGD 的結果不同：第 {k} 個應為 {expected:.6g}，得到 {got:.6g}",
+                        "{what}: the losses differ from SGD's with autograd's gradients from the same start: "
+                        "losses[{k}] should be {expected:.6g}, got {got:.6g}"),
+    "rf_hint_train_after": ("提示：看起來記下的是更新之後的損失：losses[k] 是第 k 次更新之前的 L",
+                            "hint: this looks like the loss after each update: losses[k] is L before update k"),
+    "rf_hint_train_rises": ("提示：損失上升了：更新的方向是負梯度 θ − η ∂L/∂θ",
+                            "hint: the loss rises: the update goes against the gradient, θ − η ∂L/∂θ"),
     "rf_hint_fw_sorted": ("提示：鍵是對的，但要用 sorted(...) 排序後回傳",
                           "hint: the keys are right, but return them sorted (sorted(...))"),
     "rf_hint_fw_flagged_right": ("提示：{keys} 的梯度是對的，卻被回報為錯：請檢查 float64 的複本、損失 L（有 ½，對時間與整批加總）、"
@@ -420,16 +438,16 @@ def grad_U_mistakes(x, h0, p, targets) -> list:
             ("rf_hint_bptt_transposed", lambda: right().T)]
 
 
-def grads_autograd(x, h0, p, targets) -> dict:
-    """∂L/∂(W_h, U_h, b_h, W_y, b_y, h0) by autograd, in float64, for the same L."""
-    leaves = {k: v.double().clone().requires_grad_(True) for k, v in p.items()}
-    start = h0.double().clone().requires_grad_(True)
+def grads_autograd(x, h0, p, targets, dtype=torch.float64) -> dict:
+    """∂L/∂(W_h, U_h, b_h, W_y, b_y, h0) by autograd, in ``dtype`` (float64 unless told), for the same L."""
+    leaves = {k: v.to(dtype).clone().requires_grad_(True) for k, v in p.items()}
+    start = h0.to(dtype).clone().requires_grad_(True)
     with torch.enable_grad():
         h, loss = start, 0.0
         for t in range(x.shape[0]):
-            h = torch.tanh(x[t].double() @ leaves["W_h"].T + h @ leaves["U_h"].T + leaves["b_h"])
+            h = torch.tanh(x[t].to(dtype) @ leaves["W_h"].T + h @ leaves["U_h"].T + leaves["b_h"])
             y = h @ leaves["W_y"].T + leaves["b_y"]
-            loss = loss + 0.5 * ((y - targets[t].double()) ** 2).sum()
+            loss = loss + 0.5 * ((y - targets[t].to(dtype)) ** 2).sum()
         grads = torch.autograd.grad(loss, [leaves[k] for k in ELMAN_KEYS] + [start])
     return dict(zip(GRAD_KEYS, grads))
 
@@ -584,6 +602,23 @@ def grads_function(grads: dict, inputs):
     return grads_fn
 
 
+def computing_grads_function(inputs):
+    """A right grads_fn(x, h0, params, targets), run in the judge like :func:`grads_function`, that computes the
+    exact gradients in the precision it is given: in float32 when any of its tensors is not float64, as a
+    grads_fn such as the notebook's bptt_grads does. Where the gradients are small, float32's round-off makes
+    these right gradients disagree with the numerical ones: the notebook requires grads_fn to be called with
+    float64 copies."""
+    check = grads_function({}, inputs)
+
+    def grads_fn(x, h0, params, targets):
+        check(x, h0, params, targets)                        # raises ValueError(INPUTS_CHANGED) on other inputs
+        tensors = [x, h0, targets, *params.values()]
+        dtype = torch.float64 if all(t.dtype == torch.float64 for t in tensors) else torch.float32
+        return {k: v.detach().double().clone() for k, v in grads_autograd(x, h0, params, targets, dtype).items()}
+
+    return grads_fn
+
+
 def n_params_shared(D, H, O, T) -> int:
     return H * D + H * H + H + O * H + O
 
@@ -597,9 +632,28 @@ def n_params_unshared(D, H, O, T) -> int:
 def references_for(blank: str, nb) -> dict:
     """The references put in the place of the blanks ``blank`` calls, where :mod:`autograder.references` does
     not list them (bptt_grads and find_wrong_grads may call elman_forward; find_wrong_grads numerical_grad)."""
-    from autograder.references import FIND_WRONG_GRADS_CALLS, FORWARD_CALLS, made
+    from autograder.references import FIND_WRONG_GRADS_CALLS, FORWARD_CALLS, TRAIN_CALLS, made
 
-    return made({"bptt_grads": FORWARD_CALLS, "find_wrong_grads": FIND_WRONG_GRADS_CALLS}.get(blank, {}), nb)
+    return made({"bptt_grads": FORWARD_CALLS, "find_wrong_grads": FIND_WRONG_GRADS_CALLS,
+                  "train_elman": TRAIN_CALLS}.get(blank, {}), nb)
+
+
+def answered_once(ask):
+    """``get(i)``: ``ask(i)`` asked once per i; what it raised (Fail, StudentError) raised again on every get."""
+    cache = {}
+
+    def get(index):
+        if index not in cache:
+            try:
+                cache[index] = (True, ask(index))
+            except (Fail, StudentError) as exc:
+                cache[index] = (False, exc)
+        ok, value = cache[index]
+        if not ok:
+            raise value
+        return value
+
+    return get
 
 
 def call(nb, blank: str, *args):

@@ -146,6 +146,17 @@ MUTANTS = [
     Mutant("fw-allclose", "torch.allclose with its default tolerance instead of the relative error and tol",
            [("find_wrong_grads", "if error > tol:", "if not torch.allclose(analytic, numeric):")],
            loses="find_wrong_grads"),
+    Mutant("fw-grads-fn-originals", "float64 copies made for the loss, but grads_fn called with the float32 originals",
+           [("find_wrong_grads", 'grads = grads_fn(x64, copies["h0"], params64, targets64)',
+             "grads = grads_fn(x, h0, params, targets)")], loses="find_wrong_grads"),
+    Mutant("fw-no-shape-check", "no shape check: a gradient of the wrong shape but the right values is let through",
+           [("find_wrong_grads", """        if analytic.shape != numeric.shape:                   # 形狀不對也算錯
+            wrong.append(key)
+            continue
+""", "")], loses="find_wrong_grads"),
+    Mutant("fw-shape-by-numel", "compares the numbers of elements, not the shapes",
+           [("find_wrong_grads", "if analytic.shape != numeric.shape:", "if analytic.numel() != numeric.numel():")],
+           loses="find_wrong_grads"),
     Mutant("fw-not-sorted", "the wrong keys in the dict's order, not sorted",
            [("find_wrong_grads", "return sorted(wrong)", "return wrong")], loses="find_wrong_grads"),
     Mutant("fw-absolute-error", "the absolute error ||a − n|| compared with tol",
@@ -164,6 +175,39 @@ MUTANTS = [
     Mutant("count-unshared-output-per-step", "W_y and b_y counted once per step too",
            [("n_params_unshared", "T * (H * D + H * H + H) + O * H + O", "T * (H * D + H * H + H + O * H + O)")],
            loses="n_params_unshared"),
+    # ------------------------------------------------------------------ train_elman
+    Mutant("train-ascent", "θ + lr ∂L/∂θ: up the gradient",
+           [("train_elman", "current[key] - lr * grads[key]", "current[key] + lr * grads[key]")], loses="train_elman"),
+    Mutant("train-loss-after-update", "the loss recorded after each update, not before",
+           [("train_elman", """        _, ys = elman_forward(x, h0, current)
+        losses.append(float(0.5 * ((ys - targets) ** 2).sum()))      # 更新之前的 L
+        grads = bptt_grads(x, h0, current, targets)
+        current = {key: current[key] - lr * grads[key] for key in current}   # h0 不是參數：不更新
+""", """        grads = bptt_grads(x, h0, current, targets)
+        current = {key: current[key] - lr * grads[key] for key in current}
+        _, ys = elman_forward(x, h0, current)
+        losses.append(float(0.5 * ((ys - targets) ** 2).sum()))
+""")], loses="train_elman"),
+    Mutant("train-no-half", "L without the ½: the losses twice too large",
+           [("train_elman", "float(0.5 * ((ys - targets) ** 2).sum())", "float(((ys - targets) ** 2).sum())")],
+           loses="train_elman"),
+    Mutant("train-mean-loss", "the mean squared error instead of L", [("train_elman",
+           "float(0.5 * ((ys - targets) ** 2).sum())", "float(((ys - targets) ** 2).mean())")], loses="train_elman"),
+    Mutant("train-in-place", "updates the caller's params in place (no copy)",
+           [("train_elman", "current = {key: value.clone() for key, value in params.items()}", "current = params"),
+            ("train_elman", "current = {key: current[key] - lr * grads[key] for key in current}",
+             "for key in current:\n            current[key] -= lr * grads[key]")], loses="train_elman"),
+    Mutant("train-h0-trained", "h0 updated too, as if it were a parameter",
+           [("train_elman", "        grads = bptt_grads(x, h0, current, targets)\n",
+             "        grads = bptt_grads(x, h0, current, targets)\n        h0 = h0 - lr * grads[\"h0\"]\n")],
+           loses="train_elman"),
+    Mutant("train-stale-gradient", "the gradient computed once, at the start, and reused",
+           [("train_elman", "    losses = []\n", "    losses = []\n    first = bptt_grads(x, h0, current, targets)\n"),
+            ("train_elman", "        grads = bptt_grads(x, h0, current, targets)\n", "        grads = first\n")],
+           loses="train_elman"),
+    Mutant("train-tensor-losses", "losses kept as 0-d tensors, not floats",
+           [("train_elman", "losses.append(float(0.5 * ((ys - targets) ** 2).sum()))",
+             "losses.append(0.5 * ((ys - targets) ** 2).sum())")], loses="train_elman"),
     # ------------------------------------------------------------------ changing what the caller passed in
     Mutant("params-bias-add-in-place", "b_h summed in place on a detached view: rnn.bias_ih_l0 is changed",
            [("params_from_torch", '"b_h": (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach().clone(),',
@@ -348,6 +392,123 @@ VARIANTS = [
     numeric = {k: numerical_grad(loss, start if k == "h0" else p[k]) for k in analytic}
     return sorted(k for k in analytic
                   if analytic[k].shape != numeric[k].shape or relative(analytic[k], numeric[k]) > tol)
+''')]),
+    Variant("fw-loop-vector-norm", "an explicit loop over the keys, torch.linalg.vector_norm, detached copies .to(float64), "
+            "the shape compared with .size()",
+            [("find_wrong_grads", None, '''def find_wrong_grads(grads_fn, x, h0, params, targets, tol=1e-6):
+    f64 = torch.float64
+    theta = {k: v.detach().clone().to(f64) for k, v in params.items()}
+    theta["h0"] = h0.detach().clone().to(f64)
+    x64 = x.detach().to(f64)
+    t64 = targets.detach().to(f64)
+    weights = {k: theta[k] for k in params}
+
+    def loss():
+        _, ys = elman_forward(x64, theta["h0"], weights)
+        return float(((ys - t64) ** 2).sum()) / 2
+
+    analytic = grads_fn(x64, theta["h0"], weights, t64)
+    wrong = []
+    for key in analytic:
+        a = analytic[key]
+        n = numerical_grad(loss, theta[key])
+        if a.size() != n.size():
+            wrong.append(key)
+        else:
+            norm = torch.linalg.vector_norm
+            scale = max(float(norm(a) + norm(n)), 1e-12)
+            if float(norm(a - n)) / scale > tol:
+                wrong.append(key)
+    wrong.sort()
+    return wrong
+''')]),
+    Variant("fw-numpy-error", "the relative error in numpy; sorted() over a set; copies by torch.empty_like + copy_",
+            [("find_wrong_grads", None, '''def find_wrong_grads(grads_fn, x, h0, params, targets, tol=1e-6):
+    def copy64(t):
+        out = torch.empty(t.shape, dtype=torch.float64, device=t.device)
+        out.copy_(t)
+        return out
+
+    p = {k: copy64(v) for k, v in params.items()}
+    start, xs, ts = copy64(h0), copy64(x), copy64(targets)
+
+    def loss():
+        ys = elman_forward(xs, start, p)[1]
+        return 0.5 * torch.sum((ys - ts) * (ys - ts))
+
+    grads = grads_fn(xs, start, p, ts)
+    bad = set()
+    for key, a in grads.items():
+        n = numerical_grad(loss, start if key == "h0" else p[key])
+        if tuple(a.shape) != tuple(n.shape):
+            bad.add(key)
+            continue
+        a_, n_ = a.cpu().numpy(), n.cpu().numpy()
+        rel = np.linalg.norm(a_ - n_) / max(np.linalg.norm(a_) + np.linalg.norm(n_), 1e-12)
+        if rel > tol:
+            bad.add(key)
+    return sorted(bad)
+''')]),
+    Variant("grads-stacked-einsum", "every contribution from stacked deltas after the loop: einsum over time and batch",
+            [("bptt_grads", None, '''def bptt_grads(x, h0, params, targets):
+    hs, ys = elman_forward(x, h0, params)
+    T = x.shape[0]
+    prevs = torch.cat([h0[None], hs[:-1]], dim=0)
+    es = ys - targets
+    deltas = [None] * T
+    d = torch.zeros_like(h0)
+    for t in range(T - 1, -1, -1):
+        d = (es[t] @ params["W_y"] + d @ params["U_h"]) * (1 - hs[t] * hs[t])
+        deltas[t] = d
+    D = torch.stack(deltas)
+    return {"W_h": torch.einsum("tnh,tnd->hd", D, x),
+            "U_h": torch.einsum("tnh,tnk->hk", D, prevs),
+            "b_h": D.sum(dim=(0, 1)),
+            "W_y": torch.einsum("tno,tnh->oh", es, hs),
+            "b_y": es.sum(dim=(0, 1)),
+            "h0": D[0] @ params["U_h"]}
+''')]),
+    Variant("counts-formula-factored", "the counts factored: H (D + H + 1) + O (H + 1)", [
+        ("n_params_shared", None, '''def n_params_shared(D, H, O, T):
+    return H * (D + H + 1) + O * (H + 1)
+'''),
+        ("n_params_unshared", None, '''def n_params_unshared(D, H, O, T):
+    total = O * (H + 1)
+    for _ in range(T):
+        total += H * (D + H + 1)
+    return total
+''')]),
+    Variant("train-sub-in-place-own", "in-place sub_ with alpha on copies of its own; the loss from elman_forward's ys by a "
+            "loop over time; a while loop", [("train_elman", None, '''def train_elman(x, h0, params, targets, lr, steps):
+    theta = {}
+    for name in ("W_h", "U_h", "b_h", "W_y", "b_y"):
+        theta[name] = params[name].detach().clone()
+    history = []
+    k = 0
+    while k < steps:
+        ys = elman_forward(x, h0, theta)[1]
+        value = 0.0
+        for t in range(ys.shape[0]):
+            value += 0.5 * float(torch.sum((ys[t] - targets[t]) ** 2))
+        history.append(value)
+        g = bptt_grads(x, h0, theta, targets)
+        for name in theta:
+            theta[name].sub_(g[name], alpha=lr)
+        k += 1
+    return theta, history
+''')]),
+    Variant("train-zip-norm", "the loss as ½‖·‖² by torch.linalg.norm; a list of (key, tensor) pairs; item()",
+            [("train_elman", None, '''def train_elman(x, h0, params, targets, lr, steps):
+    keys = list(params)
+    values = [params[k] * 1.0 for k in keys]
+    losses = []
+    for step in range(steps):
+        current = dict(zip(keys, values))
+        hs, ys = elman_forward(x, h0, current)
+        losses.append((0.5 * torch.linalg.norm((ys - targets).reshape(-1)) ** 2).item())
+        grads = bptt_grads(x, h0, current, targets)
+        values = [v - lr * grads[k] for k, v in zip(keys, values)]
+    return dict(zip(keys, values)), losses
 ''')]),
     Variant("counts-numel", "counted from tensor shapes, as numpy ints turned into int", [
         ("n_params_shared", None, '''def n_params_shared(D, H, O, T):

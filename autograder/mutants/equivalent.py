@@ -28,6 +28,11 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "params_from_torch:no-clone:4:54:drop .clone()":
             "the sum bias_ih_l0 + bias_hh_l0 is already a new tensor, shared with nothing: .detach() of it "
             "is as independent of the module as its .clone()",
+        "train_elman:no-clone:1:22:drop .clone()":
+            "the copy only keeps the caller's params apart from the updates, and every update makes new tensors "
+            "(θ − lr·g, never in place): without .clone() the first step reads the caller's tensors and changes "
+            "none of them, so the run, its losses and the caller's params are the same (a version that updates in "
+            "place is the mutant train-in-place, caught)",
     },
     "02-char-rnn": {},
     "03-lstm": {},

@@ -327,3 +327,49 @@ def test_find_wrong_grads(nb):
                 autograd_refused(exc, "find_wrong_grads")
         expect(type(got) is list and got == expected, f"find_wrong_grads（grads_fn: {label}）應回傳 {expected}，得到 {got!r}",
                f"find_wrong_grads (grads_fn: {label}) should return {expected}, got {got!r}")
+
+
+def train_references(nb) -> dict:
+    """The engine's references for the blanks train_elman calls (elman_forward, bptt_grads), run in the judge (a
+    student's bundle has none: there the check runs end to end, with the student's own bptt_grads)."""
+    try:
+        from autograder.references import TRAIN_CALLS, made
+    except ImportError:
+        return {}
+    return made(TRAIN_CALLS, nb)
+
+
+@pytest.mark.points(1, blank="train_elman")
+def test_train_elman(nb):
+    """train_elman 的損失與同樣起點的 nn.RNN + autograd + torch.optim.SGD 相同，而且下降 / train_elman's losses equal those of nn.RNN + autograd + torch.optim.SGD from the same start, and fall"""
+    params, (x, h0, targets) = random_params(13, scale=0.3), bptt_case(23)
+    before = {k: v.clone() for k, v in params.items()}
+    lr, steps = 0.01, 10
+    with nb.without_autograd(), nb.overriding(**train_references(nb)):
+        try:
+            result = nb.train_elman(x, h0, params, targets, lr, steps)
+        except StudentError as exc:
+            autograd_refused(exc, "train_elman")
+    expect(type(result) in (tuple, list) and len(result) == 2, "train_elman 應回傳 (trained, losses)",
+           "train_elman should return (trained, losses)")
+    trained, losses = result
+    rnn, fc = torch_elman(before)
+    optimizer = torch.optim.SGD([p for n, p in rnn.named_parameters() if n != "bias_hh_l0"] + list(fc.parameters()), lr=lr)
+    expected = []
+    for update in range(steps):
+        optimizer.zero_grad()
+        out, _ = rnn(x, h0.unsqueeze(0))
+        loss = 0.5 * ((fc(out) - targets) ** 2).sum()
+        expected.append(loss.item())
+        loss.backward()
+        optimizer.step()
+    expect(type(losses) is list and len(losses) == steps and all(type(v) is float for v in losses),
+           f"losses 應是長度 {steps} 的 float 串列", f"losses should be a list of {steps} floats")
+    for k, (got, want) in enumerate(zip(losses, expected)):
+        expect(abs(got - want) <= 1e-4 * max(abs(want), 1.0), f"losses[{k}] 應為 {want:.6g}，得到 {got:.6g}",
+               f"losses[{k}] should be {want:.6g}, got {got:.6g}")
+    expect(losses[-1] < losses[0], f"損失沒有下降：{losses[0]:.6g} → {losses[-1]:.6g}",
+           f"the loss did not fall: {losses[0]:.6g} → {losses[-1]:.6g}")
+    expect(type(trained) is dict and sorted(trained) == ["U_h", "W_h", "W_y", "b_h", "b_y"],
+           "trained 的鍵應恰好是 W_h、U_h、b_h、W_y、b_y", "trained should have exactly the keys W_h, U_h, b_h, W_y, b_y")
+    compare("trained['W_y']", trained["W_y"], fc.weight, rtol=1e-4, atol=1e-5)

@@ -56,20 +56,7 @@ def by_hand(nb, x, h0, p, targets):
 @pytest.fixture(scope="module")
 def answers(nb):
     """``answers(i)``: what the student's bptt_grads returned for case i (asked once; what it raised, raised again)."""
-    cache = {}
-
-    def get(index):
-        if index not in cache:
-            try:
-                cache[index] = (True, by_hand(nb, *case(index)))
-            except (Fail, StudentError) as exc:
-                cache[index] = (False, exc)
-        ok, value = cache[index]
-        if not ok:
-            raise value
-        return value
-
-    return get
+    return ref.answered_once(lambda index: by_hand(nb, *case(index)))
 
 
 def described(result) -> str:

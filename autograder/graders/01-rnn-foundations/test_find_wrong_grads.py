@@ -8,6 +8,7 @@ blank 2 or 8 costs its own points, not these.
 """
 
 import pytest
+import torch
 
 from autograder.graders import rnn_foundations as ref
 from autograder.messages import msg
@@ -40,9 +41,11 @@ def listed(keys, errors) -> str:
     return ", ".join(f"{k} ({'shape' if errors[k] == float('inf') else format(errors[k], '.1e')})" for k in sorted(keys))
 
 
-def expect_found(nb, inputs, bugs: dict, label: str, wrong: list, tol=None):
+def expect_found(nb, inputs, bugs: dict, label: str, wrong: list, tol=None, computing=False):
     """find_wrong_grads on a grads_fn that returns the exact gradients with ``bugs`` (key → a gradient) in their
-    place must return ``wrong`` (checked here against the relative errors themselves)."""
+    place must return ``wrong`` (checked here against the relative errors themselves). ``computing``: the grads_fn
+    is :func:`rnn_foundations.computing_grads_function` instead, right in float64 and computing in the precision
+    it is given (no bugs)."""
     x, h0, p, targets = inputs
     exact = ref.grads_autograd(x, h0, p, targets)
     grads = {k: bugs.get(k, exact[k]) for k in ref.GRAD_KEYS}
@@ -50,7 +53,8 @@ def expect_found(nb, inputs, bugs: dict, label: str, wrong: list, tol=None):
     expected = sorted(k for k, e in errors.items() if e > (DEFAULT_TOL if tol is None else tol))
     if expected != wrong:                                # the grader's own case is not what it says: its error
         raise RuntimeError(f"grader case {label!r}: {expected} wrong, not {wrong} ({errors})")
-    grads_fn = nb.stub(ref.grads_function(grads, inputs), "grads_fn")
+    judged = ref.computing_grads_function(inputs) if computing else ref.grads_function(grads, inputs)
+    grads_fn = nb.stub(judged, "grads_fn")
     T, N, D = x.shape
     what = (f"find_wrong_grads(grads_fn: {label}, x {T}×{N}×{D}, h0 {N}×{h0.shape[1]}"
             f"{' = 0' if not bool(h0.any()) else ''}, params, targets{'' if tol is None else f', tol={tol:g}'})")
@@ -68,6 +72,8 @@ def expect_found(nb, inputs, bugs: dict, label: str, wrong: list, tol=None):
         fail("rf_fw_type", what=what, got=f"{kind_of(got)} {got!r}"[:200])
     if got == expected:
         return
+    if computing:
+        fail("rf_fw_float32", what=what, got=got[:10])
     message = msg("rf_fw_wrong", what=what, expected=expected, got=got[:10])
     if sorted(got) == expected:
         message += msg("rf_hint_fw_sorted")
@@ -75,6 +81,10 @@ def expect_found(nb, inputs, bugs: dict, label: str, wrong: list, tol=None):
     if right:
         message += msg("rf_hint_fw_flagged_right", keys=sorted(right))
     missed = set(expected) - set(got)
+    reshaped = sorted(k for k in missed if errors[k] == float("inf"))
+    if reshaped:
+        message += msg("rf_hint_fw_shape", keys=reshaped, shapes=", ".join(
+            f"{k} {tuple(grads[k].shape)} ≠ {tuple(exact[k].shape)}" for k in reshaped))
     if missed:
         message += msg("rf_hint_fw_missed", keys=sorted(missed), errors=listed(missed, errors),
                        tol=DEFAULT_TOL if tol is None else tol)
@@ -140,3 +150,42 @@ def test_h0_matters(nb):
     expect_found(nb, inputs, {"U_h": bug(inputs, h0_in_U=False)["U_h"]}, "U_h without delta_1 h0^T", ["U_h"])
     inputs = problem(102, S1, h0_zero=True)
     expect_found(nb, inputs, {"U_h": bug(inputs, h0_in_U=False)["U_h"]}, "U_h without delta_1 h0^T", [])
+
+
+@pytest.mark.points(1, blank=BLANK)
+def test_a_wrong_shape_alone(nb):
+    """形狀不對就是錯，即使數值完全相同：多一個長度 1 維度的 b_h、U_h（廣播後與數值梯度相等）/ a wrong shape is wrong even with the right values: b_h, U_h with an extra dimension of length 1 (equal to the numerical gradient once broadcast)"""
+    inputs = problem(104, S1)
+    exact = ref.grads_autograd(*inputs)
+    expect_found(nb, inputs, {"b_h": exact["b_h"].unsqueeze(0)}, "b_h of shape (1, H), right values", ["b_h"])
+    inputs = problem(105, S2)
+    exact = ref.grads_autograd(*inputs)
+    expect_found(nb, inputs, {"U_h": exact["U_h"].unsqueeze(0), "W_y": -exact["W_y"]},
+                 "U_h of shape (1, H, H), right values; W_y of the wrong sign", ["U_h", "W_y"])
+
+
+def small_gradients(seed, size, offset=1e-4):
+    """(x, h0, params, targets), float32, with targets within ~offset of the outputs: the gradients are ~offset,
+    and float32's round-off in y_t − target_t is ~1e-3 of them, where float64's is ~1e-12."""
+    x, h0, p, _ = problem(seed, size)
+    q = {k: v.double() for k, v in p.items()}
+    h, outs = h0.double(), []
+    for t in range(x.shape[0]):
+        h = torch.tanh(x[t].double() @ q["W_h"].T + h @ q["U_h"].T + q["b_h"])
+        outs.append(h @ q["W_y"].T + q["b_y"])
+    ys = torch.stack(outs)
+    targets = (ys + ref.randn(ref.generator(seed + 1000), *ys.shape, scale=offset).double()).float()
+    return x, h0, p, targets
+
+
+@pytest.mark.points(1, blank=BLANK)
+def test_grads_fn_gets_float64_copies(nb):
+    """grads_fn 要用 float64 的複本呼叫：梯度很小（輸出幾乎等於目標）時，在 float32 下算出的正確梯度會被誤判 / grads_fn is called with float64 copies: with small gradients (outputs close to the targets), right gradients computed in float32 would be misjudged"""
+    for seed, size in ((106, S1), (107, S3)):
+        inputs = small_gradients(seed, size)
+        exact = ref.grads_autograd(*inputs)
+        in_float32 = ref.grads_autograd(*inputs, dtype=torch.float32)
+        if max(ref.relative_error(in_float32[k], exact[k]) for k in exact) < 100 * DEFAULT_TOL:
+            raise RuntimeError(f"grader case {seed}: float32 gradients would not be misjudged")
+        expect_found(nb, inputs, {}, "right, computing in the dtype it is given; small gradients", [],
+                     computing=True)
