@@ -127,6 +127,27 @@ MUTANTS = [
              "    return int(torch.distributions.Categorical(probs=probs).sample())")], loses="sample_next"),
     Mutant("sample-next-times-temperature", "logits * temperature",
            [("sample_next", "torch.softmax(logits / temperature", "torch.softmax(logits * temperature")], loses="sample_next"),
+    Mutant("sample-next-wrong-dim", "softmax over the wrong dimension of a (1, D) view: every index equally likely",
+           [("sample_next", "    probs = torch.softmax(logits / temperature, dim=-1)",
+             "    probs = torch.softmax(logits.view(1, -1) / temperature, dim=0).view(-1)")], loses="sample_next"),
+    Mutant("sample-next-inverse-cdf-off-by-one", "inverse CDF that returns the index after the one drawn",
+           [("sample_next", "    return torch.multinomial(probs, 1, generator=generator).item()",
+             "    u = torch.rand((), generator=generator)\n"
+             "    return min(int((probs.cumsum(0) < u).sum()) + 1, len(probs) - 1)")], loses="sample_next"),
+    Mutant("sample-next-draws-at-zero", "no special case for T = 0: a tiny temperature instead, which still draws",
+           [("sample_next", "        return int(torch.argmax(logits))                # 貪婪解碼 (greedy)：不抽樣",
+             "        temperature = 1e-8")], loses="sample_next"),
+    Mutant("sample-next-own-generator", "a generator of its own, seeded once: the generator passed in is ignored",
+           [("sample_next", "    return torch.multinomial(probs, 1, generator=generator).item()",
+             "    return torch.multinomial(probs, 1, generator=torch.Generator().manual_seed(0)).item()")],
+           loses="sample_next"),
+    Mutant("sample-next-always-greedy", "the argmax at every temperature",
+           [("sample_next", "    return torch.multinomial(probs, 1, generator=generator).item()",
+             "    return int(torch.argmax(probs))")], loses="sample_next"),
+    Mutant("sample-next-global-ignored", "generator None: a fresh generator instead of the global one",
+           [("sample_next", "    return torch.multinomial(probs, 1, generator=generator).item()",
+             "    return torch.multinomial(probs, 1, generator=generator or torch.Generator()).item()")],
+           loses="sample_next"),
     Mutant("generate-refeeds", "feeds the whole text every step (no hidden carried): sample's way",
            [("generate", "            out, hidden = model(x, hidden)                                        # 帶著上一次的 hidden",
              "            codes = np.array([[Char2int[c] for c in chars]])\n"
@@ -232,6 +253,33 @@ def GetDummies(sequence, dict_size, seq_len, batch_size):""")]),
     z = (logits - logits.max()) / temperature
     weights = torch.exp(z)
     return int(torch.multinomial(weights / weights.sum(), num_samples=1, replacement=True, generator=generator)[0])
+''')]),
+    Variant("sample-next-inverse-cdf", "inverse CDF: one torch.rand(generator=...) against the cumulative softmax", [
+        ("sample_next", None, '''def sample_next(logits, temperature, generator=None):
+    z = logits.detach().to("cpu", torch.float64)
+    if temperature == 0:
+        return int(z.argmax())
+    cdf = torch.softmax(z / temperature, dim=0).cumsum(0)
+    u = torch.rand(1, generator=generator, dtype=torch.float64) * cdf[-1]
+    return min(int(torch.searchsorted(cdf, u, right=True)), len(cdf) - 1)
+''')]),
+    Variant("sample-next-gumbel-max", "Gumbel-max: argmax of logits / T plus Gumbel noise from torch.rand(generator=...)", [
+        ("sample_next", None, '''def sample_next(logits, temperature, generator=None):
+    scores = logits.cpu()
+    if not temperature:
+        return scores.argmax().item()
+    u = torch.rand(scores.shape, generator=generator).clamp(min=1e-12, max=1 - 1e-7)
+    gumbel = -torch.log(-torch.log(u))
+    return int(torch.argmax(scores / temperature + gumbel))
+''')]),
+    Variant("sample-next-distributions", "torch.distributions.Categorical for the probabilities, drawn by multinomial "
+            "with the generator", [
+        ("sample_next", None, '''def sample_next(logits, temperature, generator=None):
+    logits = logits.to("cpu")
+    if temperature == 0.0:
+        return int(logits.max(dim=-1).indices)
+    distribution = torch.distributions.Categorical(logits=logits / temperature)
+    return int(torch.multinomial(distribution.probs, num_samples=1, generator=generator))
 ''')]),
     Variant("generate-while", "a while loop, one_hot by torch, init_hidden for the first call, hidden by keyword", [
         ("generate", None, '''def generate(model, out_len, start='對', temperature=0.0, generator=None):
