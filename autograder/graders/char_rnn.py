@@ -392,12 +392,11 @@ register({
     "generate_hidden_other": ("傳入的 hidden 不是上一次回傳的", "a hidden other than the one the previous call returned"),
     # train(..., max_norm)
     "train_clip_vs_reference": ("max_norm={max_norm:g}（n_epochs={n_epochs}、lr={lr:g}）時，第 {epoch} 個 epoch 的損失"
-                                "應為 {expected:.6f}（在 loss.backward() 與 optimizer.step() 之間呼叫 "
-                                "nn.utils.clip_grad_norm_(net.parameters(), max_norm)；相對容許 {tolerance:g}），"
-                                "得到 {got:.6f}",
+                                "應為 {expected:.6f}（每次更新所用的梯度，全部參數合起來的範數先縮到至多 max_norm；"
+                                "相對容許 {tolerance:g}），得到 {got:.6f}",
                                 "with max_norm={max_norm:g} (n_epochs={n_epochs}, lr={lr:g}), the loss of epoch "
-                                "{epoch} should be {expected:.6f} (nn.utils.clip_grad_norm_(net.parameters(), "
-                                "max_norm) between loss.backward() and optimizer.step(); relative tolerance "
+                                "{epoch} should be {expected:.6f} (the gradient of every update, all parameters "
+                                "together, scaled to a norm of at most max_norm first; relative tolerance "
                                 "{tolerance:g}), got {got:.6f}"),
     "train_clip_weights": ("max_norm={max_norm:g} 時，訓練後的權重與參考不同（最大誤差 {error:.3g}，容許 {tolerance:g}）",
                            "with max_norm={max_norm:g}, the weights after train differ from the reference "
@@ -407,6 +406,13 @@ register({
                                   "with max_norm={max_norm}, training should be exactly as without clipping (None "
                                   "means no clipping; the gradient norm never exceeds a large max_norm): the loss "
                                   "of epoch {epoch} should be {expected:.6f}, got {got:.6f}"),
+    "train_clip_below": ("max_norm={max_norm:g}（n_epochs={n_epochs}、lr={lr:g}）大於每一步的梯度範數，裁剪應什麼也不改變："
+                         "第 {epoch} 個 epoch 的損失應為 {expected:.6f}（與不裁剪相同），得到 {got:.6f}；"
+                         "範數沒超過 max_norm 的梯度不可以縮放",
+                         "with max_norm={max_norm:g} (n_epochs={n_epochs}, lr={lr:g}) above every step's gradient "
+                         "norm, clipping should change nothing: the loss of epoch {epoch} should be {expected:.6f} "
+                         "(as without clipping), got {got:.6f}; a gradient whose norm is within max_norm is not "
+                         "rescaled"),
     "train_hint_clip_none": ("提示：你的損失與完全沒有裁剪相同：clip_grad_norm_ 要在 loss.backward() 之後（梯度已算出）、"
                              "optimizer.step() 之前（梯度還沒被用掉）",
                              "hint: your losses are those of no clipping at all: clip_grad_norm_ goes after "
@@ -437,6 +443,9 @@ register({
                  "（若呼叫了 model.eval()，回傳前要還原）",
                  "perplexity changed the model's mode: model.training was {before} before the call and {after} "
                  "after it (after model.eval(), put the mode back before returning)"),
+    "ppl_parameters_changed": ("呼叫 perplexity 之後，模型的參數（{names}）改變了：perplexity 只計算，不訓練",
+                               "after perplexity, the model's parameters ({names}) changed: perplexity measures, "
+                               "it does not train"),
     "ppl_grad": ("呼叫 perplexity 之後，模型的參數（{name}）有了梯度 (.grad)：請在 torch.no_grad() 之下計算，不要 backward()",
                  "after perplexity, the model's parameters ({name}) have gradients (.grad): compute under "
                  "torch.no_grad(), without backward()"),

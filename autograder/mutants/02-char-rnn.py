@@ -118,6 +118,11 @@ MUTANTS = [
            [("train", "        if max_norm is not None:                          # 梯度裁剪 (gradient clipping)\n"
                       "            nn.utils.clip_grad_norm_(net.parameters(), max_norm)",
              "        nn.utils.clip_grad_norm_(net.parameters(), max_norm or 1.0)")], loses="train"),
+    Mutant("clip-always-rescale", "the gradient always rescaled to norm max_norm, even when its norm is below",
+           [("train", "            nn.utils.clip_grad_norm_(net.parameters(), max_norm)",
+             "            total = torch.sqrt(sum((p.grad ** 2).sum() for p in net.parameters()))\n"
+             "            for p in net.parameters():\n"
+             "                p.grad.mul_(max_norm / (total + 1e-6))")], loses="train"),
     Mutant("sample-next-naive-exp", "exp(logits / T) / sum: overflows to nan at small temperatures",
            [("sample_next", "    probs = torch.softmax(logits / temperature, dim=-1)",
              "    weights = torch.exp(logits / temperature)\n    probs = weights / weights.sum()")],
@@ -162,6 +167,13 @@ MUTANTS = [
            [("perplexity", "    return torch.exp(loss).item()",
              "        per_token = nn.functional.cross_entropy(out, Target.to(device).view(-1).long(), reduction='none')\n"
              "    return torch.exp(per_token.view(Target.shape).mean(dim=1)).mean().item()")], loses="perplexity"),
+    Mutant("perplexity-eval-left", "model.eval() and the mode not put back",
+           [("perplexity", "    with torch.no_grad():", "    model.eval()\n    with torch.no_grad():")],
+           loses="perplexity"),
+    Mutant("perplexity-backward", "no torch.no_grad(), and a backward() that leaves gradients",
+           [("perplexity", "    with torch.no_grad():", "    if True:"),
+            ("perplexity", "    return torch.exp(loss).item()", "    loss.backward()\n    return torch.exp(loss).item()")],
+           loses="perplexity"),
     Mutant("perplexity-softmax-twice", "softmax before cross_entropy",
            [("perplexity", "nn.functional.cross_entropy(out,", "nn.functional.cross_entropy(torch.softmax(out, dim=-1),")],
            loses="perplexity"),
@@ -246,6 +258,13 @@ def GetDummies(sequence, dict_size, seq_len, batch_size):""")]),
         text += predict(model, list(text))[0]
     return text
 ''')]),
+    Variant("sample-recursive", "recursion on the text so far, the mode set by model.train(False)", [
+        ("sample", None, '''def sample(model, out_len, start='對'):
+    model.train(False)
+    if len(start) >= out_len:
+        return start
+    return sample(model, out_len, start + predict(model, start)[0])
+''')]),
     Variant("sample-next-exp-max", "exp/sum with the maximum subtracted, replacement=True, no .cpu() on CPU", [
         ("sample_next", None, '''def sample_next(logits, temperature, generator=None):
     if temperature <= 0:
@@ -295,6 +314,33 @@ def GetDummies(sequence, dict_size, seq_len, batch_size):""")]),
             text += Int2char[nxt]
             codes = torch.tensor([[nxt]])
     return text
+''')]),
+    Variant("generate-for-steps", "a for loop over the steps, hidden from a first call outside the loop, inference_mode, "
+            "one-hot by indexing an identity matrix", [
+        ("generate", None, '''def generate(model, out_len, start='對', temperature=0.0, generator=None):
+    if out_len <= len(start):
+        return start
+    was = model.training
+    model.eval()
+    eye = torch.eye(Dict_size, device=device)
+    text = list(start)
+    with torch.inference_mode():
+        scores, state = model(eye[[Char2int[c] for c in start]].unsqueeze(0))
+        for step in range(out_len - len(start)):
+            index = sample_next(scores[-1], temperature, generator)
+            text.append(Int2char[index])
+            if step < out_len - len(start) - 1:
+                scores, state = model(eye[index].view(1, 1, -1), state)
+    model.train(was)
+    return "".join(text)
+''')]),
+    Variant("perplexity-log-softmax", "log_softmax gathered at the targets by hand, a float() of a float64 exp", [
+        ("perplexity", None, '''def perplexity(model, Input, Target):
+    with torch.no_grad():
+        scores, _ = model(Input.to(device))
+        log_p = torch.log_softmax(scores, dim=1)
+        picked = log_p.gather(1, Target.to(device).reshape(-1, 1))
+        return float(torch.exp(-picked.double().mean()))
 ''')]),
     Variant("perplexity-sum-divided", "a summed loss divided by N·T, math.exp, eval() and the mode put back", [
         ("perplexity", None, '''import math
