@@ -95,10 +95,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                       "{what} differs from {reference}: at {where} expected {expected:.6g}, got {got:.6g} "
                       "(largest error {error:.3g}, tolerance {tolerance:.3g})"),
     "argument_changed": ("{name} 改變了傳給它的 {arguments}（原地運算 (in-place)，例如 +=、mul_、或寫進傳入的張量）："
-                         "函式不可以修改它的輸入，nn.LSTM 也從不修改它的輸入；請在新的張量上計算（例如 x + y 而不是 x += y，"
+                         "函式不可以修改它的輸入，PyTorch 的層 (layers) 也從不修改它的輸入；請在新的張量上計算（例如 x + y 而不是 x += y，"
                          "或先 .clone()）",
                          "{name} changed {arguments}, which it was given (in place: +=, mul_, or writing into a "
-                         "tensor passed in): a function must leave its inputs as they were, as nn.LSTM does; "
+                         "tensor passed in): a function must leave its inputs as they were, as PyTorch's layers do; "
                          "compute into new tensors (x + y rather than x += y, or .clone() first)"),
     "depends_on": ("無法評分：這一項依賴 {name}，而 {name} 不符合規格（{why}）",
                    "cannot grade: this depends on {name}, which does not meet the contract ({why})"),

@@ -78,8 +78,12 @@ def test_intro_points_table_matches_the_graders():
     with course.toml."""
     points = grader_points()
     intro = text(cells(SOURCE)["intro"])
-    table = {name: int(n) for name, n in re.findall(r"^\| \d \| `(\w+)` \| (\d+) \|$", intro, flags=re.M)}
+    table = {}
+    for names, numbers in re.findall(r"^\| 第 [\d、]+ 題 \| (.+?) \| ([\d +]+) \| .+ \|$", intro, flags=re.M):
+        table.update(zip(re.findall(r"`(\w+)`", names), (int(n) for n in numbers.split("+"))))
     assert table == points
+    # and a time estimate for every part
+    assert len(re.findall(r"\| \d+ 分鐘 \|$", intro, flags=re.M)) == 9
     assignment = next(a for a in courses.load(ROOT).assignments if a.id == AID)
     assert sum(table.values()) == assignment.points
     total = int(assignment.points + assignment.written_points)
@@ -95,7 +99,8 @@ def test_written_question_leaves_its_reasoning_to_the_student():
 
 def test_terms_match_the_other_notebooks():
     everything = "\n".join(text(c) for c in cells(SOURCE).values())
-    assert "細胞狀態" not in everything                  # 03 says 記憶細胞 (cell state)
+    assert "記憶細胞" not in everything                  # issue 25: 細胞狀態 (cell state), 記憶單元 for memory cell
+    assert "細胞狀態 (cell state)" in everything
     assert "（softmax）" not in everything               # the book's σ_y is an output activation, not named softmax
     for term in ("全連接層 (fully connected layer)", "損失函數 (loss function)", "遞迴神經網路"):
         assert term in everything, term
@@ -124,7 +129,7 @@ def test_new_blanks_have_prose_stub_and_check_in_the_release():
     points = grader_points()
     for name, (number, signature) in NEW_BLANKS.items():
         prose, stub, check = released[f"{name}-prose"], released[name], released[f"check-{name}"]
-        assert text(prose).startswith(f"## 空格 {number}：`{name}` — "), name
+        assert text(prose).startswith(f"## 第 {number} 題：`{name}` — "), name
         assert prose["metadata"]["nbgrader"]["locked"] and not prose["metadata"]["nbgrader"]["solution"]
         body = text(stub)
         assert body.startswith(signature), name
@@ -146,7 +151,7 @@ def test_changed_contracts_keep_the_old_calls():
     assert "    def forward(self, x, hidden=None):" in text(released["model"])
     assert text(released["train"]).startswith("def train(net, Input, Target, n_epochs=100, lr=0.01, max_norm=None):")
     assert "`forward(self, x, hidden=None)`" in text(released["model-prose"])
-    assert "`nn.utils.clip_grad_norm_(net.parameters(), max_norm)`" in text(released["train-prose"])
+    assert "`nn.utils.clip_grad_norm_`" in text(released["train-prose"])      # the API named, not the call
     # the cells that train and sample with the book's calls are unchanged: no hidden, no max_norm
     assert "train(model, Input, Target, n_epochs=100, lr=0.01)" in text(released["train-run"])
 
@@ -209,3 +214,52 @@ def test_each_new_blank_has_a_public_check_and_catalogued_mistakes():
         assert any(e[0] == blank for v in variants for e in v.edits), blank
     assert 'def test_train_clipping(' in public and 'def test_model_hidden(' in public
     assert {"clip-value", "clip-before-backward", "forward-ignores-hidden"} <= {m.name for m in mutants}
+
+
+# ------------------------------------------------------------------ teaching, not dictating (issue 25)
+def test_prose_and_checks_give_no_line_to_type():
+    """The blanks' prose says what and why, never the line that computes it; the visible checks print expected
+    values without computing them the way the answer does."""
+    released = cells(RELEASE)
+    everything = "\n".join(text(c) for c in released.values())
+    for line in ("nn.RNN(input_size, hidden_dim, n_layers, batch_first=True)", "nn.Linear(hidden_dim, output_size)",
+                 "torch.optim.Adam(net.parameters(), lr=lr)", "optimizer.zero_grad()` →", "loss.backward()` →",
+                 "clip_grad_norm_(net.parameters(), max_norm)", "torch.multinomial(torch.softmax(",
+                 "softmax(scores / temperature", "logits / temperature, dim", "torch.exp(-p.log()",
+                 "nn.functional.cross_entropy"):
+        assert line not in everything, line
+    prose = "\n".join(text(c) for c in released.values() if c["cell_type"] == "markdown")
+    for line in ("next(self.parameters()).device", "Target.view(-1)", ".item()", "model.eval()`", "torch.no_grad()`",
+                 "`torch.argmax`", "Char2int` 與 `GetDummies` 編碼"):
+        assert line not in prose, line
+
+
+def test_terms_of_issue_25():
+    everything = "\n".join(text(c) for c in cells(SOURCE).values())
+    for old in ("空格 1", "空格 2", "空格 3", "空格 4", "空格 5", "空格 6", "空格 7", "空格 8", "下一個空格", "介面 (contract)",
+                "門控循環單元", "開度", "帶下去", "接著算", "行向量", "逐字", "手邊沒有"):
+        assert old not in everything, old
+    for new in ("第 1 題", "第 8 題", "約定 (contract)", "閘控循環單元 (gated recurrent unit, GRU", "門控遞歸單元",
+                "「門」與「閘」都是 gate", "延續隱藏狀態", "遞歸神經網絡", "欄向量 (column vector)"):
+        assert new in everything, new
+    intro = text(cells(SOURCE)["intro"])
+    assert "## 名詞對照 (glossary)" in intro and "| 中文 | English |" in intro
+
+
+def test_errata_name_errors_and_differences_apart():
+    """勘誤 lists the book's errors; what is no error (from_numpy vs torch.Tensor) stands under 與 PyTorch 的差異,
+    with the book's code quoted as two statements, as the book has it."""
+    errata = text(cells(SOURCE)["errata"])
+    errors, differences = errata.split("## 與 PyTorch 的差異", 1)
+    assert "勘誤 1" in errors and "勘誤 2" in errors and "勘誤 3" not in errata
+    assert "from_numpy" not in errors.split("勘誤 2")[0]
+    assert "character=torch.from_numpy(character)\ncharacter=character.to(device)" in differences
+    assert "Target=torch.Tensor(Target)" in differences
+    notation = text(cells(SOURCE)["notation"])
+    assert "這裡包含了常數項" in notation and "$W_y$（含偏差）" not in notation
+
+
+def test_sample_next_prose_says_how_it_is_graded():
+    prose = text(cells(SOURCE)["sample_next-prose"])
+    assert "適合度檢定 (goodness-of-fit test)" in prose and "generator=" in prose
+    assert "評分程式用同一個種子比對你抽到的每一個編號" not in prose

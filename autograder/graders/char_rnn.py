@@ -321,26 +321,36 @@ register({
                            "得到 {got}",
                            "sample_next(logits, {temperature!r}) should return the index of the highest score, "
                            "{expected} (greedy), got {got}"),
-    "sample_next_draws": ("以種子 {seed} 的 generator 連續呼叫時，第 {index} 次（溫度 {temperature:g}）應抽到 {expected}"
-                          "（torch.multinomial(torch.softmax(logits / temperature, dim=-1), 1, generator=generator)），"
-                          "得到 {got}",
-                          "called again and again with a generator seeded {seed}, draw {index} (temperature "
-                          "{temperature:g}) should be {expected} (torch.multinomial(torch.softmax(logits / "
-                          "temperature, dim=-1), 1, generator=generator)), got {got}"),
-    "sample_next_global_draw": ("generator 為 None 時，應從 PyTorch 全域的亂數產生器抽一次（torch.multinomial(..., "
-                                "generator=None)）：溫度 {temperature:g} 應抽到 {expected}，得到 {got}",
-                                "with generator None, draw once from PyTorch's global random generator "
-                                "(torch.multinomial(..., generator=None)): at temperature {temperature:g} the draw "
-                                "should be {expected}, got {got}"),
+    "sample_next_distribution": ("溫度 {temperature:g}、{size} 個字時，抽 {draws} 次的頻率與 softmax(logits / temperature) "
+                                 "相差太多：累積分布在編號 {index} 相差 {gap:.3f}（容許 {tolerance:.3f}）。"
+                                 "期望的機率 {expected}，得到的頻率 {got}",
+                                 "at temperature {temperature:g} with {size} characters, the frequencies of {draws} "
+                                 "draws are too far from softmax(logits / temperature): the cumulative distributions "
+                                 "differ by {gap:.3f} at index {index} (tolerance {tolerance:.3f}). Expected "
+                                 "probabilities {expected}, frequencies got {got}"),
+    "sample_next_same_seed": ("兩個種子都是 {seed} 的 generator 應抽到相同的一串編號，卻得到 {first}… 與 {second}…",
+                              "two generators both seeded {seed} should give the same draws, got {first}… and "
+                              "{second}…"),
+    "sample_next_generator_ignored": ("種子 {seed} 與 {other} 的 generator 抽到完全相同的一串編號：抽樣沒有用到傳入的 "
+                                      "generator",
+                                      "generators seeded {seed} and {other} gave exactly the same draws: the draws do "
+                                      "not come from the generator passed in"),
+    "sample_next_global_draw": ("generator 為 None 時，應從 PyTorch 全域的亂數產生器抽樣：torch.manual_seed 設定相同的種子，"
+                                "應抽到相同的一串編號，而且全域產生器的狀態要前進；得到 {first}… 與 {second}…",
+                                "with generator None, draw from PyTorch's global random generator: after the same "
+                                "torch.manual_seed the draws should be the same, and the global generator's state "
+                                "should move; got {first}… and {second}…"),
+    "sample_next_global_used_at_zero": ("溫度 0 是貪婪解碼，不抽樣：PyTorch 全域亂數產生器的狀態不應改變，卻改變了",
+                                        "temperature 0 is greedy decoding, no draw: the state of PyTorch's global "
+                                        "random generator should stay as it was, and it changed"),
     "sample_next_generator_used": ("溫度 0 是貪婪解碼，不抽樣：generator 的狀態不應改變，卻改變了",
                                    "temperature 0 is greedy decoding, no draw: the generator's state should stay as "
                                    "it was, and it changed"),
     "global_rng_used": ("{what} 改變了 PyTorch 全域亂數產生器的狀態 (torch.get_rng_state())：給了 generator 時，"
-                        "亂數只能從它取（torch.multinomial(..., generator=generator)；"
-                        "torch.distributions.Categorical 不接受 generator）",
+                        "亂數只能從它取（torch.distributions.Categorical(...).sample() 不接受 generator）",
                         "{what} changed the state of PyTorch's global random generator (torch.get_rng_state()): "
-                        "given a generator, every random number comes from it (torch.multinomial(..., "
-                        "generator=generator); torch.distributions.Categorical takes no generator)"),
+                        "given a generator, every random number comes from it "
+                        "(torch.distributions.Categorical(...).sample() takes no generator)"),
     "sample_next_hint_nan": ("提示：溫度很小時 exp(logits / temperature) 溢位成 inf，inf / inf 是 nan：請用 torch.softmax"
                              "（它先減去最大值）；溫度 0 直接取 argmax",
                              "hint: at a small temperature exp(logits / temperature) overflows to inf, and inf / inf "
@@ -382,12 +392,11 @@ register({
     "generate_hidden_other": ("傳入的 hidden 不是上一次回傳的", "a hidden other than the one the previous call returned"),
     # train(..., max_norm)
     "train_clip_vs_reference": ("max_norm={max_norm:g}（n_epochs={n_epochs}、lr={lr:g}）時，第 {epoch} 個 epoch 的損失"
-                                "應為 {expected:.6f}（在 loss.backward() 與 optimizer.step() 之間呼叫 "
-                                "nn.utils.clip_grad_norm_(net.parameters(), max_norm)；相對容許 {tolerance:g}），"
-                                "得到 {got:.6f}",
+                                "應為 {expected:.6f}（每次更新所用的梯度，全部參數合起來的範數先縮到至多 max_norm；"
+                                "相對容許 {tolerance:g}），得到 {got:.6f}",
                                 "with max_norm={max_norm:g} (n_epochs={n_epochs}, lr={lr:g}), the loss of epoch "
-                                "{epoch} should be {expected:.6f} (nn.utils.clip_grad_norm_(net.parameters(), "
-                                "max_norm) between loss.backward() and optimizer.step(); relative tolerance "
+                                "{epoch} should be {expected:.6f} (the gradient of every update, all parameters "
+                                "together, scaled to a norm of at most max_norm first; relative tolerance "
                                 "{tolerance:g}), got {got:.6f}"),
     "train_clip_weights": ("max_norm={max_norm:g} 時，訓練後的權重與參考不同（最大誤差 {error:.3g}，容許 {tolerance:g}）",
                            "with max_norm={max_norm:g}, the weights after train differ from the reference "
@@ -397,6 +406,13 @@ register({
                                   "with max_norm={max_norm}, training should be exactly as without clipping (None "
                                   "means no clipping; the gradient norm never exceeds a large max_norm): the loss "
                                   "of epoch {epoch} should be {expected:.6f}, got {got:.6f}"),
+    "train_clip_below": ("max_norm={max_norm:g}（n_epochs={n_epochs}、lr={lr:g}）大於每一步的梯度範數，裁剪應什麼也不改變："
+                         "第 {epoch} 個 epoch 的損失應為 {expected:.6f}（與不裁剪相同），得到 {got:.6f}；"
+                         "範數沒超過 max_norm 的梯度不可以縮放",
+                         "with max_norm={max_norm:g} (n_epochs={n_epochs}, lr={lr:g}) above every step's gradient "
+                         "norm, clipping should change nothing: the loss of epoch {epoch} should be {expected:.6f} "
+                         "(as without clipping), got {got:.6f}; a gradient whose norm is within max_norm is not "
+                         "rescaled"),
     "train_hint_clip_none": ("提示：你的損失與完全沒有裁剪相同：clip_grad_norm_ 要在 loss.backward() 之後（梯度已算出）、"
                              "optimizer.step() 之前（梯度還沒被用掉）",
                              "hint: your losses are those of no clipping at all: clip_grad_norm_ goes after "
@@ -427,6 +443,9 @@ register({
                  "（若呼叫了 model.eval()，回傳前要還原）",
                  "perplexity changed the model's mode: model.training was {before} before the call and {after} "
                  "after it (after model.eval(), put the mode back before returning)"),
+    "ppl_parameters_changed": ("呼叫 perplexity 之後，模型的參數（{names}）改變了：perplexity 只計算，不訓練",
+                               "after perplexity, the model's parameters ({names}) changed: perplexity measures, "
+                               "it does not train"),
     "ppl_grad": ("呼叫 perplexity 之後，模型的參數（{name}）有了梯度 (.grad)：請在 torch.no_grad() 之下計算，不要 backward()",
                  "after perplexity, the model's parameters ({name}) have gradients (.grad): compute under "
                  "torch.no_grad(), without backward()"),
@@ -481,6 +500,38 @@ def sample_next_draws(logits, temperatures, rounds, seed):
 """
 
 
+# many draws in one request: counts of each index for each (logits, temperature), one generator seeded once
+SAMPLE_NEXT_COUNTS = """
+import torch
+
+
+def sample_next_counts(logits_list, temperatures, draws, seed):
+    generator = torch.Generator().manual_seed(seed)
+    result = []
+    for logits, temperature in zip(logits_list, temperatures):
+        counts = [0] * len(logits)
+        for _ in range(draws):
+            index = sample_next(logits.clone(), temperature, generator)
+            if type(index) is not int or not 0 <= index < len(counts):
+                return {"got": type(index).__name__ if type(index) is not int else f"int {index}"}
+            counts[index] += 1
+        result.append(counts)
+    return result
+"""
+
+# generator None: the global generator seeded by torch.manual_seed decides the draws; and it moves
+SAMPLE_NEXT_GLOBAL_DRAWS = """
+import torch
+
+
+def sample_next_global_draws(logits, temperatures, rounds, seed):
+    torch.manual_seed(seed)
+    before = torch.get_rng_state()
+    draws = [sample_next(logits.clone(), t, None) for _ in range(rounds) for t in temperatures]
+    return draws, not torch.equal(before, torch.get_rng_state())
+"""
+
+
 def sample_next_reference(logits, temperature, generator=None):
     """The contract's sample_next, here in the judge (on the judge's generator): the argmax at T = 0, else
     one draw from softmax(logits / T)."""
@@ -488,13 +539,6 @@ def sample_next_reference(logits, temperature, generator=None):
     if temperature == 0:
         return int(torch.argmax(logits))
     return int(torch.multinomial(torch.softmax(logits / temperature, dim=-1), 1, generator=generator))
-
-
-def draws_reference(logits: torch.Tensor, temperatures, rounds: int, seed: int, draw=None) -> list[int]:
-    """What SAMPLE_NEXT_DRAWS returns for the reference (or for ``draw``, a known mistake)."""
-    draw = draw or sample_next_reference
-    generator = torch.Generator().manual_seed(seed)
-    return [draw(logits.clone(), t, generator) for _ in range(rounds) for t in temperatures]
 
 
 hidden_model = book_model          # (the contract's Model takes hidden: one stand-in for both)

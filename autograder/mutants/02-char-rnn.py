@@ -118,6 +118,11 @@ MUTANTS = [
            [("train", "        if max_norm is not None:                          # 梯度裁剪 (gradient clipping)\n"
                       "            nn.utils.clip_grad_norm_(net.parameters(), max_norm)",
              "        nn.utils.clip_grad_norm_(net.parameters(), max_norm or 1.0)")], loses="train"),
+    Mutant("clip-always-rescale", "the gradient always rescaled to norm max_norm, even when its norm is below",
+           [("train", "            nn.utils.clip_grad_norm_(net.parameters(), max_norm)",
+             "            total = torch.sqrt(sum((p.grad ** 2).sum() for p in net.parameters()))\n"
+             "            for p in net.parameters():\n"
+             "                p.grad.mul_(max_norm / (total + 1e-6))")], loses="train"),
     Mutant("sample-next-naive-exp", "exp(logits / T) / sum: overflows to nan at small temperatures",
            [("sample_next", "    probs = torch.softmax(logits / temperature, dim=-1)",
              "    weights = torch.exp(logits / temperature)\n    probs = weights / weights.sum()")],
@@ -127,6 +132,27 @@ MUTANTS = [
              "    return int(torch.distributions.Categorical(probs=probs).sample())")], loses="sample_next"),
     Mutant("sample-next-times-temperature", "logits * temperature",
            [("sample_next", "torch.softmax(logits / temperature", "torch.softmax(logits * temperature")], loses="sample_next"),
+    Mutant("sample-next-wrong-dim", "softmax over the wrong dimension of a (1, D) view: every index equally likely",
+           [("sample_next", "    probs = torch.softmax(logits / temperature, dim=-1)",
+             "    probs = torch.softmax(logits.view(1, -1) / temperature, dim=0).view(-1)")], loses="sample_next"),
+    Mutant("sample-next-inverse-cdf-off-by-one", "inverse CDF that returns the index after the one drawn",
+           [("sample_next", "    return torch.multinomial(probs, 1, generator=generator).item()",
+             "    u = torch.rand((), generator=generator)\n"
+             "    return min(int((probs.cumsum(0) < u).sum()) + 1, len(probs) - 1)")], loses="sample_next"),
+    Mutant("sample-next-draws-at-zero", "no special case for T = 0: a tiny temperature instead, which still draws",
+           [("sample_next", "        return int(torch.argmax(logits))                # 貪婪解碼 (greedy)：不抽樣",
+             "        temperature = 1e-8")], loses="sample_next"),
+    Mutant("sample-next-own-generator", "a generator of its own, seeded once: the generator passed in is ignored",
+           [("sample_next", "    return torch.multinomial(probs, 1, generator=generator).item()",
+             "    return torch.multinomial(probs, 1, generator=torch.Generator().manual_seed(0)).item()")],
+           loses="sample_next"),
+    Mutant("sample-next-always-greedy", "the argmax at every temperature",
+           [("sample_next", "    return torch.multinomial(probs, 1, generator=generator).item()",
+             "    return int(torch.argmax(probs))")], loses="sample_next"),
+    Mutant("sample-next-global-ignored", "generator None: a fresh generator instead of the global one",
+           [("sample_next", "    return torch.multinomial(probs, 1, generator=generator).item()",
+             "    return torch.multinomial(probs, 1, generator=generator or torch.Generator()).item()")],
+           loses="sample_next"),
     Mutant("generate-refeeds", "feeds the whole text every step (no hidden carried): sample's way",
            [("generate", "            out, hidden = model(x, hidden)                                        # 帶著上一次的 hidden",
              "            codes = np.array([[Char2int[c] for c in chars]])\n"
@@ -141,6 +167,13 @@ MUTANTS = [
            [("perplexity", "    return torch.exp(loss).item()",
              "        per_token = nn.functional.cross_entropy(out, Target.to(device).view(-1).long(), reduction='none')\n"
              "    return torch.exp(per_token.view(Target.shape).mean(dim=1)).mean().item()")], loses="perplexity"),
+    Mutant("perplexity-eval-left", "model.eval() and the mode not put back",
+           [("perplexity", "    with torch.no_grad():", "    model.eval()\n    with torch.no_grad():")],
+           loses="perplexity"),
+    Mutant("perplexity-backward", "no torch.no_grad(), and a backward() that leaves gradients",
+           [("perplexity", "    with torch.no_grad():", "    if True:"),
+            ("perplexity", "    return torch.exp(loss).item()", "    loss.backward()\n    return torch.exp(loss).item()")],
+           loses="perplexity"),
     Mutant("perplexity-softmax-twice", "softmax before cross_entropy",
            [("perplexity", "nn.functional.cross_entropy(out,", "nn.functional.cross_entropy(torch.softmax(out, dim=-1),")],
            loses="perplexity"),
@@ -225,6 +258,13 @@ def GetDummies(sequence, dict_size, seq_len, batch_size):""")]),
         text += predict(model, list(text))[0]
     return text
 ''')]),
+    Variant("sample-recursive", "recursion on the text so far, the mode set by model.train(False)", [
+        ("sample", None, '''def sample(model, out_len, start='對'):
+    model.train(False)
+    if len(start) >= out_len:
+        return start
+    return sample(model, out_len, start + predict(model, start)[0])
+''')]),
     Variant("sample-next-exp-max", "exp/sum with the maximum subtracted, replacement=True, no .cpu() on CPU", [
         ("sample_next", None, '''def sample_next(logits, temperature, generator=None):
     if temperature <= 0:
@@ -232,6 +272,33 @@ def GetDummies(sequence, dict_size, seq_len, batch_size):""")]),
     z = (logits - logits.max()) / temperature
     weights = torch.exp(z)
     return int(torch.multinomial(weights / weights.sum(), num_samples=1, replacement=True, generator=generator)[0])
+''')]),
+    Variant("sample-next-inverse-cdf", "inverse CDF: one torch.rand(generator=...) against the cumulative softmax", [
+        ("sample_next", None, '''def sample_next(logits, temperature, generator=None):
+    z = logits.detach().to("cpu", torch.float64)
+    if temperature == 0:
+        return int(z.argmax())
+    cdf = torch.softmax(z / temperature, dim=0).cumsum(0)
+    u = torch.rand(1, generator=generator, dtype=torch.float64) * cdf[-1]
+    return min(int(torch.searchsorted(cdf, u, right=True)), len(cdf) - 1)
+''')]),
+    Variant("sample-next-gumbel-max", "Gumbel-max: argmax of logits / T plus Gumbel noise from torch.rand(generator=...)", [
+        ("sample_next", None, '''def sample_next(logits, temperature, generator=None):
+    scores = logits.cpu()
+    if not temperature:
+        return scores.argmax().item()
+    u = torch.rand(scores.shape, generator=generator).clamp(min=1e-12, max=1 - 1e-7)
+    gumbel = -torch.log(-torch.log(u))
+    return int(torch.argmax(scores / temperature + gumbel))
+''')]),
+    Variant("sample-next-distributions", "torch.distributions.Categorical for the probabilities, drawn by multinomial "
+            "with the generator", [
+        ("sample_next", None, '''def sample_next(logits, temperature, generator=None):
+    logits = logits.to("cpu")
+    if temperature == 0.0:
+        return int(logits.max(dim=-1).indices)
+    distribution = torch.distributions.Categorical(logits=logits / temperature)
+    return int(torch.multinomial(distribution.probs, num_samples=1, generator=generator))
 ''')]),
     Variant("generate-while", "a while loop, one_hot by torch, init_hidden for the first call, hidden by keyword", [
         ("generate", None, '''def generate(model, out_len, start='對', temperature=0.0, generator=None):
@@ -247,6 +314,33 @@ def GetDummies(sequence, dict_size, seq_len, batch_size):""")]),
             text += Int2char[nxt]
             codes = torch.tensor([[nxt]])
     return text
+''')]),
+    Variant("generate-for-steps", "a for loop over the steps, hidden from a first call outside the loop, inference_mode, "
+            "one-hot by indexing an identity matrix", [
+        ("generate", None, '''def generate(model, out_len, start='對', temperature=0.0, generator=None):
+    if out_len <= len(start):
+        return start
+    was = model.training
+    model.eval()
+    eye = torch.eye(Dict_size, device=device)
+    text = list(start)
+    with torch.inference_mode():
+        scores, state = model(eye[[Char2int[c] for c in start]].unsqueeze(0))
+        for step in range(out_len - len(start)):
+            index = sample_next(scores[-1], temperature, generator)
+            text.append(Int2char[index])
+            if step < out_len - len(start) - 1:
+                scores, state = model(eye[index].view(1, 1, -1), state)
+    model.train(was)
+    return "".join(text)
+''')]),
+    Variant("perplexity-log-softmax", "log_softmax gathered at the targets by hand, a float() of a float64 exp", [
+        ("perplexity", None, '''def perplexity(model, Input, Target):
+    with torch.no_grad():
+        scores, _ = model(Input.to(device))
+        log_p = torch.log_softmax(scores, dim=1)
+        picked = log_p.gather(1, Target.to(device).reshape(-1, 1))
+        return float(torch.exp(-picked.double().mean()))
 ''')]),
     Variant("perplexity-sum-divided", "a summed loss divided by N·T, math.exp, eval() and the mode put back", [
         ("perplexity", None, '''import math

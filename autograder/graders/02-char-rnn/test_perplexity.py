@@ -74,16 +74,37 @@ def test_other_sizes(nb):
                                                        f"y {tuple(y.shape)})")
 
 
+PARAMETERS = """
+def parameters_of(model):
+    return {name: p.detach().clone() for name, p in model.named_parameters()}
+"""
+
+
 @pytest.mark.points(1, blank=BLANK)
-def test_leaves_the_model_alone(nb, poem):
-    """回傳 float；不改變模型的模式、不留下梯度 / returns a float; the model's mode kept, no gradients left"""
+def test_mode_kept(nb, poem):
+    """不改變模型的模式 (model.training)：訓練模式與評估模式都原樣留下 / the model's mode kept, training and evaluation alike"""
     x, y = poem.onehot(poem.inputs), torch.from_numpy(poem.targets)
-    grads = nb.define("parameters_with_grad", GRADS)
     for training in (True, False):
-        model, reference = scaled_model(nb, (poem.size, poem.size, 12, 1), 2.0)
+        model, _ = scaled_model(nb, (poem.size, poem.size, 12, 1), 2.0)
         model.train(training)
-        expect_perplexity(nb, model, reference, x, y, "perplexity(model, Input, Target)")
+        nb.perplexity(model, on_device(nb, x), on_device(nb, y))
         after = model.training
         check(after is training, "ppl_mode", before=training, after=after)
+
+
+@pytest.mark.points(1, blank=BLANK)
+def test_no_gradients_no_updates(nb, poem):
+    """不留下梯度、不改變參數 / no gradients left, the parameters unchanged"""
+    x, y = poem.onehot(poem.inputs), torch.from_numpy(poem.targets)
+    grads = nb.define("parameters_with_grad", GRADS)
+    parameters = nb.define("parameters_of", PARAMETERS)
+    for training in (True, False):
+        model, _ = scaled_model(nb, (poem.size, poem.size, 12, 1), 2.0)
+        model.train(training)
+        before = parameters(model)
+        nb.perplexity(model, on_device(nb, x), on_device(nb, y))
         with_grad = grads(model)
         check(not with_grad, "ppl_grad", name=", ".join(with_grad) if isinstance(with_grad, list) else with_grad)
+        after = parameters(model)
+        changed = sorted(k for k in before if not torch.equal(before[k], after[k]))
+        check(not changed, "ppl_parameters_changed", names=", ".join(changed))

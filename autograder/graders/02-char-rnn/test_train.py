@@ -122,15 +122,21 @@ def follows(losses, expected, key, **fields):
     return msg(key, epoch=epoch, expected=expected[epoch - 1], got=losses[epoch - 1], **fields)
 
 
+def clipped_run(nb, poem, n_epochs: int, lr: float, hidden: int, max_norm: float):
+    """train on a fresh contract Model with ``max_norm``: (model, its starting weights, the losses)."""
+    model, _ = book_model(nb, poem.size, poem.size, hidden, 1)
+    start = state_of(model)
+    losses = run_train(nb, poem, model, n_epochs=n_epochs, lr=lr, max_norm=max_norm)
+    expect_losses(losses, n_epochs)
+    return model, start, losses
+
+
 @pytest.mark.points(3, blank=BLANK)
 def test_clip_follows_reference(nb, poem):
     """max_norm：在 backward 與 step 之間 clip_grad_norm_，損失與權重與參考相同 / max_norm: clip_grad_norm_ between backward and step, as the reference"""
     x, y = poem.onehot(poem.inputs), torch.from_numpy(poem.targets)
     for n_epochs, lr, hidden, max_norm in CLIPPED:
-        model, _ = book_model(nb, poem.size, poem.size, hidden, 1)
-        start = state_of(model)
-        losses = run_train(nb, poem, model, n_epochs=n_epochs, lr=lr, max_norm=max_norm)
-        expect_losses(losses, n_epochs)
+        model, start, losses = clipped_run(nb, poem, n_epochs, lr, hidden, max_norm)
         expected, weights = reference_losses(start, x, y, n_epochs, lr, max_norm)
         wrong = follows(losses, expected, "train_clip_vs_reference", max_norm=max_norm, n_epochs=n_epochs, lr=lr,
                         tolerance=LOSS_RTOL)
@@ -160,5 +166,23 @@ def test_clip_only_when_asked(nb, poem):
         expect_losses(losses, 8)
         expected, _ = reference_losses(start, x, y, 8, 0.01)
         wrong = follows(losses, expected, "train_clip_when_not_asked", max_norm=kwargs.get("max_norm"))
+        if wrong is not None:
+            raise Fail(wrong)
+
+
+# max_norm above every gradient norm of the run (the largest is about 0.35): clip_grad_norm_ leaves the
+# gradients alone. A clip that always rescales the gradient to norm max_norm (even when it is below) moves
+# the losses by 1.5e-2 to 6e-2 relative in such runs, 30 to 120 times LOSS_RTOL.
+ABOVE = ((30, 0.02, 12, 2.0), (20, 0.05, 9, 1.0))      # n_epochs, lr, hidden size, max_norm
+
+
+@pytest.mark.points(1, blank=BLANK)
+def test_clip_leaves_small_gradients_alone(nb, poem):
+    """max_norm 大於梯度範數時，梯度不變（不可以一律縮放到 max_norm）/ a gradient norm below max_norm is left alone (no rescaling up to max_norm)"""
+    x, y = poem.onehot(poem.inputs), torch.from_numpy(poem.targets)
+    for n_epochs, lr, hidden, max_norm in ABOVE:
+        _, start, losses = clipped_run(nb, poem, n_epochs, lr, hidden, max_norm)
+        expected, _ = reference_losses(start, x, y, n_epochs, lr)
+        wrong = follows(losses, expected, "train_clip_below", max_norm=max_norm, n_epochs=n_epochs, lr=lr)
         if wrong is not None:
             raise Fail(wrong)
