@@ -224,6 +224,9 @@ def test_prose_and_checks_dictate_no_code():
                      "optimizer.zero_grad()` →", "loss.backward()` →", "`torch.optim.Adam(model.parameters(), lr=lr)`",
                      "torch.arange(n)", "torch.stack([...], dim=2)"):
         assert dictated not in prose, dictated
+    checks = "\n".join(c["source"] for name, c in released.items() if name.startswith("check-"))
+    for dictated in ("@ W_ih", "@ W_hh", "clip_grad_norm_(", "zero_grad(", "retain_grad"):
+        assert dictated not in checks, dictated
     check = released["check-book_example"]["source"]
     for shape in ("(5, 3, 20)", "(2, 3, 20)\")"):
         assert shape not in check.replace("書中的 (2, 3, 20)", ""), shape
