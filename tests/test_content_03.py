@@ -55,10 +55,10 @@ def grader_points() -> dict[str, float]:
 def test_nine_blanks_counted_everywhere():
     source = cells("source")
     solutions = [c for c in source if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {}).get("solution")]
-    headings = sorted({int(n) for c in source for n in re.findall(r"^## 空格 (\d+)：", c["source"], re.M)})
+    headings = sorted({int(n) for c in source for n in re.findall(r"^## 第 (\d+) 題：", c["source"], re.M)})
     assert len(solutions) == 9 and headings == list(range(1, 10))
     intro = by_id("source")["intro"]["source"]
-    assert "共有 9 個程式空格" in intro
+    assert "共有 9 個程式題" in intro
 
 
 def test_intro_table_visible_checks_graders_and_course_toml_agree():
@@ -85,7 +85,7 @@ def test_new_blanks_have_prose_stub_and_check_in_the_release():
     points = grader_points()
     for name, (number, signature) in NEW_BLANKS.items():
         prose, stub, check = released[f"{name}-prose"], released[name], released[f"check-{name}"]
-        assert prose["source"].startswith(f"## 空格 {number}：`{name}` —— "), name
+        assert prose["source"].startswith(f"## 第 {number} 題：`{name}` —— "), name
         assert prose["metadata"]["nbgrader"]["locked"] and not prose["metadata"]["nbgrader"]["solution"]
         assert stub["source"].startswith(signature), name
         assert "# 你的程式碼 (YOUR CODE HERE)" in stub["source"]
@@ -165,15 +165,18 @@ def test_demo_cells_are_tagged_and_needed_by_nothing():
     # the long run uses the student's three functions, at the length where the difference is clear
     demo = by_id("source")["long-range-experiment"]["source"]
     for call in ("adding_problem(64, T_long, g_long)", "hidden_grad_norms(long_net, x_long, y_long)",
-                 "train_task(long_net, long_batches, lr=0.02, max_norm=1.0)", "T_long, H_long = 30, 32", "semilogy"):
+                 "train_task(long_net, long_batches, lr=learning_rates[name], max_norm=1.0)",
+                 "for T_long in (5, 10, 20, 30):", "semilogy", "axhline(2 / 12", "axhline(1 / 12"):
         assert call in demo, call
+    # each model at its own learning rate (the RNN saturates at 0.02), and the sweep's figure drawn
+    assert '"RNN": 0.005' in demo and "(d) test MSE" in demo
 
 
 def test_why_gates_asks_about_the_adding_problem():
     source = by_id("source")
     prose = source["why_gates-prose"]["source"]
     assert "（5 分）(written question)" in prose.splitlines()[0]
-    assert "加法問題" in prose and "圖 (b) 與 (c)" in prose and "`hidden_grad_norms` 的可見檢查" in prose
+    assert "加法問題" in prose and "圖 (b)、(c)、(d)" in prose and "`hidden_grad_norms` 的可見檢查" in prose
     for name in ("why_gates", "book_comment"):
         body = source[name]["source"]
         assert body.startswith("**參考答案 (model answer)**") and "\n**評分標準 (rubric)**\n" in body
@@ -188,11 +191,52 @@ def test_why_gates_asks_about_the_adding_problem():
 
 def test_terms_are_taiwanese():
     text = "\n".join(c["source"] for c in cells("source"))
-    for wrong in ("基于", "批量", "激活", "列表", "默認", "數據", "優化器", "內存", "代碼", "信息", "拷貝", "細胞狀態"):
+    for wrong in ("基于", "批量", "激活", "列表", "默認", "數據", "優化器", "內存", "代碼", "信息", "拷貝", "記憶細胞",
+                  "空格 ", "介面", "開度", "門控循環單元", "接著算", "帶下去", "our reading", "逐字"):
         assert wrong not in text, wrong
-    for term in ("批次", "均方誤差 (mean squared error, MSE)", "梯度裁剪 (gradient clipping)", "串列 (list)"):
+    for term in ("批次", "均方誤差 (mean squared error, MSE)", "梯度裁剪 (gradient clipping)", "串列 (list)",
+                 "細胞狀態 (cell state)", "約定 (contract)", "閘控循環單元", "門控遞歸單元", "遞歸神經網絡", "開啟程度",
+                 "延續隱藏狀態", "接續計算"):
         assert term in text, term
+    # the loss is \mathcal{L}, the number of layers L: one letter, one meaning
+    for cell in ("hidden_grad_norms-prose", "train_task-prose", "long-range", "why_gates-prose"):
+        body = by_id("source")[cell]["source"]
+        assert "$L$" not in body and "\\partial L" not in body and "\\mathcal{L}" in body, cell
 
+
+def test_intro_has_glossary_and_time_estimates():
+    intro = by_id("source")["intro"]["source"]
+    glossary = intro.split("## 詞彙表 (glossary)", 1)[1].split("\n## ", 1)[0]
+    assert "| 中文 | English |" in glossary
+    for pair in ("| 細胞狀態 | cell state |", "| 記憶單元 | memory cell |", "| 約定 | contract |",
+                 "| 列／欄 | row / column |"):
+        assert pair in glossary, pair
+    assert "**時間估計 (time estimate)**" in intro and "分鐘" in intro
+
+
+def test_prose_and_checks_dictate_no_code():
+    """Issue 25: the prose says what to compute and why; the lines that compute it are not in the release, and
+    the locked check of blank 1 does not print the shapes lstm_shapes must give."""
+    released = by_id("release")
+    prose = "\n".join(c["source"] for c in released.values() if c["cell_type"] == "markdown")
+    for dictated in ("gates = x @ W_ih.T", "gi = x @ W_ih.T", "gh = h_prev @ W_hh.T", "x @ W_ih.T",
+                     ".retain_grad()`，之後", "model.rnn(x[:, k:k + 1], state)", "model.zero_grad(set_to_none=True)",
+                     "optimizer.zero_grad()` →", "loss.backward()` →", "`torch.optim.Adam(model.parameters(), lr=lr)`",
+                     "torch.arange(n)", "torch.stack([...], dim=2)"):
+        assert dictated not in prose, dictated
+    checks = "\n".join(c["source"] for name, c in released.items() if name.startswith("check-"))
+    for dictated in ("@ W_ih", "@ W_hh", "clip_grad_norm_(", "zero_grad(", "retain_grad"):
+        assert dictated not in checks, dictated
+    check = released["check-book_example"]["source"]
+    for shape in ("(5, 3, 20)", "(2, 3, 20)\")"):
+        assert shape not in check.replace("書中的 (2, 3, 20)", ""), shape
+    # the errata: the book's snippet quoted whole; what is not an error of the book is under 與 PyTorch 的差異;
+    # which comment is wrong is left to blank 1 and book_comment
+    errata = released["errata"]["source"]
+    assert "rnn=nn.LSTM(10,20,2)#input_dim,hidden_dim,n_layers" in errata and "### 與 PyTorch 的差異" in errata
+    for erratum in ("U_f", "squeeze", "r_t"):
+        assert erratum in errata.split("### 勘誤", 1)[1].split("### 與 PyTorch 的差異", 1)[0], erratum
+    assert "註解是錯的" not in errata and "是對的" not in errata
 
 def test_each_new_blank_has_a_public_check_and_catalogued_mistakes():
     public = (ROOT / "autograder" / "checks" / AID / "test_public.py").read_text("utf-8")

@@ -8,6 +8,15 @@ that solution cell; ``old=None`` replaces the whole cell.
 
 from autograder.validate import Mutant, Variant
 
+# the book's example, as every rewrite of blank 1 keeps it
+BOOK_RUN = """rnn = nn.LSTM(10, 20, 2)
+torch.manual_seed(1010)
+Input = torch.randn(5, 3, 10)
+h0 = torch.randn(2, 3, 20)
+c0 = torch.randn(2, 3, 20)
+output, (hn, cn) = rnn(Input, (h0, c0))
+"""
+
 MUTANTS = [
     # ------------------------------------------------------------------ book_example
     Mutant("book-comment-believed", "believes the book's comment: batch on dimension 0, time on 1, without batch_first",
@@ -188,13 +197,7 @@ MUTANTS = [
 VARIANTS = [
     # ------------------------------------------------------------------ book_example
     Variant("book-computed-answers", "shapes read off a model run on zeros (torch.Size and lists); last step by select", [
-        ("book_example", None, """rnn = nn.LSTM(10, 20, 2)
-torch.manual_seed(1010)
-Input = torch.randn(5, 3, 10)
-h0 = torch.randn(2, 3, 20)
-c0 = torch.randn(2, 3, 20)
-output, (hn, cn) = rnn(Input, (h0, c0))
-
+        ("book_example", None, BOOK_RUN + """
 
 def lstm_shapes(T, N, D, H, L, batch_first=False):
     probe = nn.LSTM(D, H, L, batch_first=batch_first)
@@ -400,5 +403,78 @@ def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
         optimizer.step()
         losses.append(float(loss))
     return losses
+""")]),
+    # ------------------------------------------------------------------ issue 25: more correct implementations
+    Variant("book-dict-built-up", "shapes from a base triple and a swap, last step by narrow", [
+        ("book_example", None, BOOK_RUN + """
+
+def lstm_shapes(T, N, D, H, L, batch_first=False):
+    def order(a, b, c):
+        return (b, a, c) if batch_first else (a, b, c)
+    state = tuple([L, N, H])
+    return dict(input=order(T, N, D), output=order(T, N, H), h_n=state, c_n=tuple(state))
+
+
+def last_step(output, batch_first=False):
+    time = 1 if batch_first else 0
+    return output.narrow(time, output.size(time) - 1, 1).squeeze(time)""")]),
+    Variant("cell-gate-by-gate", "each gate its own two matmuls on row slices of the weights, torch.addmm, H from c_prev",
+            [("lstm_cell", None, '''def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    H = c_prev.size(-1)
+
+    def pre(k):
+        rows = slice(k * H, (k + 1) * H)
+        return torch.addmm(b_ih[rows] + b_hh[rows], x, W_ih[rows].t()) + torch.mm(h_prev, W_hh[rows].t())
+
+    i, f, o = torch.sigmoid(pre(0)), torch.sigmoid(pre(1)), torch.sigmoid(pre(3))
+    c = torch.addcmul(f * c_prev, i, torch.tanh(pre(2)))
+    return o * torch.tanh(c), c
+''')]),
+    Variant("peephole-einsum-split", "einsum for the matmuls, split into four, the peepholes as diagonal matrices",
+            [("peephole_cell", None, '''def peephole_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, p_i, p_f, p_o):
+    H = h_prev.shape[-1]
+    a = torch.einsum("nd,gd->ng", x, W_ih) + torch.einsum("nh,gh->ng", h_prev, W_hh) + (b_ih + b_hh)
+    a_i, a_f, a_g, a_o = torch.split(a, H, dim=1)
+    i = torch.sigmoid(a_i + c_prev @ torch.diag(p_i))
+    f = torch.sigmoid(a_f + c_prev @ torch.diag(p_f))
+    c = i * torch.tanh(a_g) + f * c_prev
+    o = torch.sigmoid(a_o + c @ torch.diag(p_o))
+    return o * torch.tanh(c), c
+''')]),
+    Variant("gru-separate-gates", "r, z and n each from their own row slices, F.linear, no gi/gh tensors",
+            [("gru_cell", None, '''def gru_cell(x, h_prev, W_ih, W_hh, b_ih, b_hh):
+    F = torch.nn.functional
+    H = h_prev.size(1)
+    part = [slice(k * H, (k + 1) * H) for k in range(3)]
+    r = torch.sigmoid(F.linear(x, W_ih[part[0]], b_ih[part[0]]) + F.linear(h_prev, W_hh[part[0]], b_hh[part[0]]))
+    z = torch.sigmoid(F.linear(x, W_ih[part[1]], b_ih[part[1]]) + F.linear(h_prev, W_hh[part[1]], b_hh[part[1]]))
+    n = torch.tanh(F.linear(x, W_ih[part[2]], b_ih[part[2]]) + r * F.linear(h_prev, W_hh[part[2]], b_hh[part[2]]))
+    return torch.lerp(n, h_prev, z)
+''')]),
+    Variant("adding-positions-first-scatter", "positions drawn before the numbers, markers by scatter_, target by gather",
+            [("adding_problem", None, """def adding_problem(n, T, generator):
+    half = T // 2
+    where = torch.stack([torch.randint(half, (n,), generator=generator),
+                         torch.randint(half, T, (n,), generator=generator)], dim=1)
+    values = torch.rand(n, T, generator=generator, dtype=torch.float32)
+    markers = torch.zeros(n, T).scatter_(1, where, 1.0)
+    x = torch.empty(n, T, 2)
+    x[..., 0], x[..., 1] = values, markers
+    return x, values.gather(1, where).sum(dim=1)
+""")]),
+    Variant("train-mseloss-set-to-none", "nn.MSELoss, zero_grad(set_to_none=True) after the step, the loss kept as a tensor until the end",
+            [("train_task", None, """def train_task(model, batches, lr=0.01, max_norm=1.0):
+    criterion = nn.MSELoss()
+    optimizer = torch.optim.Adam(params=list(model.parameters()), lr=lr)
+    kept = []
+    optimizer.zero_grad(set_to_none=True)
+    for x, y in batches:
+        loss = criterion(model(x), y)
+        loss.backward()
+        nn.utils.clip_grad_norm_(list(model.parameters()), max_norm=max_norm)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        kept.append(loss.detach())
+    return [value.item() for value in kept]
 """)]),
 ]
