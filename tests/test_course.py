@@ -21,7 +21,7 @@ def test_the_course_loads_as_written():
     course = courses.load(ROOT)
     assert course.limits == Limits(restarts=12) and course.retry_seeds == (0, 1, 2) and course.seed == 0
     assert [a.id for a in course.assignments] == ["01-rnn-foundations", "02-char-rnn", "03-lstm"]
-    assert sum(a.points for a in course.assignments) == 212 and course.trust_submissions is False
+    assert sum(a.points for a in course.assignments) == 226 and course.trust_submissions is False
 
 
 @pytest.mark.parametrize("old, new, says", [
@@ -35,7 +35,7 @@ def test_the_course_loads_as_written():
     ("restarts = 12", "restarts = 0", "[grading] restarts must be a positive whole number, not 0"),
     ("restarts = 12", "restarts = 12\ntrust_submissions = \"yes\"", "trust_submissions must be true or false"),
     ("retry_seeds = [0, 1, 2]", "retry_seeds = []", "retry_seeds must be a list of whole numbers"),
-    ("points = 60", "points = -60", "[[assignments]] points must be a positive number, not -60"),
+    ("points = 67", "points = -67", "[[assignments]] points must be a positive number, not -67"),
     ('id = "02-char-rnn"', 'id = "01-rnn-foundations"', "two [[assignments]] share an id: ['01-rnn-foundations']"),
 ])
 def test_a_wrong_key_or_value_is_refused_by_name(tmp_path, old, new, says):

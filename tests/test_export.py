@@ -250,8 +250,8 @@ def test_full_marks_from_a_renamed_notebook_graded_by_the_zips_engine(runs):
     roots, _ = runs
     data, output = graded(runs, "alice")
     graders, answers = data["tests"][:-1], data["tests"][-1:]
-    assert data["score"] == 72 and sum(t["score"] for t in graders) == 72
-    assert sum(t["max_score"] for t in graders) == 72
+    assert data["score"] == 79 and sum(t["score"] for t in graders) == 79
+    assert sum(t["max_score"] for t in graders) == 79
     assert all(t["status"] == "passed" for t in graders), data["output"]
     # her written answer: its points to come from a TA (Gradescope: a test with no score)
     assert [(t["max_score"], "score" in t) for t in answers] == [(6, False)]
@@ -263,7 +263,7 @@ def test_full_marks_from_a_renamed_notebook_graded_by_the_zips_engine(runs):
 
 def test_partial_credit(runs):
     data, _ = graded(runs, "bob")
-    assert data["score"] == 53 and sum(t.get("score", 0) for t in data["tests"]) == 53
+    assert data["score"] == 59 and sum(t.get("score", 0) for t in data["tests"]) == 59
     assert {t["status"] for t in data["tests"] if "score" in t} == {"passed", "failed"}
     assert "請命名為" not in data["output"]                                   # named right: no note
 
@@ -272,7 +272,7 @@ def test_empty_submission_scores_zero_and_says_why(runs):
     data, _ = graded(runs, "empty")
     assert data["score"] == 0
     assert data["tests"] and all(t["score"] == 0 and t["status"] == "failed" for t in data["tests"])
-    assert sum(t["max_score"] for t in data["tests"]) == 72 + 6        # the graders' and the written answer's
+    assert sum(t["max_score"] for t in data["tests"]) == 79 + 6        # the graders' and the written answer's
     assert f"沒有找到筆記本：請上傳 {NOTEBOOK} / no notebook was submitted: upload {NOTEBOOK}" in data["output"]
 
 
@@ -375,7 +375,7 @@ def test_the_note_on_ambiguous_submissions(runs, tmp_path):
     assert proc.returncode == 0, proc.stderr
     data = json.loads((tmp_path / "results.json").read_text("utf-8"))
     jsonschema.validate(data, RESULTS_SCHEMA)
-    assert data["score"] == 53
+    assert data["score"] == 59
     assert f"none is named {NOTEBOOK}" in data["output"] and "a.ipynb, b.ipynb" in data["output"]
 
 

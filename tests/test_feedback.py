@@ -100,11 +100,11 @@ def test_a_page_beside_every_results_json(graded):
 
 def test_header_total_and_every_grader(graded, bob, course):
     data = load_results(graded[0], "bob")
-    assert data["score"] == 53 and data["extra_data"]["max_score"] == 78      # 72 of graders, 6 written (pending)
+    assert data["score"] == 59 and data["extra_data"]["max_score"] == 85      # 79 of graders, 6 written (pending)
     assert bob.js("document.title") == say("feedback_title", student="bob", assignment=AID)
     header = bob.js("document.querySelector('body > header').innerText")
     assert course.assignment(AID).title in header and "bob" in header
-    assert bob.js("document.getElementById('fb-total').textContent") == say("total", score=53, max_score=78)
+    assert bob.js("document.getElementById('fb-total').textContent") == say("total", score=59, max_score=85)
     assert bob.js("document.querySelector('body > header').className").split() == ["fb-summary", "fb-failed"]
     # a failed run is red, a passed one green: the colour is really applied
     background = bob.js("getComputedStyle(document.querySelector('body > header')).backgroundColor")
@@ -193,7 +193,7 @@ def test_hostile_notebook_does_not_run(graded, mallory):
     assert mallory.js("document.querySelectorAll('script, [onerror], iframe, object, embed').length") == 0
     assert mallory.js("document.querySelectorAll('body > header').length") == 1     # no fake score header
     assert mallory.js("document.querySelectorAll('#fb-total, .fb-total').length") == 1
-    assert mallory.js("document.getElementById('fb-total').textContent") == say("total", score=53, max_score=78)
+    assert mallory.js("document.getElementById('fb-total').textContent") == say("total", score=59, max_score=85)
     # the student sees what they wrote, as text
     text = mallory.js("document.getElementById('fb-notebook').innerText")
     assert "document.title='pwned-script'" in text and "document.title='pwned-print'" in text
@@ -216,7 +216,7 @@ def test_unreadable_notebook_says_so(graded, browser):
     page = browser.open(folder / "feedback.html")
     assert page.js("document.querySelector('.fb-no-notebook').textContent") == say("feedback_no_notebook")
     assert page.js("document.querySelectorAll('#fb-notebook .jp-Cell').length") == 0
-    assert page.js("document.getElementById('fb-total').textContent") == say("total", score=0, max_score=78)
+    assert page.js("document.getElementById('fb-total').textContent") == say("total", score=0, max_score=85)
     assert "fb-failed" in page.js("document.querySelector('body > header').className")
 
 
@@ -224,5 +224,5 @@ def test_page_chrome_follows_the_course_language(graded, course):
     result, executed, refused = feedback.read(graded[0] / "bob" / AID)
     html = feedback.page(result, replace(course, language="en"), executed, refused)
     assert '<html lang="en">' in html
-    assert ">total 53 / 78<" in html and "總分 53 / 78" not in html
+    assert ">total 59 / 85<" in html and "總分 59 / 85" not in html
     assert ">student<" in html and "學生" not in html.split('id="fb-graders"')[0]

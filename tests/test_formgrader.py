@@ -165,11 +165,11 @@ def wait_for(check, what: str, timeout: float = 30):
 def test_before_a_ta_looks_the_written_answer_is_pending_everywhere(course_dir, course):
     row = rows(course_dir)["alice"]
     assert (row["status"], row[f"written.{QUESTION}"], row[f"written.{UNANSWERED}"]) == ("pending", "pending", "0")
-    assert float(row["score"]) == float(row["auto_score"]) == 60 and float(row["max_score"]) == 71
+    assert float(row["score"]) == float(row["auto_score"]) == 67 and float(row["max_score"]) == 78
     data = load_results(course_dir / "graded", "alice", AID)
     test = written_test(data)
     assert "score" not in test and "status" not in test and test["max_score"] == 6    # Gradescope: no score yet
-    assert data["score"] == 60
+    assert data["score"] == 67
     assert say("written_total_pending", points=6) in data["output"]
     page = (course_dir / "graded" / "alice" / AID / "feedback.html").read_text("utf-8")
     assert feedback.PAGE and say("written_total_pending", points=6) in page and say("feedback_pending") in page
@@ -218,16 +218,16 @@ def test_a_tas_grade_survives_a_regrade_and_counts_in_every_total(course_dir, se
     with opened(db) as gb:
         graded = gb.find_grade(QUESTION, NOTEBOOK, AID, "alice")
         assert graded.manual_score == 5 and not graded.needs_manual_grade
-        assert gb.find_submission_notebook(NOTEBOOK, AID, "alice").score == 65
+        assert gb.find_submission_notebook(NOTEBOOK, AID, "alice").score == 72
     row = rows(course_dir)["alice"]
-    assert (row["status"], row[f"written.{QUESTION}"], row["score"], row["written_score"]) == ("graded", "5", "65", "5")
+    assert (row["status"], row[f"written.{QUESTION}"], row["score"], row["written_score"]) == ("graded", "5", "72", "5")
     assert rows(course_dir)["mallory"]["status"] == "pending"
     data = load_results(course_dir / "graded", "alice", AID)
     test = written_test(data)
-    assert (data["score"], test["score"], test["max_score"]) == (65, 5, 6) and TA_COMMENT in test["output"]
+    assert (data["score"], test["score"], test["max_score"]) == (72, 5, 6) and TA_COMMENT in test["output"]
     assert say("written_total_pending", points=6) not in data["output"]
     feedback = browser.open(course_dir / "graded" / "alice" / AID / "feedback.html")
-    assert feedback.js("document.getElementById('fb-total').textContent") == say("total", score=65, max_score=71)
+    assert feedback.js("document.getElementById('fb-total').textContent") == say("total", score=72, max_score=78)
     assert feedback.js("document.getElementById('fb-pending')") is None
     answers = feedback.js("[...document.querySelectorAll('#fb-written tbody tr')].map(r => r.innerText)")
     assert len(answers) == 2 and "0 / 5" in answers[0] and UNANSWERED in answers[0]      # grad_h0, left as released
